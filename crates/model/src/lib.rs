@@ -1,0 +1,7 @@
+//! The C type facts rcffi needs that do not depend on Python: the primitive types and how GCC lays
+//! out structs and unions on x86-64 Linux (bitfields, packing, flexible array members).
+
+pub mod layout;
+pub mod primitive;
+
+pub use primitive::{primitive, PrimKind, Primitive, PRIMITIVES};
