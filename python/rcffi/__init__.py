@@ -1,0 +1,1 @@
+from ._backend import __version__ as _backend_version
