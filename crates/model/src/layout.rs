@@ -77,7 +77,10 @@ pub enum FieldType<'a> {
     /// A completed struct or union. `has_var_array` is its own `CT_WITH_VAR_ARRAY` flag (it
     /// propagates outwards). `member_names` are the names in its `fields`, used only when this
     /// field is anonymous (its members then become members of the outer record).
-    Record { has_var_array: bool, member_names: &'a [&'a str] },
+    Record {
+        has_var_array: bool,
+        member_names: &'a [&'a str],
+    },
     /// Anything else: floats, complex, pointers, function pointers.
     Other,
 }
@@ -102,8 +105,22 @@ pub struct FieldSpec<'a> {
 
 impl<'a> FieldSpec<'a> {
     /// A plain field: not a bitfield, offset computed.
-    pub fn new(name: &'a str, type_name: &'a str, ty: FieldType<'a>, size: i64, align: usize) -> Self {
-        FieldSpec { name, type_name, ty, size, align, bitsize: -1, offset: -1 }
+    pub fn new(
+        name: &'a str,
+        type_name: &'a str,
+        ty: FieldType<'a>,
+        size: i64,
+        align: usize,
+    ) -> Self {
+        FieldSpec {
+            name,
+            type_name,
+            ty,
+            size,
+            align,
+            bitsize: -1,
+            offset: -1,
+        }
     }
     /// A field of a primitive type.
     pub fn primitive(name: &'a str, p: &'a Primitive) -> Self {
@@ -142,7 +159,14 @@ pub struct RecordSpec<'a> {
 impl<'a> RecordSpec<'a> {
     /// A struct or union with every keyword argument left at its default.
     pub fn new(name: &'a str, is_union: bool) -> Self {
-        RecordSpec { name, is_union, totalsize: -1, totalalign: -1, sflags: 0, pack: 0 }
+        RecordSpec {
+            name,
+            is_union,
+            totalsize: -1,
+            totalalign: -1,
+            sflags: 0,
+            pack: 0,
+        }
     }
 }
 
@@ -378,11 +402,19 @@ pub fn layout_record(spec: &RecordSpec, fields: &[FieldSpec]) -> Result<RecordLa
 }
 
 impl<'s, 'a> Builder<'s, 'a> {
-    fn place_field(&mut self, f: &FieldSpec<'a>, index: usize, is_last: bool) -> Result<FieldPlacement, LayoutError> {
+    fn place_field(
+        &mut self,
+        f: &FieldSpec<'a>,
+        index: usize,
+        is_last: bool,
+    ) -> Result<FieldPlacement, LayoutError> {
         self.check_size(f, is_last)?;
         if self.spec.is_union {
             // Every member starts at offset 0 (see the module doc for the MSVC unit reset).
-            self.cur = Cursor { end: self.cur.end, ..Cursor::default() };
+            self.cur = Cursor {
+                end: self.cur.end,
+                ..Cursor::default()
+            };
         }
         let natural_align = f.align as i128;
         let align = natural_align.min(self.rules.pack);
@@ -422,7 +454,11 @@ impl<'s, 'a> Builder<'s, 'a> {
                 ),
             );
         }
-        if let FieldType::Record { has_var_array: true, .. } = f.ty {
+        if let FieldType::Record {
+            has_var_array: true,
+            ..
+        } = f.ty
+        {
             // GCC accepts such a struct anywhere, not only last, so no position check here.
             self.has_var_array = true;
         }
@@ -475,7 +511,11 @@ impl<'s, 'a> Builder<'s, 'a> {
         Ok((offset, bitshift, listing))
     }
 
-    fn place_bitfield(&mut self, f: &FieldSpec<'a>, align: i128) -> Result<(i128, i32, FieldListing), LayoutError> {
+    fn place_bitfield(
+        &mut self,
+        f: &FieldSpec<'a>,
+        align: i128,
+    ) -> Result<(i128, i32, FieldListing), LayoutError> {
         let (rec, name) = (self.spec.name, f.name);
         if f.offset >= 0 {
             return err(
@@ -486,7 +526,10 @@ impl<'s, 'a> Builder<'s, 'a> {
         if f.ty != FieldType::Integer {
             return err(
                 LayoutErrorKind::TypeError,
-                format!("field '{rec}.{name}' declared as '{}' cannot be a bit field", f.type_name),
+                format!(
+                    "field '{rec}.{name}' declared as '{}' cannot be a bit field",
+                    f.type_name
+                ),
             );
         }
         let bits = f.bitsize as i128;
@@ -522,7 +565,11 @@ impl<'s, 'a> Builder<'s, 'a> {
 
     /// `T : 0`: GCC moves on to the next `T`-aligned position (if not already there); MSVC only
     /// closes the current storage unit.
-    fn place_zero_width(&mut self, f: &FieldSpec, align: i128) -> Result<(i128, i32, FieldListing), LayoutError> {
+    fn place_zero_width(
+        &mut self,
+        f: &FieldSpec,
+        align: i128,
+    ) -> Result<(i128, i32, FieldListing), LayoutError> {
         if !f.name.is_empty() {
             return err(
                 LayoutErrorKind::TypeError,
@@ -543,7 +590,12 @@ impl<'s, 'a> Builder<'s, 'a> {
     /// GCC: the bitfield goes right after the previous bits if it fits entirely inside one
     /// aligned unit of its type; otherwise it starts the next such unit. Returns the unit's
     /// offset and the little-endian shift inside it.
-    fn place_gcc_bitfield(&mut self, f: &FieldSpec, bits: i128, align: i128) -> Result<(i128, i128), LayoutError> {
+    fn place_gcc_bitfield(
+        &mut self,
+        f: &FieldSpec,
+        bits: i128,
+        align: i128,
+    ) -> Result<(i128, i128), LayoutError> {
         let mut unit = align_down(self.cur.byte, align);
         let used = (self.cur.byte - unit) * 8 + self.cur.bit;
         let shift = if used + bits <= 8 * f.size as i128 {
@@ -582,7 +634,10 @@ impl<'s, 'a> Builder<'s, 'a> {
             _ => {
                 let start = align_up(self.cur.next_byte(), align);
                 self.cur.skip_to_byte(start + size);
-                self.cur.msvc_unit = Some(MsvcUnit { size, free_bits: 8 * size - bits });
+                self.cur.msvc_unit = Some(MsvcUnit {
+                    size,
+                    free_bits: 8 * size - bits,
+                });
                 0
             }
         };
@@ -594,7 +649,10 @@ impl<'s, 'a> Builder<'s, 'a> {
         if self.names.insert(name) {
             return Ok(());
         }
-        err(LayoutErrorKind::KeyError, format!("duplicate field name '{name}'"))
+        err(
+            LayoutErrorKind::KeyError,
+            format!("duplicate field name '{name}'"),
+        )
     }
 
     /// The total size (rounded up to the alignment, never 0) and alignment, checked against the
@@ -604,7 +662,10 @@ impl<'s, 'a> Builder<'s, 'a> {
         let end = self.cur.end;
         let aligned = align_up(end, self.align).max(1);
         if aligned > i64::MAX as i128 {
-            return err(LayoutErrorKind::OverflowError, format!("{rec}: size would overflow a ssize_t"));
+            return err(
+                LayoutErrorKind::OverflowError,
+                format!("{rec}: size would overflow a ssize_t"),
+            );
         }
         let (aligned, end) = (aligned as i64, end as i64);
         let sflags = self.rules.sflags;
@@ -613,11 +674,14 @@ impl<'s, 'a> Builder<'s, 'a> {
             aligned
         } else {
             let given = self.spec.totalsize;
-            self.custom_field_pos |= detect_custom_layout(rec, sflags, aligned, given, "wrong total size")?;
+            self.custom_field_pos |=
+                detect_custom_layout(rec, sflags, aligned, given, "wrong total size")?;
             if given < end {
                 return err(
                     LayoutErrorKind::TypeError,
-                    format!("{rec} cannot be of size {given}: there are fields at least up to {end}"),
+                    format!(
+                        "{rec} cannot be of size {given}: there are fields at least up to {end}"
+                    ),
                 );
             }
             given
@@ -627,7 +691,8 @@ impl<'s, 'a> Builder<'s, 'a> {
         } else {
             let given = self.spec.totalalign as i64;
             let computed = self.align as i64;
-            self.custom_field_pos |= detect_custom_layout(rec, sflags, computed, given, "wrong total alignment")?;
+            self.custom_field_pos |=
+                detect_custom_layout(rec, sflags, computed, given, "wrong total alignment")?;
             given
         };
         Ok(RecordLayout {

@@ -17,7 +17,15 @@ pub fn arr(name: &'static str, ty: &'static str, len: Option<i64>) -> FieldSpec<
         None => Box::leak(format!("{ty}[]").into_boxed_str()),
     };
     let size = len.map_or(-1, |n| n * p.size as i64);
-    FieldSpec::new(name, type_name, FieldType::Array { length: len.unwrap_or(-1) }, size, p.align)
+    FieldSpec::new(
+        name,
+        type_name,
+        FieldType::Array {
+            length: len.unwrap_or(-1),
+        },
+        size,
+        p.align,
+    )
 }
 
 /// A field whose type is an already laid-out record with these member names.
@@ -27,7 +35,10 @@ pub fn rec(
     layout: &RecordLayout,
     members: &'static [&'static str],
 ) -> FieldSpec<'static> {
-    let ty = FieldType::Record { has_var_array: layout.has_var_array, member_names: members };
+    let ty = FieldType::Record {
+        has_var_array: layout.has_var_array,
+        member_names: members,
+    };
     FieldSpec::new(name, type_name, ty, layout.size as i64, layout.align)
 }
 
@@ -39,14 +50,25 @@ pub fn union(fields: &[FieldSpec]) -> RecordLayout {
     layout_record(&RecordSpec::new("union foo", true), fields).unwrap()
 }
 
-pub fn with_flags(sflags: u32, pack: i32, fields: &[FieldSpec]) -> Result<RecordLayout, LayoutError> {
-    let spec = RecordSpec { sflags, pack, ..RecordSpec::new("struct foo", false) };
+pub fn with_flags(
+    sflags: u32,
+    pack: i32,
+    fields: &[FieldSpec],
+) -> Result<RecordLayout, LayoutError> {
+    let spec = RecordSpec {
+        sflags,
+        pack,
+        ..RecordSpec::new("struct foo", false)
+    };
     layout_record(&spec, fields)
 }
 
 /// (offset, bitshift, bitsize) of every field.
 pub fn places(l: &RecordLayout) -> Vec<(usize, i32, i32)> {
-    l.fields.iter().map(|p| (p.offset, p.bitshift, p.bitsize)).collect()
+    l.fields
+        .iter()
+        .map(|p| (p.offset, p.bitshift, p.bitsize))
+        .collect()
 }
 
 pub fn offsets(l: &RecordLayout) -> Vec<usize> {
