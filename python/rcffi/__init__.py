@@ -1,1 +1,31 @@
-from ._backend import __version__ as _backend_version
+"""rcffi: CFFI, the C Foreign Function Interface for Python, on a Rust core.
+
+``from rcffi import FFI`` offers the API of ``from cffi import FFI``.
+``rcffi.install_as_cffi()`` makes ``import cffi`` / ``import _cffi_backend``
+give rcffi in the running interpreter; ``python -m rcffi install-as-cffi``
+does the same for every interpreter of the current environment.
+"""
+
+from . import _backend
+from .error import (CDefError, FFIError, PkgConfigError, VerificationError,
+                    VerificationMissing)
+from .api import FFI
+from ._alias import install_as_cffi
+
+__all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
+           'FFIError', 'PkgConfigError', 'install_as_cffi']
+
+# rcffi's own version ...
+__version__ = "0.1.0"
+__version_info__ = (0, 1, 0)
+# ... and the version of cffi whose API and module protocol it implements
+# (what `cffi.__version__` reports once rcffi stands in for cffi).
+__cffi_version__ = "2.0.0"
+__cffi_version_info__ = (2, 0, 0)
+
+if _backend.__version__ != __cffi_version__:
+    raise ImportError(
+        "rcffi is broken: the Python package implements cffi %s but its "
+        "extension module rcffi._backend (%r) reports %s; reinstall rcffi"
+        % (__cffi_version__, getattr(_backend, '__file__', '?'),
+           _backend.__version__))

@@ -1,0 +1,232 @@
+"""The Python-level ``FFI`` class (``cffi.api`` upstream).
+
+The runtime part of FFI -- cdef, new, cast, typeof, sizeof, dlopen, callbacks
+and the rest -- is implemented in Rust by ``rcffi._backend.FFI``.  This
+subclass adds what needs Python's tool chain: ``set_source()`` and the
+builder methods that generate and compile C code, the setuptools glue,
+``verify()`` and embedding.
+"""
+
+import sys
+
+from . import _backend
+
+__all__ = ['FFI']
+
+_BackendFFI = getattr(_backend, 'FFI', None)
+#: True when the extension module provides the cdata runtime (FFI type).
+HAS_RUNTIME = _BackendFFI is not None
+
+if _BackendFFI is None:
+    class _BackendFFI(object):
+        """Placeholder base used only while the extension module of this
+        build has no FFI type yet."""
+
+        def __init__(self, *args, **kwds):
+            raise NotImplementedError(
+                "rcffi: this build of rcffi._backend has no FFI type yet "
+                "(the cdata runtime in crates/rcffi is still being written); "
+                "rebuild rcffi from a newer checkout")
+
+
+def _not_yet(what, followup):
+    return NotImplementedError(
+        "rcffi: %s is not implemented yet (follow-up work: %s)"
+        % (what, followup))
+
+
+_RECOMPILER_WORK = ("the C/Python source generator for out-of-line modules "
+                    "(crates/recompiler, driven by rcffi.recompiler)")
+
+
+class FFI(_BackendFFI):
+    r'''
+    The main top-level class: instantiate it once, or once per module.
+
+        ffi = FFI()
+        ffi.cdef("""
+            int printf(const char *, ...);
+        """)
+        C = ffi.dlopen(None)      # the standard C library
+        C.printf(b"hello, %s!\n", ffi.new("char[]", b"world"))
+    '''
+
+    def __new__(cls, *args, **kwds):
+        # The backend type ignores constructor arguments here; keyword
+        # arguments such as _types= are only for out-of-line modules, which
+        # instantiate the backend type directly.
+        return _BackendFFI.__new__(cls)
+
+    def __init__(self, backend=None):
+        """Create an FFI instance.  'backend' selects a non-default backend
+        in upstream cffi; rcffi has exactly one, rcffi._backend (also known
+        as _cffi_backend once rcffi stands in for cffi)."""
+        if backend is None:
+            backend = _backend
+        elif backend is not _backend:
+            raise NotImplementedError(
+                "rcffi: FFI(backend=%r) is not supported; rcffi has only one "
+                "backend, rcffi._backend (the ctypes backend of upstream "
+                "cffi is not provided)" % (backend,))
+        _BackendFFI.__init__(self)
+        self._backend = backend
+        self._windows_unicode = None
+        self._embedding = None
+
+    # ------------------------------------------------------------------
+    # out-of-line modules: declaring the source
+
+    def set_source(self, module_name, source, source_extension='.c', **kwds):
+        """Name the out-of-line module to build and give its C source
+        (None for an ABI-mode module, which is pure Python).  The keyword
+        arguments are those of setuptools.Extension (include_dirs,
+        libraries, define_macros, extra_compile_args, ...)."""
+        import os
+        if hasattr(self, '_assigned_source'):
+            raise ValueError("set_source() cannot be called several times "
+                             "per ffi object")
+        if not isinstance(module_name, str):
+            raise TypeError("'module_name' must be a string")
+        if os.sep in module_name or (os.altsep and os.altsep in module_name):
+            raise ValueError("'module_name' must not contain '/': use a dotted "
+                             "name to make a 'package.module' location")
+        self._assigned_source = (str(module_name), source,
+                                 source_extension, kwds)
+
+    def set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
+                             source_extension='.c', **kwds):
+        """Like set_source(), with compiler and linker flags taken from
+        pkg-config for each package name in the list pkgconfig_libs."""
+        from . import pkgconfig
+        if not isinstance(pkgconfig_libs, list):
+            raise TypeError("the pkgconfig_libs argument must be a list "
+                            "of package names")
+        flags = pkgconfig.flags_from_pkgconfig(pkgconfig_libs)
+        pkgconfig.merge_flags(kwds, flags)
+        self.set_source(module_name, source, source_extension, **kwds)
+
+    def _get_assigned_source(self, method, want_c):
+        if not hasattr(self, '_assigned_source'):
+            raise ValueError("set_source() must be called before %s()"
+                             % (method,))
+        module_name, source, source_extension, kwds = self._assigned_source
+        if want_c is True and source is None:
+            raise TypeError("%s() is only for C extension modules, not for "
+                            "dlopen()-style pure Python modules" % (method,))
+        if want_c is False and source is not None:
+            raise TypeError("%s() is only for dlopen()-style pure Python "
+                            "modules, not for C extension modules" % (method,))
+        return module_name, source, source_extension, kwds
+
+    # ------------------------------------------------------------------
+    # out-of-line modules: generating and compiling
+
+    def distutils_extension(self, tmpdir='build', verbose=True):
+        """Generate the C file into 'tmpdir' and return a
+        setuptools.Extension that compiles it."""
+        module_name, source, source_extension, kwds = \
+            self._get_assigned_source('distutils_extension', True)
+        from .recompiler import recompile
+        import os
+        os.makedirs(tmpdir, exist_ok=True)
+        ext, updated = recompile(self, module_name, source, tmpdir=tmpdir,
+                                 extradir=tmpdir,
+                                 source_extension=source_extension,
+                                 call_c_compiler=False, **kwds)
+        if verbose:
+            sys.stderr.write("%s: %r\n" % (
+                "regenerated" if updated else "not modified", ext.sources[0]))
+        return ext
+
+    def emit_c_code(self, filename):
+        """Write the C source of the API-mode module to 'filename'."""
+        module_name, source, source_extension, kwds = \
+            self._get_assigned_source('emit_c_code', True)
+        from .recompiler import recompile
+        recompile(self, module_name, source, c_file=filename,
+                  call_c_compiler=False, uses_ffiplatform=False, **kwds)
+
+    def emit_python_code(self, filename):
+        """Write the Python source of the ABI-mode module to 'filename'."""
+        module_name, source, source_extension, kwds = \
+            self._get_assigned_source('emit_python_code', False)
+        from .recompiler import recompile
+        recompile(self, module_name, source, c_file=filename,
+                  call_c_compiler=False, uses_ffiplatform=False, **kwds)
+
+    def compile(self, tmpdir='.', verbose=0, target=None, debug=None):
+        """Generate the module and, in API mode, compile it; returns the
+        path of the result.  'target' names the compiled file: '*' for the
+        usual extension-module suffix, 'name.*' for the platform's shared
+        library suffix."""
+        module_name, source, source_extension, kwds = \
+            self._get_assigned_source('compile', None)
+        from .recompiler import recompile
+        return recompile(self, module_name, source, tmpdir=tmpdir,
+                         target=target, source_extension=source_extension,
+                         compiler_verbose=verbose, debug=debug, **kwds)
+
+    # ------------------------------------------------------------------
+    # embedding
+
+    def embedding_api(self, csource, packed=False, pack=None):
+        raise _not_yet("ffi.embedding_api()",
+                       "embedding mode: 'extern \"Python\"' exports in the "
+                       "cdef parser and the generated C entry points")
+
+    def embedding_init_code(self, pysource):
+        raise _not_yet("ffi.embedding_init_code()",
+                       "embedding mode, together with ffi.embedding_api()")
+
+    def _apply_embedding_fix(self, kwds):
+        """Make the Extension keyword dict 'kwds' link against libpython:
+        a library that embeds Python must pull in the interpreter itself,
+        unlike an extension module that is loaded by one."""
+        _add_embedding_link_flags(kwds)
+
+    # ------------------------------------------------------------------
+    # the older verify() route
+
+    def verify(self, source='', tmpdir=None, **kwargs):
+        raise _not_yet("ffi.verify()",
+                       "rcffi.verifier.Verifier on top of the API-mode "
+                       "generator (%s)" % (_RECOMPILER_WORK,))
+
+
+def _python_library_name():
+    """The name to pass as -l<name> to link with this interpreter's
+    libpython (or libpypy), as setuptools' 'libraries' entry."""
+    major, minor = sys.version_info[:2]
+    if '__pypy__' in sys.builtin_module_names:
+        # no ABI flags here: PyPy names its library after itself
+        if sys.platform == 'win32':
+            return 'python%d%d' % (major, minor)
+        return 'pypy3-c'
+    if sys.platform == 'win32':
+        name = 'python%d%d' % (major, minor)
+        if hasattr(sys, 'gettotalrefcount'):
+            name += '_d'
+    else:
+        import sysconfig
+        name = 'python%d.%d' % (major, minor)
+        name += sysconfig.get_config_var('DEBUG_EXT') or ''
+    return name + getattr(sys, 'abiflags', '')
+
+
+def _add_embedding_link_flags(kwds):
+    import os
+
+    def add(key, value):
+        values = kwds.setdefault(key, [])
+        if value not in values:
+            values.append(value)
+
+    if '__pypy__' in sys.builtin_module_names and hasattr(sys, 'prefix'):
+        # installed PyPys keep libpypy next to the executable (or in libs/
+        # on Windows); uninstalled ones in pypy/goal/
+        subdir = 'libs' if sys.platform == 'win32' else 'bin'
+        add('library_dirs', os.path.join(sys.prefix, subdir))
+        add('library_dirs', os.path.join(sys.prefix, 'pypy', 'goal'))
+    add('libraries', _python_library_name())
+    if sys.platform == 'win32':
+        add('extra_link_args', '/MANIFEST')
