@@ -15,6 +15,8 @@ pub struct Span {
 /// One parsed `cdef()` source.
 #[derive(Clone, Debug, Default)]
 pub struct Cdef {
+    /// The `#define`s first (upstream registers them before anything else of the same cdef, so
+    /// enum values may use them), then the other declarations in source order.
     pub decls: Vec<Decl>,
     /// File names for [`Span::file`]; index 0 is `<cdef source string>`.
     pub files: Vec<String>,
@@ -28,6 +30,11 @@ pub enum Decl {
     Function { name: String, sig: FuncSig, extern_python: ExternPython, span: Span },
     /// A global variable, with or without `extern`/`static`.
     Variable { name: String, ty: Ty, span: Span },
+    /// A global declared with an integer literal as initializer: `static const int N = 42;`,
+    /// `int x = -0x10;`. Upstream makes it an integer constant (like `#define N 42`) when `ty`
+    /// is an integer type, and otherwise a plain variable or constant whose value is ignored.
+    /// (Other initializers are skipped: such declarations are plain [`Decl::Variable`]s.)
+    IntConstant { name: String, ty: Ty, value: i128, span: Span },
     /// A struct/union/enum that is declared or defined on its own (`struct foo { ... };`,
     /// `struct foo;`, `enum e { A, B };`). Definitions that appear inside other declarations
     /// stay inline in their [`BaseType`]; users must register those too.
@@ -135,6 +142,10 @@ pub enum RecordKind {
 }
 
 /// `struct tag`, `struct tag { ... }` or `struct { ... }`.
+///
+/// Several declarators sharing one specifier (`typedef struct { int x; } a, *b;`) each get a
+/// copy of it; the copies have the same `span`, which is how to tell that they are one type (as
+/// upstream does: `a` and `b` name the same anonymous struct). Same for [`Enum`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     pub kind: RecordKind,

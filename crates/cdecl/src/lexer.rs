@@ -1,1 +1,686 @@
-//! TODO(helper)
+//! The cdef lexer: turns the whole source into tokens in one pass. Tokens are byte ranges into
+//! the source (no per-token allocation). Comments and GCC decorations (`__attribute__((...))`,
+//! `__asm__(...)`, `__extension__`, `__declspec(...)`) are dropped here, so the parser accepts
+//! them anywhere; preprocessor lines are handed to [`crate::preprocess`].
+
+use crate::ast::{Decl, Span};
+use crate::error::{CdefError, ErrorKind, CDEF_SOURCE_STRING};
+use crate::preprocess;
+
+/// Token kinds. Keywords that mean the same thing share a kind (`__const` is `Const`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum T {
+    Eof,
+    Ident,
+    /// A preprocessing number: an integer or a float, checked where it is used.
+    Number,
+    CharLit,
+    StrLit,
+    /// A character no C token starts with.
+    Unknown,
+    /// A lexical error (bad directive, unterminated comment...): see [`Lexed::errors`].
+    LexError,
+
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    LBrace,
+    RBrace,
+    Semi,
+    Comma,
+    Star,
+    Assign,
+    Colon,
+    Ellipsis,
+    Plus,
+    Minus,
+    Slash,
+    Percent,
+    Shl,
+    Shr,
+    Amp,
+    Pipe,
+    Caret,
+    Tilde,
+    Bang,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    EqEq,
+    Ne,
+    AndAnd,
+    OrOr,
+    Question,
+    Dot,
+    Arrow,
+    /// Other multi-character operators (`++`, `+=`, ...): never valid in a cdef.
+    OtherOp,
+
+    Typedef,
+    Extern,
+    Static,
+    /// `auto`, `register`, `inline` & co, `_Noreturn`, `__thread`, `_Thread_local`: accepted
+    /// among the specifiers and ignored.
+    IgnoredSpec,
+    Const,
+    Volatile,
+    Restrict,
+    Void,
+    Char,
+    Short,
+    Int,
+    Long,
+    Float,
+    Double,
+    Signed,
+    Unsigned,
+    Bool,
+    Complex,
+    Struct,
+    Union,
+    Enum,
+    Sizeof,
+    Stdcall,
+    Cdecl,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Token {
+    pub kind: T,
+    /// Byte range in the source.
+    pub start: u32,
+    pub end: u32,
+    /// Line number after line directives.
+    pub line: u32,
+    /// Byte offset of the start of the physical line (for columns and error excerpts).
+    pub line_start: u32,
+    /// Index into [`Lexed::files`].
+    pub file: u16,
+}
+
+/// The lexer's output.
+pub(crate) struct Lexed {
+    pub toks: Vec<Token>,
+    /// File names from line directives; index 0 is `<cdef source string>`.
+    pub files: Vec<String>,
+    /// The `#define`s, in source order.
+    pub defines: Vec<Decl>,
+    /// The first bad `#define`: upstream reports it only if the rest parses.
+    pub define_error: Option<CdefError>,
+    /// Errors for [`T::LexError`] tokens, in order: (upstream's detail, our message).
+    pub errors: Vec<(String, String)>,
+}
+
+const MAX_FILES: usize = u16::MAX as usize;
+
+pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
+    if src.len() >= u32::MAX as usize {
+        return Err(CdefError {
+            message: "the source is too large (4 GiB or more)".into(),
+            file: CDEF_SOURCE_STRING.into(),
+            line: 1,
+            col: 1,
+            source_line: String::new(),
+            kind: ErrorKind::Plain,
+        });
+    }
+    let mut lx = Lexer {
+        src,
+        b: src.as_bytes(),
+        pos: 0,
+        line: 1,
+        line_start: 0,
+        file: 0,
+        at_line_start: true,
+        pending_line: None,
+        in_decoration: false,
+        out: Lexed {
+            toks: Vec::with_capacity(src.len() / 4 + 1),
+            files: vec![CDEF_SOURCE_STRING.to_string()],
+            defines: Vec::new(),
+            define_error: None,
+            errors: Vec::new(),
+        },
+    };
+    loop {
+        let tok = lx.next_token();
+        lx.out.toks.push(tok);
+        if tok.kind == T::Eof || tok.kind == T::LexError {
+            if tok.kind == T::LexError {
+                // Nothing after a lexical error is looked at; end the stream cleanly.
+                let mut eof = tok;
+                eof.kind = T::Eof;
+                eof.start = tok.end;
+                lx.out.toks.push(eof);
+            }
+            break;
+        }
+    }
+    Ok(lx.out)
+}
+
+pub(crate) struct Lexer<'a> {
+    pub src: &'a str,
+    b: &'a [u8],
+    pub pos: usize,
+    pub line: u32,
+    pub line_start: usize,
+    pub file: u16,
+    /// Only whitespace and comments since the last newline (a `#define` must start a line).
+    at_line_start: bool,
+    /// Set by a line directive: the number of the next line.
+    pending_line: Option<u32>,
+    /// Inside the arguments of `__attribute__` & co.
+    in_decoration: bool,
+    pub out: Lexed,
+}
+
+impl<'a> Lexer<'a> {
+    fn newline(&mut self) {
+        // `self.pos` is at the '\n'.
+        self.line = match self.pending_line.take() {
+            Some(n) => n,
+            None => self.line.saturating_add(1),
+        };
+        self.line_start = self.pos + 1;
+        self.at_line_start = true;
+    }
+
+    fn token(&self, kind: T, start: usize) -> Token {
+        Token {
+            kind,
+            start: start as u32,
+            end: self.pos as u32,
+            line: self.line,
+            line_start: self.line_start as u32,
+            file: self.file,
+        }
+    }
+
+    /// A [`T::LexError`] token covering `start..self.pos`.
+    pub fn error(&mut self, start: usize, detail: String, message: String) -> Token {
+        self.out.errors.push((detail, message));
+        self.token(T::LexError, start)
+    }
+
+    /// Skips whitespace and comments. Returns an error token for an unterminated comment.
+    fn skip_trivia(&mut self) -> Option<Token> {
+        let b = self.b;
+        while self.pos < b.len() {
+            match b[self.pos] {
+                b'\n' => {
+                    self.newline();
+                    self.pos += 1;
+                }
+                b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => self.pos += 1,
+                b'/' if b.get(self.pos + 1) == Some(&b'*') => {
+                    let start = self.pos;
+                    self.pos += 2;
+                    loop {
+                        match b.get(self.pos) {
+                            None => {
+                                self.pos = start + 1;
+                                return Some(self.error(
+                                    start,
+                                    "before: /".into(),
+                                    "unterminated comment: '/*' without '*/'".into(),
+                                ));
+                            }
+                            Some(b'*') if b.get(self.pos + 1) == Some(&b'/') => {
+                                self.pos += 2;
+                                break;
+                            }
+                            Some(b'\n') => {
+                                self.newline();
+                                self.pos += 1;
+                            }
+                            Some(_) => self.pos += 1,
+                        }
+                    }
+                }
+                b'/' if b.get(self.pos + 1) == Some(&b'/') => {
+                    // Up to the end of the line; a backslash-newline continues it (as upstream).
+                    self.pos += 2;
+                    while let Some(&c) = b.get(self.pos) {
+                        if c == b'\n' {
+                            break;
+                        }
+                        if c == b'\\' && b.get(self.pos + 1) == Some(&b'\n') {
+                            self.pos += 1;
+                            self.newline();
+                        }
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        None
+    }
+
+    /// The next significant token; directives are processed on the way.
+    pub fn next_token(&mut self) -> Token {
+        loop {
+            if let Some(err) = self.skip_trivia() {
+                return err;
+            }
+            let start = self.pos;
+            let Some(&c) = self.b.get(start) else {
+                return self.token(T::Eof, start);
+            };
+            if c == b'#' {
+                let at_line_start = self.at_line_start;
+                self.at_line_start = false;
+                match preprocess::directive(self, at_line_start) {
+                    Some(tok) => return tok,
+                    None => continue,
+                }
+            }
+            self.at_line_start = false;
+            let kind = match c {
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
+                    self.pos += 1;
+                    while self.pos < self.b.len() && is_ident_byte(self.b[self.pos]) {
+                        self.pos += 1;
+                    }
+                    let word = &self.b[start..self.pos];
+                    match keyword(word) {
+                        Some(Kw::Tok(t)) => t,
+                        Some(Kw::Decoration) if !self.in_decoration => {
+                            if let Some(err) = self.skip_decoration_args() {
+                                return err;
+                            }
+                            continue;
+                        }
+                        Some(Kw::Decoration) | None => T::Ident,
+                    }
+                }
+                b'0'..=b'9' => self.number(),
+                b'.' if self.b.get(start + 1).is_some_and(u8::is_ascii_digit) => self.number(),
+                b'\'' | b'"' => {
+                    if let Some(err) = self.quoted(c) {
+                        return err;
+                    }
+                    if c == b'"' {
+                        T::StrLit
+                    } else {
+                        T::CharLit
+                    }
+                }
+                _ if c >= 0x80 => {
+                    // One whole (non-ASCII) character, for the error message.
+                    let len = self.src[start..].chars().next().map_or(1, char::len_utf8);
+                    self.pos += len;
+                    T::Unknown
+                }
+                _ => self.punct(c),
+            };
+            return self.token(kind, start);
+        }
+    }
+
+    fn number(&mut self) -> T {
+        // A C "preprocessing number": digits, letters, '.', and signs after an exponent.
+        let b = self.b;
+        self.pos += 1;
+        while let Some(&c) = b.get(self.pos) {
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
+                self.pos += 1;
+            } else if (c == b'+' || c == b'-') && matches!(b[self.pos - 1], b'e' | b'E' | b'p' | b'P')
+            {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        T::Number
+    }
+
+    /// A string or character literal; stops at the end of the line if unterminated.
+    fn quoted(&mut self, quote: u8) -> Option<Token> {
+        let start = self.pos;
+        self.pos += 1;
+        loop {
+            match self.b.get(self.pos) {
+                Some(&c) if c == quote => {
+                    self.pos += 1;
+                    return None;
+                }
+                Some(b'\\') if self.pos + 1 < self.b.len() && self.b[self.pos + 1] != b'\n' => {
+                    self.pos += 2;
+                    // Do not split a multi-byte character.
+                    while !self.src.is_char_boundary(self.pos) {
+                        self.pos += 1;
+                    }
+                }
+                None | Some(b'\n') => {
+                    let what = if quote == b'"' { "string literal" } else { "character constant" };
+                    let text = &self.src[start..self.pos];
+                    return Some(self.error(
+                        start,
+                        format!("before: {}", text),
+                        format!("unterminated {}", what),
+                    ));
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    fn punct(&mut self, c: u8) -> T {
+        let next = self.b.get(self.pos + 1).copied().unwrap_or(0);
+        let next2 = self.b.get(self.pos + 2).copied().unwrap_or(0);
+        let (kind, len) = match (c, next) {
+            (b'.', b'.') if next2 == b'.' => (T::Ellipsis, 3),
+            (b'<', b'<') => (T::Shl, 2),
+            (b'>', b'>') => (T::Shr, 2),
+            (b'<', b'=') => (T::Le, 2),
+            (b'>', b'=') => (T::Ge, 2),
+            (b'=', b'=') => (T::EqEq, 2),
+            (b'!', b'=') => (T::Ne, 2),
+            (b'&', b'&') => (T::AndAnd, 2),
+            (b'|', b'|') => (T::OrOr, 2),
+            (b'-', b'>') => (T::Arrow, 2),
+            (b'+', b'+') | (b'-', b'-') => (T::OtherOp, 2),
+            (b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^', b'=') => (T::OtherOp, 2),
+            (b'(', _) => (T::LParen, 1),
+            (b')', _) => (T::RParen, 1),
+            (b'[', _) => (T::LBracket, 1),
+            (b']', _) => (T::RBracket, 1),
+            (b'{', _) => (T::LBrace, 1),
+            (b'}', _) => (T::RBrace, 1),
+            (b';', _) => (T::Semi, 1),
+            (b',', _) => (T::Comma, 1),
+            (b'*', _) => (T::Star, 1),
+            (b'=', _) => (T::Assign, 1),
+            (b':', _) => (T::Colon, 1),
+            (b'+', _) => (T::Plus, 1),
+            (b'-', _) => (T::Minus, 1),
+            (b'/', _) => (T::Slash, 1),
+            (b'%', _) => (T::Percent, 1),
+            (b'&', _) => (T::Amp, 1),
+            (b'|', _) => (T::Pipe, 1),
+            (b'^', _) => (T::Caret, 1),
+            (b'~', _) => (T::Tilde, 1),
+            (b'!', _) => (T::Bang, 1),
+            (b'<', _) => (T::Lt, 1),
+            (b'>', _) => (T::Gt, 1),
+            (b'?', _) => (T::Question, 1),
+            (b'.', _) => (T::Dot, 1),
+            _ => (T::Unknown, 1),
+        };
+        self.pos += len;
+        kind
+    }
+
+    /// After `__attribute__` & co: skips a balanced `( ... )` if one follows.
+    fn skip_decoration_args(&mut self) -> Option<Token> {
+        if let Some(err) = self.skip_trivia() {
+            return Some(err);
+        }
+        if self.b.get(self.pos) != Some(&b'(') {
+            return None; // no arguments, e.g. `__extension__`
+        }
+        // No recursion into nested decorations: inside, they are plain identifiers.
+        self.in_decoration = true;
+        let result = self.skip_balanced_parens();
+        self.in_decoration = false;
+        result
+    }
+
+    fn skip_balanced_parens(&mut self) -> Option<Token> {
+        let first = self.next_token();
+        let mut depth = 1u32;
+        while depth > 0 {
+            let tok = self.next_token();
+            match tok.kind {
+                T::LParen => depth += 1,
+                T::RParen => depth -= 1,
+                T::LexError => return Some(tok),
+                T::Eof => {
+                    let start = first.start as usize;
+                    return Some(self.error(
+                        start,
+                        crate::error::AT_END_OF_INPUT.into(),
+                        "unbalanced parentheses after __attribute__/__asm__/__declspec".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Bytes of the current physical line from `from` to its end (without the newline).
+    pub fn rest_of_line(&self, from: usize) -> usize {
+        self.b[from..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |i| from + i)
+    }
+
+    /// Skips to the end of the physical line (not past the newline).
+    pub fn skip_line(&mut self) {
+        self.pos = self.rest_of_line(self.pos);
+    }
+
+    /// Skips a `\`-newline inside a directive, keeping line numbers right.
+    pub fn continuation_newline(&mut self) {
+        // `self.pos` is at the '\n'.
+        self.newline();
+        self.at_line_start = false;
+    }
+
+    /// Registers a file name from a line directive and makes it current.
+    pub fn set_file(&mut self, name: &str) {
+        let files = &mut self.out.files;
+        self.file = match files.iter().rposition(|f| f == name) {
+            Some(i) => i as u16,
+            None if files.len() < MAX_FILES => {
+                files.push(name.to_string());
+                (files.len() - 1) as u16
+            }
+            None => (files.len() - 1) as u16,
+        };
+    }
+
+    pub fn set_next_line(&mut self, n: u32) {
+        self.pending_line = Some(n);
+    }
+
+    /// The span of the byte at `pos` (on the current line).
+    pub fn span_at(&self, pos: usize) -> Span {
+        Span { file: self.file, line: self.line, col: col_of(self.src, self.line_start, pos) }
+    }
+}
+
+/// Identifier characters; `$` is accepted as pycparser does.
+pub(crate) fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+}
+
+/// 1-based column of byte `pos`, in characters, on the line starting at `line_start`.
+pub(crate) fn col_of(src: &str, line_start: usize, pos: usize) -> u32 {
+    let bytes = &src.as_bytes()[line_start..pos.max(line_start)];
+    let chars = if bytes.is_ascii() {
+        bytes.len()
+    } else {
+        bytes.iter().filter(|&&c| (c & 0xC0) != 0x80).count()
+    };
+    (chars as u32).saturating_add(1)
+}
+
+enum Kw {
+    Tok(T),
+    /// Dropped with its parenthesized arguments.
+    Decoration,
+}
+
+fn keyword(w: &[u8]) -> Option<Kw> {
+    use Kw::Tok;
+    // Dispatch on the length first: most identifiers are not keywords and fail fast.
+    let t = match w.len() {
+        3 => match w {
+            b"int" => Tok(T::Int),
+            _ => return None,
+        },
+        4 => match w {
+            b"char" => Tok(T::Char),
+            b"void" => Tok(T::Void),
+            b"long" => Tok(T::Long),
+            b"enum" => Tok(T::Enum),
+            b"auto" => Tok(T::IgnoredSpec),
+            _ => return None,
+        },
+        5 => match w {
+            b"const" => Tok(T::Const),
+            b"short" => Tok(T::Short),
+            b"float" => Tok(T::Float),
+            b"union" => Tok(T::Union),
+            b"_Bool" => Tok(T::Bool),
+            b"__asm" => Kw::Decoration,
+            _ => return None,
+        },
+        6 => match w {
+            b"double" => Tok(T::Double),
+            b"signed" => Tok(T::Signed),
+            b"struct" => Tok(T::Struct),
+            b"static" => Tok(T::Static),
+            b"extern" => Tok(T::Extern),
+            b"sizeof" => Tok(T::Sizeof),
+            b"inline" => Tok(T::IgnoredSpec),
+            b"WINAPI" => Tok(T::Stdcall),
+            _ => return None,
+        },
+        7 => match w {
+            b"typedef" => Tok(T::Typedef),
+            b"__const" => Tok(T::Const),
+            b"__cdecl" => Tok(T::Cdecl),
+            b"__asm__" => Kw::Decoration,
+            b"_Atomic" => Tok(T::IgnoredSpec),
+            _ => return None,
+        },
+        8 => match w {
+            b"unsigned" => Tok(T::Unsigned),
+            b"volatile" => Tok(T::Volatile),
+            b"restrict" => Tok(T::Restrict),
+            b"register" => Tok(T::IgnoredSpec),
+            b"_Complex" => Tok(T::Complex),
+            b"__signed" => Tok(T::Signed),
+            b"__inline" => Tok(T::IgnoredSpec),
+            b"__thread" => Tok(T::IgnoredSpec),
+            b"_Alignas" => Kw::Decoration,
+            _ => return None,
+        },
+        9 => match w {
+            b"__stdcall" => Tok(T::Stdcall),
+            b"__const__" => Tok(T::Const),
+            b"_Noreturn" => Tok(T::IgnoredSpec),
+            b"__cdecl__" => Tok(T::Cdecl),
+            _ => return None,
+        },
+        10 => match w {
+            b"__restrict" => Tok(T::Restrict),
+            b"__volatile" => Tok(T::Volatile),
+            b"__signed__" => Tok(T::Signed),
+            b"__inline__" => Tok(T::IgnoredSpec),
+            b"__declspec" => Kw::Decoration,
+            _ => return None,
+        },
+        11 => match w {
+            b"__stdcall__" => Tok(T::Stdcall),
+            b"__attribute" => Kw::Decoration,
+            b"__complex__" => Tok(T::Complex),
+            _ => return None,
+        },
+        12 => match w {
+            b"__restrict__" => Tok(T::Restrict),
+            b"__volatile__" => Tok(T::Volatile),
+            _ => return None,
+        },
+        13 => match w {
+            b"__attribute__" => Kw::Decoration,
+            b"__extension__" => Kw::Decoration,
+            b"_Thread_local" => Tok(T::IgnoredSpec),
+            b"__forceinline" => Tok(T::IgnoredSpec),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<T> {
+        lex(src).unwrap().toks.iter().map(|t| t.kind).collect()
+    }
+
+    fn texts(src: &str) -> Vec<&str> {
+        let lexed = lex(src).unwrap();
+        let v: Vec<(u32, u32)> = lexed.toks.iter().map(|t| (t.start, t.end)).collect();
+        v.into_iter().map(|(s, e)| &src[s as usize..e as usize]).collect()
+    }
+
+    #[test]
+    fn basic_tokens() {
+        assert_eq!(
+            kinds("int x[10];"),
+            vec![T::Int, T::Ident, T::LBracket, T::Number, T::RBracket, T::Semi, T::Eof]
+        );
+        assert_eq!(texts("a...b<<=c"), vec!["a", "...", "b", "<<", "=", "c", ""]);
+        assert_eq!(kinds("'a' \"s\" 1.5e+3"), vec![T::CharLit, T::StrLit, T::Number, T::Eof]);
+        assert_eq!(texts("1.5e+3+x"), vec!["1.5e+3", "+", "x", ""]);
+        assert_eq!(kinds(""), vec![T::Eof]);
+    }
+
+    #[test]
+    fn keywords_and_synonyms() {
+        assert_eq!(
+            kinds("__const __restrict__ __volatile__ __signed__ WINAPI __stdcall __cdecl _Bool"),
+            vec![
+                T::Const,
+                T::Restrict,
+                T::Volatile,
+                T::Signed,
+                T::Stdcall,
+                T::Stdcall,
+                T::Cdecl,
+                T::Bool,
+                T::Eof
+            ]
+        );
+        assert_eq!(kinds("bool size_t $x"), vec![T::Ident, T::Ident, T::Ident, T::Eof]);
+    }
+
+    #[test]
+    fn comments_and_lines() {
+        let lexed = lex("/* a\n b */ int // c \\\n still comment\nx").unwrap();
+        let t: Vec<(T, u32)> = lexed.toks.iter().map(|t| (t.kind, t.line)).collect();
+        assert_eq!(t, vec![(T::Int, 2), (T::Ident, 4), (T::Eof, 4)]);
+        let lexed = lex("/* never closed").unwrap();
+        assert_eq!(lexed.toks[0].kind, T::LexError);
+    }
+
+    #[test]
+    fn decorations_are_dropped() {
+        assert_eq!(
+            kinds("__extension__ int __attribute__((aligned(8), x(\")\"))) x __asm__(\"y\");"),
+            vec![T::Int, T::Ident, T::Semi, T::Eof]
+        );
+        assert_eq!(kinds("__attribute__((x)"), vec![T::LexError, T::Eof]);
+    }
+
+    #[test]
+    fn non_ascii_is_one_unknown_token() {
+        assert_eq!(texts("é x"), vec!["é", "x", ""]);
+        assert_eq!(kinds("@"), vec![T::Unknown, T::Eof]);
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        assert_eq!(col_of("héllo x", 0, 7), 7);
+        assert_eq!(col_of("\tx", 0, 1), 2);
+    }
+}

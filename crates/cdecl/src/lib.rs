@@ -3,15 +3,19 @@
 //! [`CdefError`], never a panic.
 
 pub mod ast;
+mod declarator;
 pub mod error;
 pub mod eval;
+mod expr;
 mod lexer;
+mod literal;
 mod parser;
 mod preprocess;
+mod specifiers;
 mod typename;
 
 pub use ast::*;
-pub use error::{CdefError, TypeNameError};
+pub use error::{CdefError, ErrorKind, TypeNameError};
 
 /// Parse the source of one `ffi.cdef()` call.
 pub fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {

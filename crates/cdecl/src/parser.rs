@@ -1,4 +1,530 @@
-//! TODO(helper)
-pub(crate) fn parse_cdef(_source: &str) -> Result<crate::Cdef, crate::CdefError> {
-    todo!()
+//! The cdef parser: a hand-written recursive descent over the token vector. This file holds the
+//! parser state, the error helpers and the top level (declarations, `extern "Python"`, struct
+//! and enum bodies); specifiers, declarators and expressions live in their own files.
+
+use std::collections::HashSet;
+
+use crate::ast::*;
+use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
+use crate::lexer::{self, col_of, Lexed, Token, T};
+
+pub(crate) type PResult<T> = Result<T, CdefError>;
+
+/// How deeply declarators, parameter lists, struct bodies and parentheses may nest.
+pub(crate) const MAX_NESTING: u32 = 100;
+/// How deep a type or expression tree may be (pointers, arrays, nested functions...).
+pub(crate) const MAX_TREE_DEPTH: u32 = 200;
+
+pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
+    let Lexed { toks, files, defines, define_error, errors } = lexer::lex(source)?;
+    let mut p = Parser {
+        src: source,
+        toks,
+        pos: 0,
+        files,
+        lex_errors: errors,
+        depth: 0,
+        typedefs: HashSet::new(),
+        decls: defines,
+        extern_python: ExternPython::No,
+    };
+    p.translation_unit()?;
+    // Upstream looks at the #defines only once everything else parsed.
+    if let Some(err) = define_error {
+        return Err(err);
+    }
+    Ok(Cdef { decls: p.decls, files: p.files })
+}
+
+pub(crate) struct Parser<'a> {
+    pub src: &'a str,
+    pub toks: Vec<Token>,
+    pub pos: usize,
+    pub files: Vec<String>,
+    lex_errors: Vec<(String, String)>,
+    /// Current nesting, against [`MAX_NESTING`].
+    pub depth: u32,
+    /// Typedef names declared so far in this source: they help to read `(name)` right.
+    pub typedefs: HashSet<&'a str>,
+    pub decls: Vec<Decl>,
+    extern_python: ExternPython,
+}
+
+impl<'a> Parser<'a> {
+    // ---- tokens ----
+
+    #[inline]
+    pub fn peek(&self) -> T {
+        self.toks[self.pos].kind
+    }
+
+    /// The kind of the token `n` places ahead (Eof past the end).
+    #[inline]
+    pub fn peek_at(&self, n: usize) -> T {
+        self.toks.get(self.pos + n).map_or(T::Eof, |t| t.kind)
+    }
+
+    #[inline]
+    pub fn tok(&self) -> Token {
+        self.toks[self.pos]
+    }
+
+    /// Moves past the current token (never past Eof) and returns it.
+    #[inline]
+    pub fn bump(&mut self) -> Token {
+        let t = self.toks[self.pos];
+        if t.kind != T::Eof {
+            self.pos += 1;
+        }
+        t
+    }
+
+    #[inline]
+    pub fn eat(&mut self, kind: T) -> bool {
+        if self.peek() == kind {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn expect(&mut self, kind: T, expected: &str) -> PResult<Token> {
+        if self.peek() == kind {
+            Ok(self.bump())
+        } else {
+            Err(self.unexpected(expected))
+        }
+    }
+
+    #[inline]
+    pub fn text(&self, t: Token) -> &'a str {
+        &self.src[t.start as usize..t.end as usize]
+    }
+
+    pub fn span(&self, t: Token) -> Span {
+        Span { file: t.file, line: t.line, col: col_of(self.src, t.line_start as usize, t.start as usize) }
+    }
+
+    // ---- nesting ----
+
+    pub fn enter(&mut self) -> PResult<()> {
+        if self.depth >= MAX_NESTING {
+            let t = self.tok();
+            return Err(self.error_at(
+                t,
+                ErrorKind::Syntax { detail: self.detail(t) },
+                format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    // ---- errors ----
+
+    pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> CdefError {
+        let line_start = t.line_start as usize;
+        let line_end = self.src[line_start..].find('\n').map_or(self.src.len(), |i| line_start + i);
+        CdefError {
+            message,
+            file: self.files[t.file as usize].clone(),
+            line: t.line,
+            col: col_of(self.src, line_start, t.start as usize),
+            source_line: self.src[line_start..line_end].trim_end_matches('\r').to_string(),
+            kind,
+        }
+    }
+
+    /// pycparser's wording for an error at token `t`: `before: <token>` & co.
+    pub fn detail(&self, t: Token) -> String {
+        match t.kind {
+            T::Eof => AT_END_OF_INPUT.to_string(),
+            T::Unknown => format!("Illegal character {}", py_repr_char(self.text(t))),
+            T::LexError => self.lex_errors.first().map_or_else(String::new, |e| e.0.clone()),
+            _ => format!("before: {}", self.text(t)),
+        }
+    }
+
+    /// How a token is named in our messages.
+    pub fn describe(&self, t: Token) -> String {
+        match t.kind {
+            T::Eof => "end of input".to_string(),
+            T::Unknown => format!("character {}", py_repr_char(self.text(t))),
+            _ => format!("'{}'", self.text(t)),
+        }
+    }
+
+    /// A syntax error at the current token: `unexpected X, expected <expected>`.
+    pub fn unexpected(&self, expected: &str) -> CdefError {
+        let t = self.tok();
+        if t.kind == T::LexError {
+            let message = self.lex_errors.first().map_or_else(String::new, |e| e.1.clone());
+            return self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message);
+        }
+        let message = format!("unexpected {}, expected {}", self.describe(t), expected);
+        self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
+    }
+
+    /// A syntax error at token `t` with our own message.
+    pub fn syntax_error(&self, t: Token, message: String) -> CdefError {
+        self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
+    }
+
+    /// An error upstream words as `<file>:<line>: <message>`.
+    pub fn decl_error(&self, t: Token, message: String) -> CdefError {
+        self.error_at(t, ErrorKind::Decl, message)
+    }
+
+    /// An FFIError upstream words as `:<line>: <message>`.
+    pub fn ffi_error(&self, t: Token, message: String) -> CdefError {
+        self.error_at(t, ErrorKind::Ffi { with_line: true }, message)
+    }
+
+    // ---- top level ----
+
+    fn translation_unit(&mut self) -> PResult<()> {
+        loop {
+            match self.peek() {
+                T::Eof => return Ok(()),
+                T::Semi => {
+                    self.bump();
+                }
+                T::Extern if self.peek_at(1) == T::StrLit => self.extern_python()?,
+                _ => self.declaration()?,
+            }
+        }
+    }
+
+    /// `extern "Python" <declaration>` or `extern "Python" { <declarations> }`.
+    fn extern_python(&mut self) -> PResult<()> {
+        self.bump(); // extern
+        let s = self.tok();
+        let inner: String = self.text(s).trim_matches('"').chars().filter(|c| !c.is_whitespace()).collect();
+        let mode = match inner.as_str() {
+            "Python" => ExternPython::Python,
+            "Python+C" | "C+Python" => ExternPython::PythonPlusC,
+            _ => {
+                return Err(self.syntax_error(
+                    s,
+                    format!(
+                        "unexpected string {}: only extern \"Python\" and extern \"Python+C\" \
+                         are supported in cdef()",
+                        self.text(s)
+                    ),
+                ))
+            }
+        };
+        if self.extern_python != ExternPython::No {
+            return Err(self.syntax_error(s, "extern \"Python\" cannot be nested".into()));
+        }
+        self.bump();
+        self.extern_python = mode;
+        let result = if self.eat(T::LBrace) {
+            self.extern_python_block()
+        } else if self.peek() == T::Eof {
+            Err(self.decl_error(s, "'extern \"Python\": no ';' found".into()))
+        } else {
+            self.declaration()
+        };
+        self.extern_python = ExternPython::No;
+        result
+    }
+
+    fn extern_python_block(&mut self) -> PResult<()> {
+        loop {
+            match self.peek() {
+                T::RBrace => {
+                    self.bump();
+                    return Ok(());
+                }
+                T::Eof => {
+                    return Err(self.syntax_error(
+                        self.tok(),
+                        "'extern \"Python\" {': no '}' found".into(),
+                    ))
+                }
+                T::Semi => {
+                    self.bump();
+                }
+                T::Extern if self.peek_at(1) == T::StrLit => {
+                    return Err(self.syntax_error(
+                        self.toks[self.pos + 1],
+                        "extern \"Python\" cannot be nested".into(),
+                    ))
+                }
+                _ => self.declaration()?,
+            }
+        }
+    }
+
+    /// One declaration, up to and including its ';'.
+    fn declaration(&mut self) -> PResult<()> {
+        let specs = self.specifiers(crate::specifiers::Context::Global)?;
+        if self.peek() == T::Semi {
+            return self.declaration_without_declarators(specs);
+        }
+        loop {
+            let decl = self.declarator(crate::declarator::NameMode::Required)?;
+            let name_tok = decl.name.expect("a required name");
+            let name = self.text(name_tok);
+            let is_typedef = specs.storage.is_typedef;
+            let ty = self.apply_declarator(&specs, decl, true)?;
+            self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
+            if self.peek() == T::LBrace {
+                return Err(self.decl_error(
+                    name_tok,
+                    "unexpected <FuncDef>: this construct is valid C but not valid in cdef()".into(),
+                ));
+            }
+            let span = self.span(name_tok);
+            if is_typedef {
+                self.typedefs.insert(name);
+                self.decls.push(Decl::Typedef { name: name.to_string(), ty, span });
+            } else if let Ty::Function(sig) = ty {
+                let extern_python = self.extern_python;
+                self.decls.push(Decl::Function { name: name.to_string(), sig: *sig, extern_python, span });
+            } else {
+                if self.extern_python != ExternPython::No {
+                    return Err(self.decl_error(
+                        name_tok,
+                        "cannot declare constants or variables with 'extern \"Python\"'".into(),
+                    ));
+                }
+                let decl = match self.initializer()? {
+                    Some(value) => Decl::IntConstant { name: name.to_string(), ty, value, span },
+                    None => Decl::Variable { name: name.to_string(), ty, span },
+                };
+                self.decls.push(decl);
+            }
+            match self.peek() {
+                T::Comma => {
+                    self.bump();
+                }
+                T::Semi => {
+                    self.bump();
+                    return Ok(());
+                }
+                _ => {
+                    let what = if is_typedef || matches!(self.decls.last(), Some(Decl::Function { .. })) {
+                        "',' or ';'"
+                    } else {
+                        "',', ';' or '='"
+                    };
+                    return Err(self.unexpected(&format!("{what} after the declarator of '{name}'")));
+                }
+            }
+        }
+    }
+
+    /// `struct s { ... };`, `enum e;`... A bare `int;` declares nothing: pycparser refuses it.
+    fn declaration_without_declarators(&mut self, specs: crate::specifiers::Specs) -> PResult<()> {
+        let tag = matches!(specs.base, BaseType::Record(_) | BaseType::Enum(_));
+        if !tag || specs.storage.is_typedef {
+            let t = self.toks[specs.type_tok];
+            let what = if specs.storage.is_typedef { "a typedef" } else { "a declaration" };
+            return Err(self.error_at(
+                t,
+                ErrorKind::Syntax { detail: "Invalid declaration".into() },
+                format!("{what} without a name: expected a declarator before ';'"),
+            ));
+        }
+        self.bump(); // ;
+        let span = match &specs.base {
+            BaseType::Record(r) => r.span,
+            BaseType::Enum(e) => e.span,
+            _ => Span::default(),
+        };
+        self.decls.push(Decl::Tag { base: specs.base, span });
+        Ok(())
+    }
+
+    /// After a variable's declarator: `= <integer literal>` gives its value; other initializers
+    /// are skipped (upstream ignores them).
+    fn initializer(&mut self) -> PResult<Option<i128>> {
+        if !self.eat(T::Assign) {
+            return Ok(None);
+        }
+        let neg = self.peek() == T::Minus;
+        let n = neg as usize;
+        if self.peek_at(n) == T::Number && matches!(self.peek_at(n + 1), T::Comma | T::Semi) {
+            let t = self.toks[self.pos + n];
+            if let Some(v) = self.int_literal_value(t)? {
+                self.pos += n + 1;
+                return Ok(Some(if neg { -v } else { v }));
+            }
+        }
+        self.skip_initializer()?;
+        Ok(None)
+    }
+
+    /// Skips tokens up to the ',' or ';' that ends an initializer, keeping brackets balanced.
+    fn skip_initializer(&mut self) -> PResult<()> {
+        let mut stack: Vec<T> = Vec::new();
+        loop {
+            let t = self.tok();
+            match t.kind {
+                T::Comma | T::Semi if stack.is_empty() => return Ok(()),
+                T::LParen => stack.push(T::RParen),
+                T::LBracket => stack.push(T::RBracket),
+                T::LBrace => stack.push(T::RBrace),
+                T::RParen | T::RBracket | T::RBrace => {
+                    if stack.pop() != Some(t.kind) {
+                        return Err(self.unexpected("a balanced initializer"));
+                    }
+                }
+                T::Eof | T::LexError | T::Unknown => return Err(self.unexpected("the end of the initializer")),
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    // ---- struct, union and enum bodies ----
+
+    /// The fields of a struct or union, from just after its '{' to just after its '}'.
+    pub fn record_body(&mut self) -> PResult<RecordBody> {
+        self.enter()?;
+        let mut fields = Vec::new();
+        let mut partial = false;
+        loop {
+            match self.peek() {
+                T::RBrace => {
+                    self.bump();
+                    break;
+                }
+                T::Semi => {
+                    self.bump();
+                }
+                T::Ellipsis => {
+                    self.bump();
+                    self.expect(T::Semi, "';' after '...' in a struct or union")?;
+                    partial = true;
+                }
+                _ => self.field_declaration(&mut fields)?,
+            }
+        }
+        self.leave();
+        Ok(RecordBody { fields, partial })
+    }
+
+    fn field_declaration(&mut self, fields: &mut Vec<Field>) -> PResult<()> {
+        let specs = self.specifiers(crate::specifiers::Context::Field)?;
+        let start = self.toks[specs.type_tok];
+        if self.peek() == T::Semi {
+            // An anonymous struct or union member (or a nested definition, which upstream also
+            // makes an unnamed field).
+            if !matches!(specs.base, BaseType::Record(_) | BaseType::Enum(_)) {
+                return Err(self.ffi_error(start, "bad or unsupported type declaration".into()));
+            }
+            self.bump();
+            let ty = Ty::Base { base: specs.base, quals: specs.quals };
+            fields.push(Field { name: None, ty, bits: None, span: self.span(start) });
+            return Ok(());
+        }
+        loop {
+            let (name, ty, span) = if self.peek() == T::Colon {
+                let ty = Ty::Base { base: specs.base.clone(), quals: specs.quals };
+                (None, ty, self.span(self.tok()))
+            } else {
+                let decl = self.declarator(crate::declarator::NameMode::Required)?;
+                let name_tok = decl.name.expect("a required name");
+                let ty = self.apply_declarator(&specs, decl, true)?;
+                self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
+                (Some(self.text(name_tok).to_string()), ty, self.span(name_tok))
+            };
+            let bits = if self.eat(T::Colon) { Some(self.constant_expr()?) } else { None };
+            fields.push(Field { name, ty, bits, span });
+            match self.peek() {
+                T::Comma => {
+                    self.bump();
+                }
+                T::Semi => {
+                    self.bump();
+                    return Ok(());
+                }
+                _ => return Err(self.unexpected("',' or ';' after a field")),
+            }
+        }
+    }
+
+    /// The enumerators, from just after '{' to just after '}'.
+    pub fn enum_body(&mut self) -> PResult<EnumBody> {
+        let mut items = Vec::new();
+        let mut partial = false;
+        loop {
+            let t = self.tok();
+            match t.kind {
+                T::Ident => {
+                    self.bump();
+                    let value = if self.eat(T::Assign) {
+                        if self.eat(T::Ellipsis) {
+                            partial = true;
+                            None
+                        } else {
+                            Some(self.constant_expr()?)
+                        }
+                    } else {
+                        None
+                    };
+                    items.push(Enumerator { name: self.text(t).to_string(), value, span: self.span(t) });
+                    if self.eat(T::Comma) {
+                        if self.eat(T::RBrace) {
+                            break;
+                        }
+                        continue;
+                    }
+                    self.expect(T::RBrace, "',' or '}' after an enumerator")?;
+                    break;
+                }
+                T::Ellipsis if !items.is_empty() => {
+                    self.bump();
+                    partial = true;
+                    self.expect(T::RBrace, "'}': '...' must be the last item of an enum")?;
+                    break;
+                }
+                _ => return Err(self.unexpected("an enumerator name")),
+            }
+        }
+        Ok(EnumBody { items, partial })
+    }
+
+    /// The value of an integer literal token; None if it is a floating-point literal.
+    pub fn int_literal_value(&self, t: Token) -> PResult<Option<i128>> {
+        let text = self.text(t);
+        match crate::literal::parse_int(text) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) if looks_like_float(text) => Ok(None),
+            Err(crate::literal::LiteralError::TooLarge) => {
+                Err(self.syntax_error(t, format!("integer constant too large: {text}")))
+            }
+            Err(crate::literal::LiteralError::Invalid) => {
+                Err(self.syntax_error(t, format!("invalid integer constant: {text}")))
+            }
+        }
+    }
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let hex = text.len() > 1 && matches!(&text[..2], "0x" | "0X");
+    text.contains('.') || (!hex && text.contains(['e', 'E'])) || (hex && text.contains(['p', 'P']))
+}
+
+/// A character as Python's `repr()` shows it, for pycparser's "Illegal character" message.
+fn py_repr_char(s: &str) -> String {
+    let c = s.chars().next().unwrap_or('?');
+    match c {
+        '\'' => "\"'\"".to_string(),
+        '\\' => "'\\\\'".to_string(),
+        '\t' => "'\\t'".to_string(),
+        '\r' => "'\\r'".to_string(),
+        '\n' => "'\\n'".to_string(),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("'\\x{:02x}'", c as u32),
+        c if (0x80..0xa0).contains(&(c as u32)) => format!("'\\x{:02x}'", c as u32),
+        c => format!("'{c}'"),
+    }
 }

@@ -1,0 +1,345 @@
+//! Declarators: the `*`, `[N]`, `(params)` and parentheses around a name, and how they wrap the
+//! base type. A declarator is first read into a list of type operations in the order they apply
+//! to the base type (`int *(*x[3])(long)`: function, pointer, array), then folded into a [`Ty`].
+
+use crate::ast::*;
+use crate::lexer::{Token, T};
+use crate::parser::{PResult, Parser, MAX_TREE_DEPTH};
+use crate::specifiers::{Context, Dots, Specs};
+
+/// Whether a declarator names something.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameMode {
+    /// Declarations and fields: `int x`.
+    Required,
+    /// Parameters: `int x` or `int`.
+    Optional,
+    /// Type names: `int *`.
+    Abstract,
+}
+
+pub(crate) enum Op {
+    Pointer(Quals),
+    Array(ArrayLen),
+    Function(Box<FuncOp>),
+}
+
+pub(crate) struct FuncOp {
+    params: Vec<Param>,
+    variadic: bool,
+    /// Only `(...)`: upstream refuses it, naming the function.
+    only_dots: bool,
+    callconv: Option<CallConv>,
+    /// The '(' (for error positions).
+    open: Token,
+}
+
+pub(crate) struct Declarator {
+    pub name: Option<Token>,
+    /// In the order they apply to the base type.
+    pub ops: Vec<Op>,
+    /// A calling convention not consumed by a function at this level: `(__stdcall *p)` gives it
+    /// to the function type that follows the parentheses.
+    callconv: Option<CallConv>,
+}
+
+/// More type operations than this in one declarator is surely not a real declaration.
+const MAX_OPS: usize = 64;
+
+impl<'a> Parser<'a> {
+    pub(crate) fn declarator(&mut self, mode: NameMode) -> PResult<Declarator> {
+        self.enter()?;
+        let d = self.declarator_inner(mode);
+        self.leave();
+        d
+    }
+
+    fn declarator_inner(&mut self, mode: NameMode) -> PResult<Declarator> {
+        let mut ops = Vec::new();
+        let mut callconv = None;
+        // Pointers, each with its qualifiers.
+        loop {
+            match self.peek() {
+                T::Star => {
+                    self.bump();
+                    let mut quals = Quals::default();
+                    loop {
+                        match self.peek() {
+                            T::Const => quals.is_const = true,
+                            T::Volatile => quals.is_volatile = true,
+                            T::Restrict => quals.is_restrict = true,
+                            T::Stdcall => callconv = Some(CallConv::Stdcall),
+                            T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
+                            _ => break,
+                        }
+                        self.bump();
+                    }
+                    ops.push(Op::Pointer(quals));
+                }
+                T::Stdcall => {
+                    self.bump();
+                    callconv = Some(CallConv::Stdcall);
+                }
+                T::Cdecl => {
+                    self.bump();
+                    callconv = callconv.or(Some(CallConv::Cdecl));
+                }
+                _ => break,
+            }
+        }
+        // The name, or a parenthesized declarator.
+        let mut name = None;
+        let mut inner = None;
+        match self.peek() {
+            T::Ident if mode != NameMode::Abstract => name = Some(self.bump()),
+            T::LParen if self.is_grouping(mode) => {
+                self.bump();
+                let d = self.declarator(mode)?;
+                self.expect(T::RParen, "')'")?;
+                name = d.name;
+                inner = Some(d);
+            }
+            _ if mode == NameMode::Required => {
+                return Err(self.unexpected("a name to declare (an identifier or '(')"));
+            }
+            _ => {}
+        }
+        // Suffixes, in source order.
+        let mut suffixes = Vec::new();
+        loop {
+            match self.peek() {
+                T::LBracket => suffixes.push(Op::Array(self.array_suffix()?)),
+                T::LParen => suffixes.push(Op::Function(Box::new(self.params()?))),
+                _ => break,
+            }
+            if suffixes.len() > MAX_OPS {
+                return Err(self.unexpected("fewer array or function suffixes"));
+            }
+        }
+        // A pending calling convention (from this level or from inside the parentheses) goes to
+        // the first function suffix here, if any.
+        if let Some(d) = &inner {
+            callconv = d.callconv.or(callconv);
+        }
+        if let Some(cc) = callconv {
+            if let Some(Op::Function(f)) = suffixes.iter_mut().find(|op| matches!(op, Op::Function(_))) {
+                f.callconv.get_or_insert(cc);
+                callconv = None;
+            }
+        }
+        // The last suffix applies first: `x[2][3]` is an array of 2 arrays of 3.
+        ops.extend(suffixes.into_iter().rev());
+        if let Some(d) = inner {
+            ops.extend(d.ops);
+        }
+        if ops.len() > MAX_OPS {
+            return Err(self.unexpected("a simpler declarator (too many '*', '[]' or '()')"));
+        }
+        Ok(Declarator { name, ops, callconv })
+    }
+
+    /// At a '(' where a name could start: is it parentheses around a declarator, or a parameter
+    /// list? As in C, this depends on whether what follows is a type.
+    fn is_grouping(&self, mode: NameMode) -> bool {
+        match self.peek_at(1) {
+            T::Star | T::LBracket | T::Const | T::Volatile | T::Restrict | T::Stdcall | T::Cdecl => true,
+            T::LParen => mode == NameMode::Required,
+            T::Ident => match mode {
+                NameMode::Required => true,
+                NameMode::Optional => !self.starts_type_name(1),
+                NameMode::Abstract => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// `[]`, `[...]`, `[expr]` (C99's `[static N]` and qualifiers inside are skipped).
+    fn array_suffix(&mut self) -> PResult<ArrayLen> {
+        self.bump(); // [
+        while matches!(self.peek(), T::Static | T::Const | T::Volatile | T::Restrict) {
+            self.bump();
+        }
+        let len = match self.peek() {
+            T::RBracket => ArrayLen::Unspecified,
+            T::Ellipsis => {
+                self.bump();
+                ArrayLen::Dotdotdot
+            }
+            _ => ArrayLen::Expr(self.constant_expr()?),
+        };
+        self.expect(T::RBracket, "']'")?;
+        Ok(len)
+    }
+
+    /// `(params)`: `()` and `(void)` are no parameters; `, ...` makes it variadic.
+    fn params(&mut self) -> PResult<FuncOp> {
+        let open = self.bump(); // (
+        self.enter()?;
+        let mut f = FuncOp { params: Vec::new(), variadic: false, only_dots: false, callconv: None, open };
+        if self.peek() == T::Void && self.peek_at(1) == T::RParen {
+            self.bump();
+        }
+        if self.peek() != T::RParen {
+            loop {
+                if self.eat(T::Ellipsis) {
+                    f.variadic = true;
+                    f.only_dots = f.params.is_empty();
+                    break;
+                }
+                let specs = self.specifiers(Context::Param)?;
+                let d = self.declarator(NameMode::Optional)?;
+                let name = d.name.map(|t| self.text(t).to_string());
+                let at = d.name.unwrap_or(open);
+                let ty = self.apply_declarator(&specs, d, false)?;
+                self.check_dotdotdot_base(&specs, &ty, false, at)?;
+                f.params.push(Param { name, ty });
+                if !self.eat(T::Comma) {
+                    break;
+                }
+            }
+        }
+        self.expect(T::RParen, "',' or ')' in the parameter list")?;
+        self.leave();
+        Ok(f)
+    }
+
+    /// A type name as in `sizeof(T)` or `(T)x`: specifiers and an abstract declarator.
+    pub(crate) fn type_name(&mut self) -> PResult<Ty> {
+        let specs = self.specifiers(Context::TypeName)?;
+        let at = self.toks[specs.type_tok];
+        let d = self.declarator(NameMode::Abstract)?;
+        let ty = self.apply_declarator(&specs, d, false)?;
+        self.check_dotdotdot_base(&specs, &ty, false, at)?;
+        Ok(ty)
+    }
+
+    /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
+    /// used (globals, typedefs and fields, and only on the outer array dimensions).
+    pub(crate) fn apply_declarator(&self, specs: &Specs, d: Declarator, dots_ok: bool) -> PResult<Ty> {
+        let at = d.name.unwrap_or_else(|| self.tok());
+        let n = d.ops.len();
+        // `[...]` needs the compiler to know the array: only arrays may wrap it.
+        let outer_arrays = d.ops.iter().rev().take_while(|op| matches!(op, Op::Array(_))).count();
+        let mut pending_cc = d.callconv.or(specs.callconv);
+        let mut ty = Ty::Base { base: specs.base.clone(), quals: specs.quals };
+        for (i, op) in d.ops.into_iter().enumerate() {
+            ty = match op {
+                Op::Pointer(quals) => Ty::Pointer { to: Box::new(ty), quals },
+                Op::Array(len) => {
+                    if len == ArrayLen::Dotdotdot && (!dots_ok || i < n - outer_arrays) {
+                        return Err(self.ffi_error(
+                            at,
+                            "unsupported '[...]' here, cannot derive the actual array length in \
+                             this context"
+                                .into(),
+                        ));
+                    }
+                    Ty::Array { of: Box::new(ty), len }
+                }
+                Op::Function(f) => {
+                    if f.only_dots {
+                        let who = match d.name {
+                            Some(name) if i == n - 1 => self.text(name),
+                            _ => "in expression",
+                        };
+                        return Err(self.decl_error(
+                            d.name.unwrap_or(f.open),
+                            format!("{who}: a function with only '(...)' as argument is not correct C"),
+                        ));
+                    }
+                    let callconv = f.callconv.or_else(|| pending_cc.take()).unwrap_or_default();
+                    pending_cc = None;
+                    Ty::Function(Box::new(FuncSig { result: ty, params: f.params, variadic: f.variadic, callconv }))
+                }
+            };
+        }
+        if ty_depth(&ty, MAX_TREE_DEPTH + 1) > MAX_TREE_DEPTH {
+            return Err(self.syntax_error(
+                at,
+                format!("type too deeply nested (the limit is {MAX_TREE_DEPTH} levels)"),
+            ));
+        }
+        Ok(ty)
+    }
+
+    /// The `...` base types are only valid in typedefs: `typedef int... t;`, `typedef ... t;` and
+    /// `typedef ... *p;`.
+    pub(crate) fn check_dotdotdot_base(&self, specs: &Specs, ty: &Ty, is_typedef: bool, at: Token) -> PResult<()> {
+        let ok = match specs.dots {
+            Dots::No => return Ok(()),
+            _ if !is_typedef => return Err(self.ffi_error(at, "bad usage of \"...\"".into())),
+            Dots::Int | Dots::Float => matches!(ty, Ty::Base { .. }),
+            Dots::Opaque => match ty {
+                Ty::Base { .. } => true,
+                Ty::Pointer { to, .. } => matches!(**to, Ty::Base { .. }),
+                _ => false,
+            },
+        };
+        if ok {
+            Ok(())
+        } else if specs.dots == Dots::Opaque && matches!(ty, Ty::Pointer { .. }) {
+            Err(self.ffi_error(at, "bad usage of \"...\"".into()))
+        } else {
+            Err(self.ffi_error(at, "unsupported usage of \"...\" in typedef".into()))
+        }
+    }
+}
+
+/// The depth of a type tree, counting at most up to `cap` (so that this never recurses deeper).
+pub(crate) fn ty_depth(ty: &Ty, cap: u32) -> u32 {
+    if cap == 0 {
+        return 0;
+    }
+    1 + match ty {
+        Ty::Base { base, .. } => base_depth(base, cap - 1),
+        Ty::Pointer { to, .. } => ty_depth(to, cap - 1),
+        Ty::Array { of, len } => {
+            let l = match len {
+                ArrayLen::Expr(e) => crate::expr::expr_depth(e, cap - 1),
+                _ => 0,
+            };
+            ty_depth(of, cap - 1).max(l)
+        }
+        Ty::Function(sig) => {
+            let mut d = ty_depth(&sig.result, cap - 1);
+            for p in &sig.params {
+                if d >= cap - 1 {
+                    break;
+                }
+                d = d.max(ty_depth(&p.ty, cap - 1));
+            }
+            d
+        }
+    }
+}
+
+fn base_depth(base: &BaseType, cap: u32) -> u32 {
+    if cap == 0 {
+        return 0;
+    }
+    match base {
+        BaseType::Record(Record { body: Some(body), .. }) => {
+            let mut d = 0;
+            for f in &body.fields {
+                if d >= cap - 1 {
+                    break;
+                }
+                d = d.max(ty_depth(&f.ty, cap - 1));
+                if let Some(bits) = &f.bits {
+                    d = d.max(crate::expr::expr_depth(bits, cap - 1));
+                }
+            }
+            1 + d
+        }
+        BaseType::Enum(Enum { body: Some(body), .. }) => {
+            let mut d = 0;
+            for item in &body.items {
+                if let Some(v) = &item.value {
+                    d = d.max(crate::expr::expr_depth(v, cap - 1));
+                }
+            }
+            1 + d
+        }
+        _ => 0,
+    }
+}

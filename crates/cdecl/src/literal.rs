@@ -1,0 +1,144 @@
+//! Integer and character literals of C, as values. Nothing here panics: too large is an error.
+
+/// Why a literal was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LiteralError {
+    /// Not an integer literal at all (`1.5`, `08`, `0x`, `12abc`).
+    Invalid,
+    /// Does not fit in an i128.
+    TooLarge,
+}
+
+/// Parses a C integer literal: decimal, hex (`0x`), octal (leading `0`) or binary (`0b`), with
+/// any mix of `u`/`l` suffixes in any case (upstream strips them all alike). No sign.
+pub(crate) fn parse_int(text: &str) -> Result<i128, LiteralError> {
+    let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+    let b = digits.as_bytes();
+    let (radix, body) = if b.len() > 1 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
+        (16, &digits[2..])
+    } else if b.len() > 1 && b[0] == b'0' && (b[1] == b'b' || b[1] == b'B') {
+        (2, &digits[2..])
+    } else if b.len() > 1 && b[0] == b'0' {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() {
+        return Err(LiteralError::Invalid);
+    }
+    let mut value: i128 = 0;
+    for c in body.bytes() {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return Err(LiteralError::Invalid),
+        } as i128;
+        if d >= radix {
+            return Err(LiteralError::Invalid);
+        }
+        value = value
+            .checked_mul(radix)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(LiteralError::TooLarge)?;
+    }
+    Ok(value)
+}
+
+/// Parses a C character constant including its quotes: `'A'`, `'\n'`, `'\x41'`, `'\101'`.
+/// The value is that of a (signed) `char`, as gcc gives it. Multi-character constants and
+/// non-ASCII characters are refused.
+pub(crate) fn parse_char(text: &str) -> Result<i128, LiteralError> {
+    let inner = text
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+        .ok_or(LiteralError::Invalid)?;
+    let b = inner.as_bytes();
+    let value: u32 = match b {
+        [c] if c.is_ascii() && *c != b'\\' && *c != b'\'' => *c as u32,
+        [b'\\', rest @ ..] => escape_value(rest)?,
+        _ => return Err(LiteralError::Invalid),
+    };
+    // A char is signed on the ABI we target: '\xff' is -1.
+    Ok(value as u8 as i8 as i128)
+}
+
+fn escape_value(rest: &[u8]) -> Result<u32, LiteralError> {
+    let simple = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'n' => 10,
+            b't' => 9,
+            b'r' => 13,
+            b'0' => 0,
+            b'a' => 7,
+            b'b' => 8,
+            b'f' => 12,
+            b'v' => 11,
+            b'e' => 27,
+            b'\\' | b'\'' | b'"' | b'?' => c as u32,
+            _ => return None,
+        })
+    };
+    match rest {
+        [c] => simple(*c).ok_or(LiteralError::Invalid),
+        [b'x' | b'X', hex @ ..] if !hex.is_empty() && hex.len() <= 2 => {
+            let s = std::str::from_utf8(hex).map_err(|_| LiteralError::Invalid)?;
+            u32::from_str_radix(s, 16).map_err(|_| LiteralError::Invalid)
+        }
+        oct if !oct.is_empty() && oct.len() <= 3 && oct.iter().all(|c| (b'0'..=b'7').contains(c)) => {
+            let v = oct.iter().fold(0u32, |v, c| v * 8 + (c - b'0') as u32);
+            if v > 0xff {
+                Err(LiteralError::TooLarge)
+            } else {
+                Ok(v)
+            }
+        }
+        _ => Err(LiteralError::Invalid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_int("0"), Ok(0));
+        assert_eq!(parse_int("42"), Ok(42));
+        assert_eq!(parse_int("0x1F"), Ok(31));
+        assert_eq!(parse_int("0X1f"), Ok(31));
+        assert_eq!(parse_int("010"), Ok(8));
+        assert_eq!(parse_int("0b101"), Ok(5));
+        assert_eq!(parse_int("10UL"), Ok(10));
+        assert_eq!(parse_int("10ull"), Ok(10));
+        assert_eq!(parse_int("10lu"), Ok(10));
+        assert_eq!(parse_int("0xffffffffffffffffULL"), Ok(u64::MAX as i128));
+        assert_eq!(parse_int("08"), Err(LiteralError::Invalid));
+        assert_eq!(parse_int("0x"), Err(LiteralError::Invalid));
+        assert_eq!(parse_int("1.5"), Err(LiteralError::Invalid));
+        assert_eq!(parse_int("12abc"), Err(LiteralError::Invalid));
+        assert_eq!(parse_int(""), Err(LiteralError::Invalid));
+        assert_eq!(parse_int("U"), Err(LiteralError::Invalid));
+        assert_eq!(parse_int(&"9".repeat(50)), Err(LiteralError::TooLarge));
+        assert_eq!(parse_int(&format!("0x{}", "f".repeat(40))), Err(LiteralError::TooLarge));
+        assert_eq!(parse_int(&i128::MAX.to_string()), Ok(i128::MAX));
+    }
+
+    #[test]
+    fn chars() {
+        assert_eq!(parse_char("'A'"), Ok(65));
+        assert_eq!(parse_char("'\\n'"), Ok(10));
+        assert_eq!(parse_char("'\\0'"), Ok(0));
+        assert_eq!(parse_char("'\\''"), Ok(39));
+        assert_eq!(parse_char("'\\\\'"), Ok(92));
+        assert_eq!(parse_char("'\\x41'"), Ok(65));
+        assert_eq!(parse_char("'\\101'"), Ok(65));
+        assert_eq!(parse_char("'\\xff'"), Ok(-1));
+        assert_eq!(parse_char("'ab'"), Err(LiteralError::Invalid));
+        assert_eq!(parse_char("''"), Err(LiteralError::Invalid));
+        assert_eq!(parse_char("'é'"), Err(LiteralError::Invalid));
+        assert_eq!(parse_char("'\\q'"), Err(LiteralError::Invalid));
+        assert_eq!(parse_char("'\\777'"), Err(LiteralError::TooLarge));
+        assert_eq!(parse_char("'"), Err(LiteralError::Invalid));
+    }
+}

@@ -1,0 +1,362 @@
+//! Declaration specifiers: storage classes, qualifiers, calling conventions and the base type
+//! (keyword primitives canonicalised to upstream's names, typedef names, struct/union/enum, and
+//! the `int...` / `double...` / `...` forms of typedefs).
+
+use crate::ast::*;
+use crate::error::ErrorKind;
+use crate::lexer::T;
+use crate::parser::{PResult, Parser};
+
+/// Where the specifiers appear: storage classes are only valid for globals.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    Global,
+    Field,
+    Param,
+    /// A type name in an expression: `sizeof(T)`, `(T)x`.
+    TypeName,
+}
+
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Storage {
+    pub is_typedef: bool,
+}
+
+/// Which `...` form the base type came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dots {
+    No,
+    /// `typedef int... t;` and friends.
+    Int,
+    /// `typedef double... t;` / `float...`.
+    Float,
+    /// `typedef ... t;`
+    Opaque,
+}
+
+pub(crate) struct Specs {
+    pub base: BaseType,
+    pub quals: Quals,
+    pub storage: Storage,
+    /// From `__stdcall`/`WINAPI`/`__cdecl` among the specifiers.
+    pub callconv: Option<CallConv>,
+    pub dots: Dots,
+    /// Index of the first token of the type (for error positions).
+    pub type_tok: usize,
+}
+
+/// Up to this many primitive keywords (`unsigned long long int` is 4).
+const MAX_WORDS: usize = 8;
+
+impl<'a> Parser<'a> {
+    pub(crate) fn specifiers(&mut self, ctx: Context) -> PResult<Specs> {
+        let first = self.pos;
+        let mut quals = Quals::default();
+        let mut storage = Storage::default();
+        let mut callconv = None;
+        let mut words = [T::Eof; MAX_WORDS];
+        let mut nwords = 0;
+        let mut base: Option<BaseType> = None;
+        let mut dots = Dots::No;
+        let mut type_tok = None;
+        loop {
+            let t = self.tok();
+            match t.kind {
+                T::Typedef | T::Extern | T::Static => {
+                    if ctx != Context::Global {
+                        return Err(self.unexpected("a type (storage classes are only valid at the top level)"));
+                    }
+                    storage.is_typedef |= t.kind == T::Typedef;
+                }
+                T::IgnoredSpec => {}
+                T::Const => quals.is_const = true,
+                T::Volatile => quals.is_volatile = true,
+                T::Restrict => quals.is_restrict = true,
+                T::Stdcall => callconv = Some(CallConv::Stdcall),
+                T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
+                T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
+                | T::Unsigned | T::Bool | T::Complex => {
+                    if base.is_some() || dots != Dots::No {
+                        return Err(self.unexpected("a declarator (the type is already complete)"));
+                    }
+                    if nwords == MAX_WORDS {
+                        return Err(self.unsupported_type(first, t));
+                    }
+                    words[nwords] = t.kind;
+                    nwords += 1;
+                    type_tok.get_or_insert(self.pos);
+                }
+                T::Struct | T::Union | T::Enum => {
+                    if base.is_some() || nwords > 0 || dots != Dots::No {
+                        return Err(self.unexpected("a declarator (the type is already complete)"));
+                    }
+                    type_tok.get_or_insert(self.pos);
+                    base = Some(self.tag_specifier()?);
+                    continue; // already past it
+                }
+                T::Ident if base.is_none() && nwords == 0 && dots == Dots::No => {
+                    // A typedef name: only where no type was given yet (else it is the name
+                    // being declared, as in `typedef int bool;`).
+                    let name = self.text(t);
+                    base = Some(if name == "bool" {
+                        BaseType::Primitive("_Bool")
+                    } else {
+                        BaseType::Name(name.to_string())
+                    });
+                    type_tok.get_or_insert(self.pos);
+                }
+                T::Ellipsis if base.is_none() && dots == Dots::No => {
+                    dots = dots_kind(&words[..nwords]).ok_or_else(|| {
+                        self.ffi_error(t, "bad usage of \"...\"".into())
+                    })?;
+                    type_tok.get_or_insert(self.pos);
+                }
+                _ => break,
+            }
+            self.bump();
+        }
+        let type_tok = match type_tok {
+            Some(i) => i,
+            None => return Err(self.unexpected("a type (e.g. 'int', a typedef name or 'struct ...')")),
+        };
+        let base = match (dots, base) {
+            (Dots::Int, _) => BaseType::UnknownInt,
+            (Dots::Float, _) => BaseType::UnknownFloat,
+            (Dots::Opaque, _) => BaseType::Opaque,
+            (Dots::No, Some(base)) => base,
+            (Dots::No, None) => match primitive(&words[..nwords]) {
+                Some(base) => base,
+                None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
+            },
+        };
+        Ok(Specs { base, quals, storage, callconv, dots, type_tok })
+    }
+
+    /// Upstream's FFIError for keyword combinations that make no type (`short char`).
+    fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> crate::error::CdefError {
+        let words: Vec<&str> = self.toks[from..]
+            .iter()
+            .take_while(|t| is_type_word(t.kind) || matches!(t.kind, T::Const | T::Volatile | T::Restrict))
+            .filter(|t| is_type_word(t.kind))
+            .map(|t| self.text(*t))
+            .collect();
+        self.error_at(
+            at,
+            ErrorKind::Ffi { with_line: false },
+            format!(
+                "Unsupported type: '{}'.  Please look at \
+                 http://cffi.readthedocs.io/en/latest/cdef.html#ffi-cdef-limitations and file an \
+                 issue if you think this type should really be supported.",
+                words.join(" ")
+            ),
+        )
+    }
+
+    /// `struct/union/enum [tag] [{ body }]`, from the keyword to just after the tag or body.
+    fn tag_specifier(&mut self) -> PResult<BaseType> {
+        let kw = self.bump();
+        let span = self.span(kw);
+        let tag = if self.peek() == T::Ident {
+            let t = self.bump();
+            Some(self.text(t).to_string())
+        } else {
+            None
+        };
+        let has_body = self.eat(T::LBrace);
+        if tag.is_none() && !has_body {
+            let what = if kw.kind == T::Enum { "enum name" } else { "struct or union name" };
+            return Err(self.unexpected(&format!("a {what} or '{{'")));
+        }
+        Ok(if kw.kind == T::Enum {
+            let body = if has_body { Some(self.enum_body()?) } else { None };
+            BaseType::Enum(Enum { tag, body, span })
+        } else {
+            let kind = if kw.kind == T::Struct { RecordKind::Struct } else { RecordKind::Union };
+            let body = if has_body { Some(self.record_body()?) } else { None };
+            BaseType::Record(Record { kind, tag, body, span })
+        })
+    }
+
+    /// Is the token at `n` places ahead the start of a type name? Typedef names count only if we
+    /// know them (declared earlier in this source, or predeclared).
+    pub(crate) fn starts_type_name(&self, n: usize) -> bool {
+        match self.peek_at(n) {
+            T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
+            | T::Unsigned | T::Bool | T::Complex | T::Struct | T::Union | T::Enum | T::Const
+            | T::Volatile | T::Restrict => true,
+            T::Ident => {
+                let name = self.text(self.toks[self.pos + n]);
+                self.typedefs.contains(name) || is_predeclared(name)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_type_word(t: T) -> bool {
+    matches!(
+        t,
+        T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
+            | T::Unsigned | T::Bool | T::Complex
+    )
+}
+
+/// Which `...` form `words ...` is: integer keywords give `int...`, `float`/`double` give
+/// `double...`, nothing gives `...`.
+fn dots_kind(words: &[T]) -> Option<Dots> {
+    if words.is_empty() {
+        return Some(Dots::Opaque);
+    }
+    if words.iter().all(|w| matches!(w, T::Int | T::Long | T::Short | T::Signed | T::Unsigned | T::Char)) {
+        return Some(Dots::Int);
+    }
+    if let [T::Float | T::Double] = words {
+        return Some(Dots::Float);
+    }
+    None
+}
+
+/// The canonical primitive for a set of type keywords, in any order (`long unsigned int` is
+/// "unsigned long"). None for combinations that are no C type.
+pub(crate) fn primitive(words: &[T]) -> Option<BaseType> {
+    let mut n = [0u8; 11];
+    for w in words {
+        let i = match w {
+            T::Void => 0,
+            T::Bool => 1,
+            T::Char => 2,
+            T::Short => 3,
+            T::Int => 4,
+            T::Long => 5,
+            T::Float => 6,
+            T::Double => 7,
+            T::Signed => 8,
+            T::Unsigned => 9,
+            T::Complex => 10,
+            _ => return None,
+        };
+        n[i] += 1;
+    }
+    let [void, bool_, char, short, int, long, float, double, signed, unsigned, complex] = n;
+    if n.iter().enumerate().any(|(i, &c)| c > if i == 5 { 2 } else { 1 }) || signed + unsigned > 1 {
+        return None;
+    }
+    let sized = short + long + int;
+    let others = |allowed: u8| words.len() as u8 == allowed;
+    let name = if void == 1 {
+        return others(1).then_some(BaseType::Void);
+    } else if bool_ == 1 {
+        others(1).then_some("_Bool")?
+    } else if char == 1 {
+        if sized + float + double + complex > 0 {
+            return None;
+        }
+        match (signed, unsigned) {
+            (1, _) => "signed char",
+            (_, 1) => "unsigned char",
+            _ => "char",
+        }
+    } else if float == 1 {
+        match (complex, others(1 + complex)) {
+            (0, true) => "float",
+            (1, true) => "float _Complex",
+            _ => return None,
+        }
+    } else if double == 1 {
+        if sized - long + signed + unsigned > 0 {
+            return None;
+        }
+        match (long, complex) {
+            (0, 0) => "double",
+            (1, 0) => "long double",
+            (0, 1) => "double _Complex",
+            _ => return None,
+        }
+    } else if complex == 1 || (short == 1 && long > 0) {
+        return None;
+    } else {
+        match (unsigned == 1, short, long) {
+            (false, 1, _) => "short",
+            (true, 1, _) => "unsigned short",
+            (false, _, 1) => "long",
+            (true, _, 1) => "unsigned long",
+            (false, _, 2) => "long long",
+            (true, _, 2) => "unsigned long long",
+            (false, _, _) => "int",
+            (true, _, _) => "unsigned int",
+        }
+    };
+    Some(BaseType::Primitive(name))
+}
+
+/// The standard typedef names a cdef may use without declaring them (they stay
+/// [`BaseType::Name`]; the runtime knows them). Also `bool`.
+pub(crate) fn is_predeclared(name: &str) -> bool {
+    matches!(
+        name,
+        "bool" | "FILE" | "wchar_t" | "char16_t" | "char32_t" | "size_t" | "ssize_t" | "ptrdiff_t"
+            | "intptr_t" | "uintptr_t" | "intmax_t" | "uintmax_t" | "int8_t" | "uint8_t" | "int16_t"
+            | "uint16_t" | "int32_t" | "uint32_t" | "int64_t" | "uint64_t" | "int_least8_t"
+            | "uint_least8_t" | "int_least16_t" | "uint_least16_t" | "int_least32_t"
+            | "uint_least32_t" | "int_least64_t" | "uint_least64_t" | "int_fast8_t"
+            | "uint_fast8_t" | "int_fast16_t" | "uint_fast16_t" | "int_fast32_t" | "uint_fast32_t"
+            | "int_fast64_t" | "uint_fast64_t"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prim(words: &[T]) -> Option<&'static str> {
+        match primitive(words) {
+            Some(BaseType::Primitive(p)) => Some(p),
+            Some(BaseType::Void) => Some("void"),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn canonical_names() {
+        use T::*;
+        assert_eq!(prim(&[Unsigned]), Some("unsigned int"));
+        assert_eq!(prim(&[Signed]), Some("int"));
+        assert_eq!(prim(&[Long, Int]), Some("long"));
+        assert_eq!(prim(&[Short, Unsigned, Int]), Some("unsigned short"));
+        assert_eq!(prim(&[Long, Long, Unsigned]), Some("unsigned long long"));
+        assert_eq!(prim(&[Long, Unsigned, Long, Int]), Some("unsigned long long"));
+        assert_eq!(prim(&[Int, Long]), Some("long"));
+        assert_eq!(prim(&[Char]), Some("char"));
+        assert_eq!(prim(&[Signed, Char]), Some("signed char"));
+        assert_eq!(prim(&[Char, Unsigned]), Some("unsigned char"));
+        assert_eq!(prim(&[Bool]), Some("_Bool"));
+        assert_eq!(prim(&[Long, Double]), Some("long double"));
+        assert_eq!(prim(&[Float, Complex]), Some("float _Complex"));
+        assert_eq!(prim(&[Complex, Double]), Some("double _Complex"));
+        assert_eq!(prim(&[Void]), Some("void"));
+        assert_eq!(prim(&[Signed, Short]), Some("short"));
+    }
+
+    #[test]
+    fn invalid_combinations() {
+        use T::*;
+        for words in [
+            &[Short, Char][..],
+            &[Long, Long, Long],
+            &[Short, Long],
+            &[Signed, Unsigned],
+            &[Int, Int],
+            &[Unsigned, Double],
+            &[Long, Double, Complex],
+            &[Complex],
+            &[Void, Int],
+            &[Bool, Int],
+            &[Float, Long],
+            &[Char, Int],
+            &[Short, Short],
+            &[Unsigned, Float],
+        ] {
+            assert_eq!(prim(words), None, "{words:?}");
+        }
+    }
+}
