@@ -93,14 +93,8 @@ impl<'a> Parser<'a> {
                 self.bump();
                 match crate::literal::parse_char(self.text(t)) {
                     Ok(v) => Ok((Expr::Char(v), 1)),
-                    Err(_) => Err(self.syntax_error(
-                        t,
-                        format!(
-                            "unsupported character constant {}: expected one character or a \
-                             simple escape like '\\n', '\\x41' or '\\101'",
-                            self.text(t)
-                        ),
-                    )),
+                    // Upstream's wording, with Python's repr() of the constant.
+                    Err(_) => Err(self.decl_error(t, format!("invalid constant \"{}\"", self.text(t)))),
                 }
             }
             T::Ident => {

@@ -4,6 +4,7 @@
 
 pub mod ast;
 mod declarator;
+mod display;
 pub mod error;
 pub mod eval;
 mod expr;

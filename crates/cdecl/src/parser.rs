@@ -321,10 +321,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `struct s { ... };`, `enum e;`... A bare `int;` declares nothing: pycparser refuses it.
+    /// `struct s { ... };`, `enum e;`... (even after a useless `typedef`, as upstream). A bare
+    /// `int;` declares nothing: pycparser refuses it.
     fn declaration_without_declarators(&mut self, specs: crate::specifiers::Specs) -> PResult<()> {
         let tag = matches!(specs.base, BaseType::Record(_) | BaseType::Enum(_));
-        if !tag || specs.storage.is_typedef {
+        if !tag {
             let t = self.toks[specs.type_tok];
             let what = if specs.storage.is_typedef { "a typedef" } else { "a declaration" };
             return Err(self.error_at(
