@@ -21,7 +21,7 @@ pub(crate) enum NameMode {
 pub(crate) enum Op {
     Pointer(Quals),
     Array(ArrayLen),
-    Function(Box<FuncOp>),
+    Function(FuncOp),
 }
 
 pub(crate) struct FuncOp {
@@ -104,15 +104,15 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        // Suffixes, in source order.
-        let mut suffixes = Vec::new();
+        // Suffixes, in source order (reversed below).
+        let first_suffix = ops.len();
         loop {
             match self.peek() {
-                T::LBracket => suffixes.push(Op::Array(self.array_suffix()?)),
-                T::LParen => suffixes.push(Op::Function(Box::new(self.params()?))),
+                T::LBracket => ops.push(Op::Array(self.array_suffix()?)),
+                T::LParen => ops.push(Op::Function(self.params()?)),
                 _ => break,
             }
-            if suffixes.len() > MAX_OPS {
+            if ops.len() > MAX_OPS {
                 return Err(self.unexpected("fewer array or function suffixes"));
             }
         }
@@ -122,13 +122,13 @@ impl<'a> Parser<'a> {
             callconv = d.callconv.or(callconv);
         }
         if let Some(cc) = callconv {
-            if let Some(Op::Function(f)) = suffixes.iter_mut().find(|op| matches!(op, Op::Function(_))) {
+            if let Some(Op::Function(f)) = ops[first_suffix..].iter_mut().find(|op| matches!(op, Op::Function(_))) {
                 f.callconv.get_or_insert(cc);
                 callconv = None;
             }
         }
         // The last suffix applies first: `x[2][3]` is an array of 2 arrays of 3.
-        ops.extend(suffixes.into_iter().rev());
+        ops[first_suffix..].reverse();
         if let Some(d) = inner {
             ops.extend(d.ops);
         }
@@ -190,7 +190,9 @@ impl<'a> Parser<'a> {
                 let d = self.declarator(NameMode::Optional)?;
                 let name = d.name.map(|t| self.text(t).to_string());
                 let at = d.name.unwrap_or(open);
-                let ty = self.apply_declarator(&specs, d, false)?;
+                let mut specs = specs;
+                let base = std::mem::replace(&mut specs.base, BaseType::Void);
+                let ty = self.apply_declarator_to(base, &specs, d, false)?;
                 self.check_dotdotdot_base(&specs, &ty, false, at)?;
                 f.params.push(Param { name, ty });
                 if !self.eat(T::Comma) {
@@ -208,7 +210,9 @@ impl<'a> Parser<'a> {
         let specs = self.specifiers(Context::TypeName)?;
         let at = self.toks[specs.type_tok];
         let d = self.declarator(NameMode::Abstract)?;
-        let ty = self.apply_declarator(&specs, d, false)?;
+        let mut specs = specs;
+        let base = std::mem::replace(&mut specs.base, BaseType::Void);
+        let ty = self.apply_declarator_to(base, &specs, d, false)?;
         self.check_dotdotdot_base(&specs, &ty, false, at)?;
         Ok(ty)
     }
@@ -216,12 +220,24 @@ impl<'a> Parser<'a> {
     /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
     /// used (globals, typedefs and fields, and only on the outer array dimensions).
     pub(crate) fn apply_declarator(&self, specs: &Specs, d: Declarator, dots_ok: bool) -> PResult<Ty> {
+        self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok)
+    }
+
+    /// [`Self::apply_declarator`] with the base type given (moved out of `specs` for the last
+    /// declarator, to save a copy).
+    pub(crate) fn apply_declarator_to(
+        &self,
+        base: BaseType,
+        specs: &Specs,
+        d: Declarator,
+        dots_ok: bool,
+    ) -> PResult<Ty> {
         let at = d.name.unwrap_or_else(|| self.tok());
         let n = d.ops.len();
         // `[...]` needs the compiler to know the array: only arrays may wrap it.
         let outer_arrays = d.ops.iter().rev().take_while(|op| matches!(op, Op::Array(_))).count();
         let mut pending_cc = d.callconv.or(specs.callconv);
-        let mut ty = Ty::Base { base: specs.base.clone(), quals: specs.quals };
+        let mut ty = Ty::Base { base, quals: specs.quals };
         for (i, op) in d.ops.into_iter().enumerate() {
             ty = match op {
                 Op::Pointer(quals) => Ty::Pointer { to: Box::new(ty), quals },

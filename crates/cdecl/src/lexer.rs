@@ -137,7 +137,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         pending_line: None,
         in_decoration: false,
         out: Lexed {
-            toks: Vec::with_capacity(src.len() / 4 + 1),
+            toks: Vec::with_capacity(src.len() / 6 + 16),
             files: vec![CDEF_SOURCE_STRING.to_string()],
             defines: Vec::new(),
             define_error: None,
@@ -209,7 +209,14 @@ impl<'a> Lexer<'a> {
     fn skip_trivia(&mut self) -> Option<Token> {
         let b = self.b;
         while self.pos < b.len() {
-            match b[self.pos] {
+            // Runs of blanks are the common case: scan them with a local index.
+            let mut p = self.pos;
+            while p < b.len() && (b[p] == b' ' || b[p] == b'\t') {
+                p += 1;
+            }
+            self.pos = p;
+            let Some(&c) = b.get(p) else { break };
+            match c {
                 b'\n' => {
                     self.newline();
                     self.pos += 1;
@@ -281,10 +288,9 @@ impl<'a> Lexer<'a> {
             self.at_line_start = false;
             let kind = match c {
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
-                    self.pos += 1;
-                    while self.pos < self.b.len() && is_ident_byte(self.b[self.pos]) {
-                        self.pos += 1;
-                    }
+                    let rest = &self.b[start + 1..];
+                    let len = rest.iter().position(|&c| !is_ident_byte(c)).unwrap_or(rest.len());
+                    self.pos = start + 1 + len;
                     let word = &self.b[start..self.pos];
                     match keyword(word) {
                         Some(Kw::Tok(t)) => t,
@@ -494,9 +500,21 @@ impl<'a> Lexer<'a> {
 }
 
 /// Identifier characters; `$` is accepted as pycparser does.
+#[inline]
 pub(crate) fn is_ident_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+    IDENT_BYTES[c as usize]
 }
+
+static IDENT_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+        c += 1;
+    }
+    t
+};
 
 /// 1-based column of byte `pos`, in characters, on the line starting at `line_start`.
 pub(crate) fn col_of(src: &str, line_start: usize, pos: usize) -> u32 {

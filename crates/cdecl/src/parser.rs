@@ -264,7 +264,7 @@ impl<'a> Parser<'a> {
 
     /// One declaration, up to and including its ';'.
     fn declaration(&mut self) -> PResult<()> {
-        let specs = self.specifiers(crate::specifiers::Context::Global)?;
+        let mut specs = self.specifiers(crate::specifiers::Context::Global)?;
         if self.peek() == T::Semi {
             return self.declaration_without_declarators(specs);
         }
@@ -273,7 +273,13 @@ impl<'a> Parser<'a> {
             let name_tok = decl.name.expect("a required name");
             let name = self.text(name_tok);
             let is_typedef = specs.storage.is_typedef;
-            let ty = self.apply_declarator(&specs, decl, true)?;
+            // Most declarations have one declarator: then the base type moves instead of a copy.
+            let base = if matches!(self.peek(), T::Comma | T::Assign) {
+                specs.base.clone()
+            } else {
+                std::mem::replace(&mut specs.base, BaseType::Void)
+            };
+            let ty = self.apply_declarator_to(base, &specs, decl, true)?;
             self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
