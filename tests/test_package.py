@@ -340,10 +340,24 @@ PyMODINIT_FUNC PyInit_%(name)s(void) { return PyModule_Create(&def); }
 '''
 
 
+def hostile_project_dir(base):
+    """A current directory holding a project that setuptools would refuse
+    to build (pyproject.toml with [project], several top-level packages)."""
+    proj = base / 'project'
+    for pkg in ('a', 'b'):
+        (proj / pkg).mkdir(parents=True)
+        (proj / pkg / '__init__.py').write_text('')
+    (proj / 'pyproject.toml').write_text(
+        '[project]\nname = "hostile"\nversion = "1"\n')
+    return proj
+
+
 @needs_cc
-def test_ffiplatform_compile_and_load(tmp_path):
+def test_ffiplatform_compile_and_load(tmp_path, monkeypatch):
     from rcffi import ffiplatform
     from rcffi._imp_emulation import load_dynamic
+    # the project in the current directory must not matter
+    monkeypatch.chdir(hostile_project_dir(tmp_path))
     name = '_rcffi_test_mini'
     src = tmp_path / (name + '.c')
     src.write_text(MINI_MODULE % {'name': name})
@@ -360,8 +374,9 @@ def test_ffiplatform_compile_error(tmp_path):
     src = tmp_path / '_rcffi_broken.c'
     src.write_text('this is not C;\n')
     ext = ffiplatform.get_extension(str(src), '_rcffi_broken')
-    with pytest.raises(rcffi.VerificationError):
+    with pytest.raises(rcffi.VerificationError) as e:
         ffiplatform.compile(str(tmp_path), ext)
+    assert str(e.value).startswith('CompileError: ')
 
 
 @pytest.fixture

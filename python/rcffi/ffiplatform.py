@@ -53,7 +53,13 @@ def _build(tmpdir, ext, compiler_verbose=0, debug=None):
         log = None
 
     dist = Distribution({'ext_modules': [ext]})
-    dist.parse_config_files()     # honour [build_ext] in setup.cfg
+    # honour the [build_ext] options of the distutils configuration files
+    # (setup.cfg, ~/.pydistutils.cfg, ...), but not the pyproject.toml of
+    # whatever project the current directory holds: its [project] table
+    # would make setuptools analyse that project's layout
+    cfg_files = [f for f in dist.find_config_files()
+                 if not str(f).endswith('.toml')]
+    dist.parse_config_files(filenames=cfg_files)
     options = dist.get_option_dict('build_ext')
     if debug is None:
         debug = sys.flags.debug or hasattr(sys, 'gettotalrefcount')
