@@ -128,6 +128,9 @@ def test_in_process(venv):
         else:
             raise AssertionError("cffi.no_such_module imported")
 
+        import importlib.util
+        assert importlib.util.find_spec('cffi').name == 'cffi'
+        assert importlib.util.find_spec('cffi.model') is not None
         assert rcffi.install_as_cffi() is cffi        # idempotent
         assert sys.modules['cffi'] is cffi
         print("ok")

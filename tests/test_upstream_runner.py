@@ -15,7 +15,20 @@ RUN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 FAKE_FILES = {
     'testing/__init__.py': '',
-    'testing/support.py': 'u = ""\n',
+    'testing/support.py': '''
+        from cffi._imp_emulation import load_dynamic
+
+        def _verify():
+            from cffi.recompiler import recompile
+            return recompile
+        ''',
+    'testing/test_support_ok.py': '''
+        from testing import support
+
+        def test_support_works():
+            assert callable(support.load_dynamic)
+            assert callable(support._verify())
+        ''',
     'src/cffi/__init__.py': 'raise ImportError("upstream cffi must be gone")\n',
     'testing/test_a.py': '''
         import os, pytest
@@ -108,7 +121,7 @@ def test_accounting_crash_and_timeout(tmp_path, sdist):
          'testing/test_broken_import.py', 'testing/test_missing.py'],
         ['testing/test_a.py::test_pass1', 'testing/test_crash.py::test_before',
          'testing/test_slow.py::test_quick'],
-        timeout=8)
+        timeout=12)
     text = proc.stdout
     assert proc.returncode == 0, text
     assert ('testing/test_a.py passed=4 failed=1 skipped=1 errors=1'
@@ -117,7 +130,7 @@ def test_accounting_crash_and_timeout(tmp_path, sdist):
     assert 'testing/test_crash.py passed=1 failed=0 skipped=0 errors=1' in text
     assert 'crashed (SIGSEGV)' in text
     assert 'testing/test_slow.py passed=1 failed=0 skipped=0 errors=1' in text
-    assert 'timeout after 8s' in text
+    assert 'timeout after 12s' in text
     assert 'testing/test_broken_import.py passed=0 failed=0 skipped=0 errors=1' \
         in text
     assert 'testing/test_missing.py passed=0 failed=0 skipped=0 errors=1' in text
@@ -188,3 +201,27 @@ def test_bad_sdist_is_a_setup_error(tmp_path):
                          ['testing/test_a.py'], [])
     assert proc.returncode == 2
     assert 'no such file' in proc.stdout
+
+
+def test_support_fallbacks_without_cffi_internals(tmp_path, sdist):
+    """With an interpreter whose cffi lacks cffi._imp_emulation and
+    cffi.recompiler, testing/support.py gets stand-ins for both."""
+    broken = tmp_path / 'broken'
+    broken.mkdir()
+    (broken / 'cffi.py').write_text('raise ImportError("no cffi here")\n')
+    wrapper = tmp_path / 'python-without-cffi'
+    wrapper.write_text('#!/bin/sh\nPYTHONPATH=%s${PYTHONPATH:+:$PYTHONPATH} '
+                       'exec %s "$@"\n' % (broken, sys.executable))
+    wrapper.chmod(0o755)
+    files_txt = tmp_path / 'files.txt'
+    files_txt.write_text('testing/test_support_ok.py\n')
+    proc = subprocess.run(
+        [sys.executable, RUN_PY, '--python', str(wrapper), '--sdist', sdist,
+         '--files-list', str(files_txt),
+         '--passing', str(tmp_path / 'passing.txt'),
+         '--out', str(tmp_path / 'out')],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        universal_newlines=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout
+    assert 'testing/test_support_ok.py passed=1 failed=0' in proc.stdout
+    assert "this interpreter's cffi is not rcffi" in proc.stdout

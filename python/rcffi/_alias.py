@@ -15,6 +15,7 @@ in-process route and the installed route give the same objects.
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -126,6 +127,10 @@ def install_as_cffi():
     if _is_ours(current):
         return _activate(current)
     mod = types.ModuleType('cffi')
+    # a package spec, so that importlib.util.find_spec('cffi') answers
+    mod.__spec__ = importlib.machinery.ModuleSpec('cffi', None,
+                                                  is_package=True)
+    mod.__package__ = 'cffi'
     _fill_cffi_namespace(mod.__dict__)
     return _activate(mod)
 
