@@ -437,3 +437,27 @@ def test_rcffi_registers_the_setup_keyword():
     eps = [(ep.name, ep.value) for ep in dist.entry_points
            if ep.group == 'distutils.setup_keywords']
     assert eps == [('cffi_modules', 'rcffi.setuptools_ext:cffi_modules')]
+
+
+def test_setup_keyword_steps_aside_for_upstream_cffi(clean_venv, tmp_path):
+    """rcffi's cffi_modules hook handles the keyword unless an upstream cffi
+    is importable (whose own hook then does)."""
+    venv = clean_venv
+    code = '''
+        from rcffi.setuptools_ext import _upstream_cffi_is_present, cffi_modules
+        upstream = _upstream_cffi_is_present()
+        if upstream:
+            class Dist(object):
+                pass
+            # a no-op: it would fail on the missing build script otherwise
+            cffi_modules(Dist(), 'cffi_modules', ['missing_build.py:ffi'])
+        print(upstream)
+    '''
+    assert venv.py(code).stdout.strip() == 'False'      # no cffi at all
+    venv.rcffi('install-as-cffi')
+    assert venv.py(code).stdout.strip() == 'False'      # rcffi's, on disk
+    venv.rcffi('uninstall-as-cffi')
+    fake = str(tmp_path / 'upstream')
+    fake_upstream(fake)
+    env = dict(os.environ, PYTHONPATH=fake)
+    assert venv.py(code, env=env).stdout.strip() == 'True'

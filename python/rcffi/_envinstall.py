@@ -223,7 +223,11 @@ def install(target=None, out=sys.stdout):
             "`%s -m pip uninstall cffi`), then run this again."
             % (target, '\n  '.join(details), os.path.basename(sys.executable)))
     if state == 'rcffi':
-        _remove_files(target, details['files'])     # refresh
+        try:
+            _remove_files(target, details['files'])     # refresh
+        except OSError as e:
+            raise InstallError("cannot remove the previous installation "
+                               "from %s: %s" % (target, e))
 
     files = _file_contents()
     marker_rel = MARKER
@@ -269,7 +273,10 @@ def uninstall(target=None, out=sys.stdout):
         out.write("nothing to do: rcffi does not stand in for cffi in %s\n"
                   % (target,))
         return []
-    removed = _remove_files(target, marker['files'])
+    try:
+        removed = _remove_files(target, marker['files'])
+    except OSError as e:
+        raise InstallError("cannot remove files from %s: %s" % (target, e))
     out.write("removed rcffi's cffi from %s (%d files)\n"
               % (target, len(removed)))
     return removed

@@ -52,18 +52,19 @@ def _upstream_cffi_is_present():
     cffi_modules hook then handles the keyword, and ours must step aside
     (the build scripts create that cffi's FFI objects)."""
     mod = sys.modules.get('cffi')
-    if mod is None:
-        import importlib.util
-        try:
-            if importlib.util.find_spec('cffi') is None:
-                return False
-        except (ImportError, ValueError):
-            return False
-        try:
-            import cffi as mod
-        except Exception:
-            return False
-    return not getattr(mod, '__rcffi__', False)
+    if mod is not None:
+        return not getattr(mod, '__rcffi__', False)
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec('cffi')
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return False
+    # the cffi package that `python -m rcffi install-as-cffi` writes has a
+    # marker file next to its __init__.py
+    marker = os.path.join(os.path.dirname(spec.origin), 'RCFFI_SHIM')
+    return not os.path.exists(marker)
 
 
 def add_cffi_module(dist, mod_spec):
