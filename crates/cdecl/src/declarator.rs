@@ -56,10 +56,13 @@ impl<'a> Parser<'a> {
 
     fn declarator_inner(&mut self, mode: NameMode) -> PResult<Declarator> {
         let mut ops = Vec::new();
+        // A calling convention before the pointers (`(__stdcall *p)(int)`) is for the function
+        // outside the parentheses; after a pointer (`int * __stdcall f(int)`), for the function
+        // at this level.
+        let mut leading_cc = None;
         let mut callconv = None;
-        // Pointers, each with its qualifiers.
         loop {
-            match self.peek() {
+            let cc = match self.peek() {
                 T::Star => {
                     self.bump();
                     let mut quals = Quals::default();
@@ -75,16 +78,19 @@ impl<'a> Parser<'a> {
                         self.bump();
                     }
                     ops.push(Op::Pointer(quals));
+                    if ops.len() > MAX_OPS {
+                        return Err(self.too_complex());
+                    }
+                    continue;
                 }
-                T::Stdcall => {
-                    self.bump();
-                    callconv = Some(CallConv::Stdcall);
-                }
-                T::Cdecl => {
-                    self.bump();
-                    callconv = callconv.or(Some(CallConv::Cdecl));
-                }
+                T::Stdcall => CallConv::Stdcall,
+                T::Cdecl => CallConv::Cdecl,
                 _ => break,
+            };
+            self.bump();
+            let slot = if ops.is_empty() { &mut leading_cc } else { &mut callconv };
+            if cc == CallConv::Stdcall || slot.is_none() {
+                *slot = Some(cc);
             }
         }
         // The name, or a parenthesized declarator.
@@ -113,7 +119,7 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
             if ops.len() > MAX_OPS {
-                return Err(self.unexpected("fewer array or function suffixes"));
+                return Err(self.too_complex());
             }
         }
         // A pending calling convention (from this level or from inside the parentheses) goes to
@@ -133,9 +139,16 @@ impl<'a> Parser<'a> {
             ops.extend(d.ops);
         }
         if ops.len() > MAX_OPS {
-            return Err(self.unexpected("a simpler declarator (too many '*', '[]' or '()')"));
+            return Err(self.too_complex());
         }
-        Ok(Declarator { name, ops, callconv })
+        Ok(Declarator { name, ops, callconv: leading_cc.or(callconv) })
+    }
+
+    fn too_complex(&self) -> crate::error::CdefError {
+        self.syntax_error(
+            self.tok(),
+            format!("declarator too complex: more than {MAX_OPS} '*', '[]' and '()' in one declarator"),
+        )
     }
 
     /// At a '(' where a name could start: is it parentheses around a declarator, or a parameter

@@ -27,6 +27,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         typedefs: HashSet::new(),
         decls: defines,
         extern_python: ExternPython::No,
+        guessed_type_name: None,
     };
     p.translation_unit()?;
     // Upstream looks at the #defines only once everything else parsed.
@@ -48,6 +49,9 @@ pub(crate) struct Parser<'a> {
     pub typedefs: HashSet<&'a str>,
     pub decls: Vec<Decl>,
     extern_python: ExternPython,
+    /// An identifier of the current declaration that was taken as a type name without being
+    /// declared in this source: named in syntax errors, as it may be the actual mistake.
+    pub guessed_type_name: Option<Token>,
 }
 
 impl<'a> Parser<'a> {
@@ -166,7 +170,11 @@ impl<'a> Parser<'a> {
             let message = self.lex_errors.first().map_or_else(String::new, |e| e.1.clone());
             return self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message);
         }
-        let message = format!("unexpected {}, expected {}", self.describe(t), expected);
+        let mut message = format!("unexpected {}, expected {}", self.describe(t), expected);
+        if let Some(g) = self.guessed_type_name {
+            let name = self.text(g);
+            message += &format!(" (note: '{name}' was read as a type name; is that right?)");
+        }
         self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
     }
 
@@ -227,7 +235,7 @@ impl<'a> Parser<'a> {
         let result = if self.eat(T::LBrace) {
             self.extern_python_block()
         } else if self.peek() == T::Eof {
-            Err(self.decl_error(s, "'extern \"Python\": no ';' found".into()))
+            Err(self.error_at(s, ErrorKind::Plain, "'extern \"Python\": no ';' found".into()))
         } else {
             self.declaration()
         };
@@ -243,8 +251,9 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 T::Eof => {
-                    return Err(self.syntax_error(
+                    return Err(self.error_at(
                         self.tok(),
+                        ErrorKind::Plain,
                         "'extern \"Python\" {': no '}' found".into(),
                     ))
                 }
@@ -264,6 +273,7 @@ impl<'a> Parser<'a> {
 
     /// One declaration, up to and including its ';'.
     fn declaration(&mut self) -> PResult<()> {
+        self.guessed_type_name = None;
         let mut specs = self.specifiers(crate::specifiers::Context::Global)?;
         if self.peek() == T::Semi {
             return self.declaration_without_declarators(specs);
