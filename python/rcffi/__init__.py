@@ -10,7 +10,6 @@ from . import _backend
 from .error import (CDefError, FFIError, PkgConfigError, VerificationError,
                     VerificationMissing)
 from .api import FFI
-from ._alias import install_as_cffi
 
 __all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
            'FFIError', 'PkgConfigError', 'install_as_cffi']
@@ -22,6 +21,16 @@ __version_info__ = (0, 1, 0)
 # (what `cffi.__version__` reports once rcffi stands in for cffi).
 __cffi_version__ = "2.0.0"
 __cffi_version_info__ = (2, 0, 0)
+
+
+def install_as_cffi():
+    """Make ``import cffi``, ``import cffi.<submodule>`` and
+    ``import _cffi_backend`` give rcffi in this interpreter; returns the
+    module now known as ``cffi``.  Idempotent.  (For every interpreter of an
+    environment: ``python -m rcffi install-as-cffi``.)"""
+    from . import _alias
+    return _alias.install_as_cffi()
+
 
 if _backend.__version__ != __cffi_version__:
     raise ImportError(

@@ -14,9 +14,7 @@ in-process route and the installed route give the same objects.
 """
 
 import importlib
-import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 import types
 import warnings
@@ -32,8 +30,10 @@ _PUBLIC = ('FFI', 'CDefError', 'FFIError', 'VerificationError',
            'VerificationMissing', 'PkgConfigError')
 
 
-class _CffiSubmoduleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serve ``cffi.X`` as the already existing module ``rcffi.X``."""
+class _CffiSubmoduleFinder(object):
+    """Serve ``cffi.X`` as the already existing module ``rcffi.X``: a meta
+    path finder that is its own loader.  (Not derived from importlib.abc,
+    whose import alone costs more than all of rcffi's Python code.)"""
 
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith('cffi.'):
@@ -44,7 +44,7 @@ class _CffiSubmoduleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         sub = fullname[len('cffi.'):]
         if sub not in SUBMODULES:
             return None
-        return importlib.util.spec_from_loader(fullname, self)
+        return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec):
         sub = spec.name[len('cffi.'):]
