@@ -155,8 +155,9 @@ impl<'a> Parser<'a> {
     /// list? As in C, this depends on whether what follows is a type.
     fn is_grouping(&self, mode: NameMode) -> bool {
         match self.peek_at(1) {
-            T::Star | T::LBracket | T::Const | T::Volatile | T::Restrict | T::Stdcall | T::Cdecl => true,
-            T::LParen => mode == NameMode::Required,
+            // No parameter starts with '(' or '[': these can only be parentheses for grouping.
+            T::Star | T::LParen | T::LBracket | T::Const | T::Volatile | T::Restrict | T::Stdcall
+            | T::Cdecl => true,
             T::Ident => match mode {
                 NameMode::Required => true,
                 NameMode::Optional => !self.starts_type_name(1),

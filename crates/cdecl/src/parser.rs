@@ -381,6 +381,9 @@ impl<'a> Parser<'a> {
 
     /// Skips tokens up to the ',' or ';' that ends an initializer, keeping brackets balanced.
     fn skip_initializer(&mut self) -> PResult<()> {
+        if matches!(self.peek(), T::Comma | T::Semi) {
+            return Err(self.unexpected("an initializer"));
+        }
         let mut stack: Vec<T> = Vec::new();
         loop {
             let t = self.tok();

@@ -77,6 +77,12 @@ fn function_pointers_and_complex_declarators() {
         ["typedef T: int", "function f: int(int(T))"]
     );
     assert_eq!(parse("int f(int (size_t));"), ["function f: int(int(size_t))"]);
+    // No parameter starts with '(' or '[': in a parameter, `((...))` is grouping (found by
+    // comparing with upstream).
+    assert_eq!(
+        parse("void f(long ((*)), char (([5])), short ((* const)), int ((*)(void)));"),
+        ["function f: void(long *, char[5], short * const, int(*)())"]
+    );
 }
 
 #[test]
