@@ -344,7 +344,7 @@ fn bad_declarators() {
     check("int x = { 1, 2 ];", "unexpected ']', expected a balanced initializer", 1, 16);
     check("int x = (1;", "unexpected end of input, expected the end of the initializer", 1, 12);
     check("int x = 1 }", "unexpected '}', expected a balanced initializer", 1, 11);
-    check("static const long x = ;", "unexpected ';', expected an initializer", 1, 24);
+    check("static const long x = ;", "unexpected ';', expected an initializer", 1, 23);
     check("int x = , y;", "unexpected ',', expected an initializer", 1, 9);
     check("int x:3;", "unexpected ':', expected ',', ';' or '=' after the declarator of 'x'", 1, 6);
 }
