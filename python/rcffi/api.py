@@ -17,6 +17,12 @@ _BackendFFI = getattr(_backend, 'FFI', None)
 #: True when the extension module provides the cdata runtime (FFI type).
 HAS_RUNTIME = _BackendFFI is not None
 
+_Py_TPFLAGS_BASETYPE = 1 << 10
+if _BackendFFI is not None and not (_BackendFFI.__flags__ &
+                                    _Py_TPFLAGS_BASETYPE):
+    raise ImportError("rcffi is broken: rcffi._backend.FFI cannot be "
+                      "subclassed (it needs #[pyclass(subclass)])")
+
 if _BackendFFI is None:
     class _BackendFFI(object):
         """Placeholder base used only while the extension module of this
