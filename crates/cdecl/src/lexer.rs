@@ -136,6 +136,8 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         at_line_start: true,
         pending_line: None,
         in_decoration: false,
+        columns: Columns::default(),
+        file_index: [(CDEF_SOURCE_STRING.to_string(), 0)].into_iter().collect(),
         out: Lexed {
             toks: Vec::with_capacity(src.len() / 6 + 16),
             files: vec![CDEF_SOURCE_STRING.to_string()],
@@ -174,6 +176,9 @@ pub(crate) struct Lexer<'a> {
     pending_line: Option<u32>,
     /// Inside the arguments of `__attribute__` & co.
     in_decoration: bool,
+    columns: Columns,
+    /// Index of each file name in `out.files`.
+    file_index: std::collections::HashMap<String, u16>,
     pub out: Lexed,
 }
 
@@ -476,17 +481,21 @@ impl<'a> Lexer<'a> {
         self.at_line_start = false;
     }
 
-    /// Registers a file name from a line directive and makes it current.
-    pub fn set_file(&mut self, name: &str) {
+    /// Registers a file name from a line directive and makes it current. False if there are
+    /// too many files for a [`Span`] to name.
+    pub fn set_file(&mut self, name: &str) -> bool {
+        if let Some(&i) = self.file_index.get(name) {
+            self.file = i;
+            return true;
+        }
         let files = &mut self.out.files;
-        self.file = match files.iter().rposition(|f| f == name) {
-            Some(i) => i as u16,
-            None if files.len() < MAX_FILES => {
-                files.push(name.to_string());
-                (files.len() - 1) as u16
-            }
-            None => (files.len() - 1) as u16,
-        };
+        if files.len() >= MAX_FILES {
+            return false;
+        }
+        files.push(name.to_string());
+        self.file = (files.len() - 1) as u16;
+        self.file_index.insert(name.to_string(), self.file);
+        true
     }
 
     pub fn set_next_line(&mut self, n: u32) {
@@ -495,7 +504,7 @@ impl<'a> Lexer<'a> {
 
     /// The span of the byte at `pos` (on the current line).
     pub fn span_at(&self, pos: usize) -> Span {
-        Span { file: self.file, line: self.line, col: col_of(self.src, self.line_start, pos) }
+        Span { file: self.file, line: self.line, col: self.columns.col(self.src, self.line_start, pos) }
     }
 }
 
@@ -515,6 +524,25 @@ static IDENT_BYTES: [bool; 256] = {
     }
     t
 };
+
+/// Columns of positions, computed incrementally from the last one asked when it is on the same
+/// line and before: spans are asked in source order, and lines can be very long.
+#[derive(Default)]
+pub(crate) struct Columns(std::cell::Cell<(usize, usize, u32)>);
+
+impl Columns {
+    pub fn col(&self, src: &str, line_start: usize, pos: usize) -> u32 {
+        let (last_line, last_pos, last_col) = self.0.get();
+        let col = if last_line == line_start && last_pos <= pos && last_col > 0 {
+            let bytes = &src.as_bytes()[last_pos..pos];
+            last_col.saturating_add(bytes.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32)
+        } else {
+            col_of(src, line_start, pos)
+        };
+        self.0.set((line_start, pos, col));
+        col
+    }
+}
 
 /// 1-based column of byte `pos`, in characters, on the line starting at `line_start`.
 pub(crate) fn col_of(src: &str, line_start: usize, pos: usize) -> u32 {

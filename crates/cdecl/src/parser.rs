@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::ast::*;
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
-use crate::lexer::{self, col_of, Lexed, Token, T};
+use crate::lexer::{self, Columns, Lexed, Token, T};
 
 pub(crate) type PResult<T> = Result<T, CdefError>;
 
@@ -28,6 +28,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
+        columns: Columns::default(),
     };
     p.translation_unit()?;
     // Upstream looks at the #defines only once everything else parsed.
@@ -52,6 +53,7 @@ pub(crate) struct Parser<'a> {
     /// An identifier of the current declaration that was taken as a type name without being
     /// declared in this source: named in syntax errors, as it may be the actual mistake.
     pub guessed_type_name: Option<Token>,
+    columns: Columns,
 }
 
 impl<'a> Parser<'a> {
@@ -107,7 +109,7 @@ impl<'a> Parser<'a> {
     }
 
     pub fn span(&self, t: Token) -> Span {
-        Span { file: t.file, line: t.line, col: col_of(self.src, t.line_start as usize, t.start as usize) }
+        Span { file: t.file, line: t.line, col: self.columns.col(self.src, t.line_start as usize, t.start as usize) }
     }
 
     // ---- nesting ----
@@ -138,7 +140,7 @@ impl<'a> Parser<'a> {
             message,
             file: self.files[t.file as usize].clone(),
             line: t.line,
-            col: col_of(self.src, line_start, t.start as usize),
+            col: self.columns.col(self.src, line_start, t.start as usize),
             source_line: self.src[line_start..line_end].trim_end_matches('\r').to_string(),
             kind,
         }

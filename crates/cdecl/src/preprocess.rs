@@ -53,10 +53,17 @@ fn line_directive(lx: &mut Lexer<'_>, from: usize) -> Option<Token> {
     let text = &lx.src[from..end];
     match parse_line_directive(text) {
         Ok((line, file)) => {
-            lx.set_next_line(line);
             if let Some(file) = file {
-                lx.set_file(file);
+                if !lx.set_file(file) {
+                    lx.pos = end;
+                    return Some(lx.error(
+                        from,
+                        "invalid #line directive".into(),
+                        format!("too many file names in line directives (the limit is {})", u16::MAX),
+                    ));
+                }
             }
+            lx.set_next_line(line);
             lx.pos = end;
             None
         }
