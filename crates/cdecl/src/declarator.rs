@@ -24,6 +24,12 @@ pub(crate) enum Op {
     Function(FuncOp),
 }
 
+/// A folded declarator: a type, or the signature of a declared function.
+pub(crate) enum Applied {
+    Ty(Ty),
+    Function(FuncSig),
+}
+
 pub(crate) struct FuncOp {
     params: Vec<Param>,
     variadic: bool,
@@ -36,8 +42,9 @@ pub(crate) struct FuncOp {
 
 pub(crate) struct Declarator {
     pub name: Option<Token>,
-    /// In the order they apply to the base type.
-    pub ops: Vec<Op>,
+    /// Its operations are `Parser::ops[start..]`, in the order they apply to the base type (one
+    /// stack shared by all declarators saves an allocation for each).
+    start: usize,
     /// A calling convention not consumed by a function at this level: `(__stdcall *p)` gives it
     /// to the function type that follows the parentheses.
     callconv: Option<CallConv>,
@@ -55,7 +62,7 @@ impl<'a> Parser<'a> {
     }
 
     fn declarator_inner(&mut self, mode: NameMode) -> PResult<Declarator> {
-        let mut ops = Vec::new();
+        let start = self.ops.len();
         // A calling convention before the pointers (`(__stdcall *p)(int)`) is for the function
         // outside the parentheses; after a pointer (`int * __stdcall f(int)`), for the function
         // at this level.
@@ -77,8 +84,8 @@ impl<'a> Parser<'a> {
                         }
                         self.bump();
                     }
-                    ops.push(Op::Pointer(quals));
-                    if ops.len() > MAX_OPS {
+                    self.ops.push(Op::Pointer(quals));
+                    if self.ops.len() - start > MAX_OPS {
                         return Err(self.too_complex());
                     }
                     continue;
@@ -88,14 +95,14 @@ impl<'a> Parser<'a> {
                 _ => break,
             };
             self.bump();
-            let slot = if ops.is_empty() { &mut leading_cc } else { &mut callconv };
+            let slot = if self.ops.len() == start { &mut leading_cc } else { &mut callconv };
             if cc == CallConv::Stdcall || slot.is_none() {
                 *slot = Some(cc);
             }
         }
-        // The name, or a parenthesized declarator.
+        // The name, or a parenthesized declarator (whose operations come next on the stack).
+        let inner_start = self.ops.len();
         let mut name = None;
-        let mut inner = None;
         match self.peek() {
             T::Ident if mode != NameMode::Abstract => name = Some(self.bump()),
             T::LParen if self.is_grouping(mode) => {
@@ -103,45 +110,42 @@ impl<'a> Parser<'a> {
                 let d = self.declarator(mode)?;
                 self.expect(T::RParen, "')'")?;
                 name = d.name;
-                inner = Some(d);
+                callconv = d.callconv.or(callconv);
             }
             _ if mode == NameMode::Required => {
                 return Err(self.unexpected("a name to declare (an identifier or '(')"));
             }
             _ => {}
         }
-        // Suffixes, in source order (reversed below).
-        let first_suffix = ops.len();
+        // Suffixes, in source order.
+        let first_suffix = self.ops.len();
         loop {
-            match self.peek() {
-                T::LBracket => ops.push(Op::Array(self.array_suffix()?)),
-                T::LParen => ops.push(Op::Function(self.params()?)),
+            let op = match self.peek() {
+                T::LBracket => Op::Array(self.array_suffix()?),
+                T::LParen => Op::Function(self.params()?),
                 _ => break,
-            }
-            if ops.len() > MAX_OPS {
+            };
+            self.ops.push(op);
+            if self.ops.len() - start > MAX_OPS {
                 return Err(self.too_complex());
             }
         }
         // A pending calling convention (from this level or from inside the parentheses) goes to
         // the first function suffix here, if any.
-        if let Some(d) = &inner {
-            callconv = d.callconv.or(callconv);
-        }
         if let Some(cc) = callconv {
-            if let Some(Op::Function(f)) = ops[first_suffix..].iter_mut().find(|op| matches!(op, Op::Function(_))) {
+            if let Some(Op::Function(f)) =
+                self.ops[first_suffix..].iter_mut().find(|op| matches!(op, Op::Function(_)))
+            {
                 f.callconv.get_or_insert(cc);
                 callconv = None;
             }
         }
-        // The last suffix applies first: `x[2][3]` is an array of 2 arrays of 3.
-        ops[first_suffix..].reverse();
-        if let Some(d) = inner {
-            ops.extend(d.ops);
-        }
-        if ops.len() > MAX_OPS {
-            return Err(self.too_complex());
-        }
-        Ok(Declarator { name, ops, callconv: leading_cc.or(callconv) })
+        // The last suffix applies first (`x[2][3]` is an array of 2 arrays of 3), and the
+        // parenthesized declarator's operations after all of them.
+        self.ops[first_suffix..].reverse();
+        let inner_len = first_suffix - inner_start;
+        self.ops[inner_start..].rotate_left(inner_len);
+        Ok(Declarator { name, start, callconv: leading_cc.or(callconv) })
     }
 
     fn too_complex(&self) -> crate::error::CdefError {
@@ -206,7 +210,7 @@ impl<'a> Parser<'a> {
                 let at = d.name.unwrap_or(open);
                 let mut specs = specs;
                 let base = std::mem::replace(&mut specs.base, BaseType::Void);
-                let ty = self.apply_declarator_to(base, &specs, d, false)?;
+                let ty = self.apply_to_ty(base, &specs, d)?;
                 self.check_dotdotdot_base(&specs, &ty, false, at)?;
                 f.params.push(Param { name, ty });
                 if !self.eat(T::Comma) {
@@ -226,33 +230,41 @@ impl<'a> Parser<'a> {
         let d = self.declarator(NameMode::Abstract)?;
         let mut specs = specs;
         let base = std::mem::replace(&mut specs.base, BaseType::Void);
-        let ty = self.apply_declarator_to(base, &specs, d, false)?;
+        let ty = self.apply_to_ty(base, &specs, d)?;
         self.check_dotdotdot_base(&specs, &ty, false, at)?;
         Ok(ty)
     }
 
     /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
     /// used (globals, typedefs and fields, and only on the outer array dimensions).
-    pub(crate) fn apply_declarator(&self, specs: &Specs, d: Declarator, dots_ok: bool) -> PResult<Ty> {
-        self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok)
+    pub(crate) fn apply_declarator(&mut self, specs: &Specs, d: Declarator, dots_ok: bool) -> PResult<Ty> {
+        match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)? {
+            Applied::Ty(ty) => Ok(ty),
+            Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
+        }
     }
 
     /// [`Self::apply_declarator`] with the base type given (moved out of `specs` for the last
-    /// declarator, to save a copy).
+    /// declarator, to save a copy). With `function_decl`, a function type comes back unboxed.
     pub(crate) fn apply_declarator_to(
-        &self,
+        &mut self,
         base: BaseType,
         specs: &Specs,
         d: Declarator,
         dots_ok: bool,
-    ) -> PResult<Ty> {
+        function_decl: bool,
+    ) -> PResult<Applied> {
         let at = d.name.unwrap_or_else(|| self.tok());
-        let n = d.ops.len();
+        // Take the stack out of `self` for the time of the fold, to drain it while using `self`.
+        let mut stack = std::mem::take(&mut self.ops);
+        let ops = &stack[d.start..];
+        let n = ops.len();
         // `[...]` needs the compiler to know the array: only arrays may wrap it.
-        let outer_arrays = d.ops.iter().rev().take_while(|op| matches!(op, Op::Array(_))).count();
+        let outer_arrays = ops.iter().rev().take_while(|op| matches!(op, Op::Array(_))).count();
         let mut pending_cc = d.callconv.or(specs.callconv);
         let mut ty = Ty::Base { base, quals: specs.quals };
-        for (i, op) in d.ops.into_iter().enumerate() {
+        let mut sig = None;
+        for (i, op) in stack.drain(d.start..).enumerate() {
             ty = match op {
                 Op::Pointer(quals) => Ty::Pointer { to: Box::new(ty), quals },
                 Op::Array(len) => {
@@ -279,17 +291,44 @@ impl<'a> Parser<'a> {
                     }
                     let callconv = f.callconv.or_else(|| pending_cc.take()).unwrap_or_default();
                     pending_cc = None;
-                    Ty::Function(Box::new(FuncSig { result: ty, params: f.params, variadic: f.variadic, callconv }))
+                    let s = FuncSig { result: ty, params: f.params, variadic: f.variadic, callconv };
+                    if function_decl && i == n - 1 {
+                        sig = Some(s);
+                        Ty::Base { base: BaseType::Void, quals: Quals::default() } // unused
+                    } else {
+                        Ty::Function(Box::new(s))
+                    }
                 }
             };
         }
-        if ty_depth(&ty, MAX_TREE_DEPTH + 1) > MAX_TREE_DEPTH {
+        self.ops = stack;
+        let (applied, depth) = match sig {
+            Some(sig) => {
+                let depth = sig.params.iter().fold(ty_depth(&sig.result, MAX_TREE_DEPTH + 1), |d, p| {
+                    d.max(ty_depth(&p.ty, MAX_TREE_DEPTH + 1))
+                });
+                (Applied::Function(sig), depth + 1)
+            }
+            None => {
+                let depth = ty_depth(&ty, MAX_TREE_DEPTH + 1);
+                (Applied::Ty(ty), depth)
+            }
+        };
+        if depth > MAX_TREE_DEPTH {
             return Err(self.syntax_error(
                 at,
                 format!("type too deeply nested (the limit is {MAX_TREE_DEPTH} levels)"),
             ));
         }
-        Ok(ty)
+        Ok(applied)
+    }
+
+    /// Folds a parameter's or type name's declarator, where `[...]` is never valid.
+    fn apply_to_ty(&mut self, base: BaseType, specs: &Specs, d: Declarator) -> PResult<Ty> {
+        match self.apply_declarator_to(base, specs, d, false, false)? {
+            Applied::Ty(ty) => Ok(ty),
+            Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
+        }
     }
 
     /// The `...` base types are only valid in typedefs: `typedef int... t;`, `typedef ... t;` and

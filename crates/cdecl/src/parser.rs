@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use crate::ast::*;
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
+use crate::declarator::Applied;
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
 pub(crate) type PResult<T> = Result<T, CdefError>;
@@ -29,6 +30,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         extern_python: ExternPython::No,
         guessed_type_name: None,
         columns: Columns::default(),
+        ops: Vec::new(),
     };
     p.translation_unit()?;
     // Upstream looks at the #defines only once everything else parsed.
@@ -54,6 +56,8 @@ pub(crate) struct Parser<'a> {
     /// declared in this source: named in syntax errors, as it may be the actual mistake.
     pub guessed_type_name: Option<Token>,
     columns: Columns,
+    /// The operations of the declarators being read (see [`crate::declarator::Declarator`]).
+    pub ops: Vec<crate::declarator::Op>,
 }
 
 impl<'a> Parser<'a> {
@@ -175,7 +179,9 @@ impl<'a> Parser<'a> {
         let mut message = format!("unexpected {}, expected {}", self.describe(t), expected);
         if let Some(g) = self.guessed_type_name {
             let name = self.text(g);
-            message += &format!(" (note: '{name}' was read as a type name; is that right?)");
+            if !self.typedefs.contains(name) && !crate::specifiers::is_predeclared(name) {
+                message += &format!(" (note: '{name}' was read as a type name; is that right?)");
+            }
         }
         self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
     }
@@ -291,8 +297,7 @@ impl<'a> Parser<'a> {
             } else {
                 std::mem::replace(&mut specs.base, BaseType::Void)
             };
-            let ty = self.apply_declarator_to(base, &specs, decl, true)?;
-            self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
+            let applied = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
@@ -300,25 +305,34 @@ impl<'a> Parser<'a> {
                 ));
             }
             let span = self.span(name_tok);
-            if is_typedef {
-                self.typedefs.insert(name);
-                self.decls.push(Decl::Typedef { name: name.to_string(), ty, span });
-            } else if let Ty::Function(sig) = ty {
-                let extern_python = self.extern_python;
-                self.decls.push(Decl::Function { name: name.to_string(), sig: *sig, extern_python, span });
-            } else {
-                if self.extern_python != ExternPython::No {
-                    return Err(self.decl_error(
-                        name_tok,
-                        "cannot declare constants or variables with 'extern \"Python\"'".into(),
-                    ));
+            let is_function = matches!(applied, Applied::Function(_));
+            let decl = match applied {
+                Applied::Function(sig) => {
+                    if specs.dots != crate::specifiers::Dots::No {
+                        return Err(self.ffi_error(name_tok, "bad usage of \"...\"".into()));
+                    }
+                    Decl::Function { name: name.to_string(), sig, extern_python: self.extern_python, span }
                 }
-                let decl = match self.initializer()? {
-                    Some(value) => Decl::IntConstant { name: name.to_string(), ty, value, span },
-                    None => Decl::Variable { name: name.to_string(), ty, span },
-                };
-                self.decls.push(decl);
-            }
+                Applied::Ty(ty) => {
+                    self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
+                    if is_typedef {
+                        self.typedefs.insert(name);
+                        Decl::Typedef { name: name.to_string(), ty, span }
+                    } else {
+                        if self.extern_python != ExternPython::No {
+                            return Err(self.decl_error(
+                                name_tok,
+                                "cannot declare constants or variables with 'extern \"Python\"'".into(),
+                            ));
+                        }
+                        match self.initializer()? {
+                            Some(value) => Decl::IntConstant { name: name.to_string(), ty, value, span },
+                            None => Decl::Variable { name: name.to_string(), ty, span },
+                        }
+                    }
+                }
+            };
+            self.decls.push(decl);
             match self.peek() {
                 T::Comma => {
                     self.bump();
@@ -328,7 +342,7 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 _ => {
-                    let what = if is_typedef || matches!(self.decls.last(), Some(Decl::Function { .. })) {
+                    let what = if is_typedef || is_function {
                         "',' or ';'"
                     } else {
                         "',', ';' or '='"

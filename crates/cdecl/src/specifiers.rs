@@ -98,9 +98,8 @@ impl<'a> Parser<'a> {
                     // A typedef name: only where no type was given yet (else it is the name
                     // being declared, as in `typedef int bool;`).
                     let name = self.text(t);
-                    if !self.typedefs.contains(name) && !is_predeclared(name) {
-                        self.guessed_type_name.get_or_insert(t);
-                    }
+                    // Checked against the known names only if there is an error to explain.
+                    self.guessed_type_name.get_or_insert(t);
                     base = Some(if name == "bool" {
                         BaseType::Primitive("_Bool")
                     } else {
