@@ -9,7 +9,11 @@ fn main() {
         eprintln!("usage: parse_file FILE [ROUNDS]");
         std::process::exit(2);
     };
-    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20).max(1);
+    let rounds: usize = args
+        .next()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20)
+        .max(1);
     let source = match std::fs::read(&path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) => {

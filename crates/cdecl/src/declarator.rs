@@ -95,7 +95,11 @@ impl<'a> Parser<'a> {
                 _ => break,
             };
             self.bump();
-            let slot = if self.ops.len() == start { &mut leading_cc } else { &mut callconv };
+            let slot = if self.ops.len() == start {
+                &mut leading_cc
+            } else {
+                &mut callconv
+            };
             if cc == CallConv::Stdcall || slot.is_none() {
                 *slot = Some(cc);
             }
@@ -133,8 +137,9 @@ impl<'a> Parser<'a> {
         // A pending calling convention (from this level or from inside the parentheses) goes to
         // the first function suffix here, if any.
         if let Some(cc) = callconv {
-            if let Some(Op::Function(f)) =
-                self.ops[first_suffix..].iter_mut().find(|op| matches!(op, Op::Function(_)))
+            if let Some(Op::Function(f)) = self.ops[first_suffix..]
+                .iter_mut()
+                .find(|op| matches!(op, Op::Function(_)))
             {
                 f.callconv.get_or_insert(cc);
                 callconv = None;
@@ -145,13 +150,19 @@ impl<'a> Parser<'a> {
         self.ops[first_suffix..].reverse();
         let inner_len = first_suffix - inner_start;
         self.ops[inner_start..].rotate_left(inner_len);
-        Ok(Declarator { name, start, callconv: leading_cc.or(callconv) })
+        Ok(Declarator {
+            name,
+            start,
+            callconv: leading_cc.or(callconv),
+        })
     }
 
     fn too_complex(&self) -> crate::error::CdefError {
         self.syntax_error(
             self.tok(),
-            format!("declarator too complex: more than {MAX_OPS} '*', '[]' and '()' in one declarator"),
+            format!(
+                "declarator too complex: more than {MAX_OPS} '*', '[]' and '()' in one declarator"
+            ),
         )
     }
 
@@ -160,7 +171,13 @@ impl<'a> Parser<'a> {
     fn is_grouping(&self, mode: NameMode) -> bool {
         match self.peek_at(1) {
             // No parameter starts with '(' or '[': these can only be parentheses for grouping.
-            T::Star | T::LParen | T::LBracket | T::Const | T::Volatile | T::Restrict | T::Stdcall
+            T::Star
+            | T::LParen
+            | T::LBracket
+            | T::Const
+            | T::Volatile
+            | T::Restrict
+            | T::Stdcall
             | T::Cdecl => true,
             T::Ident => match mode {
                 NameMode::Required => true,
@@ -174,7 +191,10 @@ impl<'a> Parser<'a> {
     /// `[]`, `[...]`, `[expr]` (C99's `[static N]` and qualifiers inside are skipped).
     fn array_suffix(&mut self) -> PResult<ArrayLen> {
         self.bump(); // [
-        while matches!(self.peek(), T::Static | T::Const | T::Volatile | T::Restrict) {
+        while matches!(
+            self.peek(),
+            T::Static | T::Const | T::Volatile | T::Restrict
+        ) {
             self.bump();
         }
         let len = match self.peek() {
@@ -193,7 +213,13 @@ impl<'a> Parser<'a> {
     fn params(&mut self) -> PResult<FuncOp> {
         let open = self.bump(); // (
         self.enter()?;
-        let mut f = FuncOp { params: Vec::new(), variadic: false, only_dots: false, callconv: None, open };
+        let mut f = FuncOp {
+            params: Vec::new(),
+            variadic: false,
+            only_dots: false,
+            callconv: None,
+            open,
+        };
         if self.peek() == T::Void && self.peek_at(1) == T::RParen {
             self.bump();
         }
@@ -237,7 +263,12 @@ impl<'a> Parser<'a> {
 
     /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
     /// used (globals, typedefs and fields, and only on the outer array dimensions).
-    pub(crate) fn apply_declarator(&mut self, specs: &Specs, d: Declarator, dots_ok: bool) -> PResult<Ty> {
+    pub(crate) fn apply_declarator(
+        &mut self,
+        specs: &Specs,
+        d: Declarator,
+        dots_ok: bool,
+    ) -> PResult<Ty> {
         match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)? {
             Applied::Ty(ty) => Ok(ty),
             Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
@@ -260,13 +291,23 @@ impl<'a> Parser<'a> {
         let ops = &stack[d.start..];
         let n = ops.len();
         // `[...]` needs the compiler to know the array: only arrays may wrap it.
-        let outer_arrays = ops.iter().rev().take_while(|op| matches!(op, Op::Array(_))).count();
+        let outer_arrays = ops
+            .iter()
+            .rev()
+            .take_while(|op| matches!(op, Op::Array(_)))
+            .count();
         let mut pending_cc = d.callconv.or(specs.callconv);
-        let mut ty = Ty::Base { base, quals: specs.quals };
+        let mut ty = Ty::Base {
+            base,
+            quals: specs.quals,
+        };
         let mut sig = None;
         for (i, op) in stack.drain(d.start..).enumerate() {
             ty = match op {
-                Op::Pointer(quals) => Ty::Pointer { to: Box::new(ty), quals },
+                Op::Pointer(quals) => Ty::Pointer {
+                    to: Box::new(ty),
+                    quals,
+                },
                 Op::Array(len) => {
                     if len == ArrayLen::Dotdotdot && (!dots_ok || i < n - outer_arrays) {
                         return Err(self.ffi_error(
@@ -276,7 +317,10 @@ impl<'a> Parser<'a> {
                                 .into(),
                         ));
                     }
-                    Ty::Array { of: Box::new(ty), len }
+                    Ty::Array {
+                        of: Box::new(ty),
+                        len,
+                    }
                 }
                 Op::Function(f) => {
                     if f.only_dots {
@@ -286,15 +330,25 @@ impl<'a> Parser<'a> {
                         };
                         return Err(self.decl_error(
                             d.name.unwrap_or(f.open),
-                            format!("{who}: a function with only '(...)' as argument is not correct C"),
+                            format!(
+                                "{who}: a function with only '(...)' as argument is not correct C"
+                            ),
                         ));
                     }
                     let callconv = f.callconv.or_else(|| pending_cc.take()).unwrap_or_default();
                     pending_cc = None;
-                    let s = FuncSig { result: ty, params: f.params, variadic: f.variadic, callconv };
+                    let s = FuncSig {
+                        result: ty,
+                        params: f.params,
+                        variadic: f.variadic,
+                        callconv,
+                    };
                     if function_decl && i == n - 1 {
                         sig = Some(s);
-                        Ty::Base { base: BaseType::Void, quals: Quals::default() } // unused
+                        Ty::Base {
+                            base: BaseType::Void,
+                            quals: Quals::default(),
+                        } // unused
                     } else {
                         Ty::Function(Box::new(s))
                     }
@@ -304,9 +358,12 @@ impl<'a> Parser<'a> {
         self.ops = stack;
         let (applied, depth) = match sig {
             Some(sig) => {
-                let depth = sig.params.iter().fold(ty_depth(&sig.result, MAX_TREE_DEPTH + 1), |d, p| {
-                    d.max(ty_depth(&p.ty, MAX_TREE_DEPTH + 1))
-                });
+                let depth = sig
+                    .params
+                    .iter()
+                    .fold(ty_depth(&sig.result, MAX_TREE_DEPTH + 1), |d, p| {
+                        d.max(ty_depth(&p.ty, MAX_TREE_DEPTH + 1))
+                    });
                 (Applied::Function(sig), depth + 1)
             }
             None => {
@@ -333,7 +390,13 @@ impl<'a> Parser<'a> {
 
     /// The `...` base types are only valid in typedefs: `typedef int... t;`, `typedef ... t;` and
     /// `typedef ... *p;`.
-    pub(crate) fn check_dotdotdot_base(&self, specs: &Specs, ty: &Ty, is_typedef: bool, at: Token) -> PResult<()> {
+    pub(crate) fn check_dotdotdot_base(
+        &self,
+        specs: &Specs,
+        ty: &Ty,
+        is_typedef: bool,
+        at: Token,
+    ) -> PResult<()> {
         let ok = match specs.dots {
             Dots::No => return Ok(()),
             _ if !is_typedef => return Err(self.ffi_error(at, "bad usage of \"...\"".into())),
@@ -387,7 +450,9 @@ fn base_depth(base: &BaseType, cap: u32) -> u32 {
         return 0;
     }
     match base {
-        BaseType::Record(Record { body: Some(body), .. }) => {
+        BaseType::Record(Record {
+            body: Some(body), ..
+        }) => {
             let mut d = 0;
             for f in &body.fields {
                 if d >= cap - 1 {
@@ -400,7 +465,9 @@ fn base_depth(base: &BaseType, cap: u32) -> u32 {
             }
             1 + d
         }
-        BaseType::Enum(Enum { body: Some(body), .. }) => {
+        BaseType::Enum(Enum {
+            body: Some(body), ..
+        }) => {
             let mut d = 0;
             for item in &body.items {
                 if let Some(v) = &item.value {

@@ -68,7 +68,11 @@ fn c_decl(ty: &Ty, inner: String) -> String {
                 s.push_str(&p.ty.to_string());
             }
             if sig.variadic {
-                s.push_str(if sig.params.is_empty() { "..." } else { ", ..." });
+                s.push_str(if sig.params.is_empty() {
+                    "..."
+                } else {
+                    ", ..."
+                });
             }
             s.push(')');
             c_decl(&sig.result, s)
@@ -85,7 +89,11 @@ fn callconv_name(cc: CallConv) -> Option<&'static str> {
 }
 
 fn write_quals(s: &mut String, q: Quals, before: bool) {
-    for (on, word) in [(q.is_const, "const"), (q.is_volatile, "volatile"), (q.is_restrict, "restrict")] {
+    for (on, word) in [
+        (q.is_const, "const"),
+        (q.is_volatile, "volatile"),
+        (q.is_restrict, "restrict"),
+    ] {
         if on {
             if before {
                 s.push_str(word);
@@ -105,7 +113,11 @@ impl fmt::Display for BaseType {
             BaseType::Primitive(name) => f.write_str(name),
             BaseType::Name(name) => f.write_str(name),
             BaseType::Record(r) => {
-                f.write_str(if r.kind == RecordKind::Struct { "struct" } else { "union" })?;
+                f.write_str(if r.kind == RecordKind::Struct {
+                    "struct"
+                } else {
+                    "union"
+                })?;
                 match (&r.tag, &r.body) {
                     (Some(tag), _) => write!(f, " {tag}"),
                     (None, _) => f.write_str(" {...}"),
@@ -204,7 +216,11 @@ mod tests {
             ("struct foo *", "struct foo *"),
             ("int[N]", "int[N]"),
         ] {
-            assert_eq!(parse_type_name(input).unwrap().to_string(), shown, "{input}");
+            assert_eq!(
+                parse_type_name(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
         }
     }
 }

@@ -49,7 +49,7 @@ impl fmt::Display for CdefError {
             }
             ErrorKind::Syntax { detail } => {
                 if self.file == CDEF_SOURCE_STRING {
-                    write!(f, "cannot parse \"{}\"\n", self.source_line.trim())?;
+                    writeln!(f, "cannot parse \"{}\"", self.source_line.trim())?;
                 } else {
                     f.write_str("parse error\n")?;
                 }

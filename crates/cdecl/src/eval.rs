@@ -35,7 +35,9 @@ pub fn eval(
             let b = eval(b, lookup, sizeof)?;
             binary(*op, a, b)?
         }
-        Expr::SizeofType(ty) => sizeof(ty).ok_or_else(|| "sizeof() of a type of unknown size".to_string())?,
+        Expr::SizeofType(ty) => {
+            sizeof(ty).ok_or_else(|| "sizeof() of a type of unknown size".to_string())?
+        }
         Expr::Cast(ty, x) => cast(ty, eval(x, lookup, sizeof)?),
     })
 }
@@ -56,7 +58,9 @@ fn binary(op: BinaryOp, a: i128, b: i128) -> Result<i128, String> {
         Mod => a.checked_rem(b).ok_or_else(overflow)?,
         Shl | Shr => {
             if !(0..128).contains(&b) {
-                return Err(format!("shift count out of range in constant expression: {b}"));
+                return Err(format!(
+                    "shift count out of range in constant expression: {b}"
+                ));
             }
             if op == Shr {
                 a >> b
@@ -86,7 +90,11 @@ fn binary(op: BinaryOp, a: i128, b: i128) -> Result<i128, String> {
 /// `(type)x`: converts to the primitive integer types whose size we know from their name;
 /// other types (typedef names...) leave the value as it is.
 fn cast(ty: &Ty, x: i128) -> i128 {
-    let Ty::Base { base: BaseType::Primitive(name), .. } = ty else {
+    let Ty::Base {
+        base: BaseType::Primitive(name),
+        ..
+    } = ty
+    else {
         return x;
     };
     match *name {
@@ -113,7 +121,11 @@ mod tests {
     }
 
     fn bin(op: BinaryOp, a: i128, b: i128) -> Result<i128, String> {
-        ev(&Expr::Binary(op, Box::new(Expr::Int(a)), Box::new(Expr::Int(b))))
+        ev(&Expr::Binary(
+            op,
+            Box::new(Expr::Int(a)),
+            Box::new(Expr::Int(b)),
+        ))
     }
 
     #[test]
@@ -123,10 +135,18 @@ mod tests {
         assert_eq!(bin(BinaryOp::Div, 7, -2), Ok(-3));
         assert_eq!(bin(BinaryOp::Mod, -7, 2), Ok(-1));
         assert_eq!(bin(BinaryOp::Mod, 7, -2), Ok(1));
-        assert!(bin(BinaryOp::Div, 1, 0).unwrap_err().contains("division by zero"));
-        assert!(bin(BinaryOp::Mod, 1, 0).unwrap_err().contains("division by zero"));
-        assert!(bin(BinaryOp::Div, i128::MIN, -1).unwrap_err().contains("overflow"));
-        assert!(bin(BinaryOp::Mod, i128::MIN, -1).unwrap_err().contains("overflow"));
+        assert!(bin(BinaryOp::Div, 1, 0)
+            .unwrap_err()
+            .contains("division by zero"));
+        assert!(bin(BinaryOp::Mod, 1, 0)
+            .unwrap_err()
+            .contains("division by zero"));
+        assert!(bin(BinaryOp::Div, i128::MIN, -1)
+            .unwrap_err()
+            .contains("overflow"));
+        assert!(bin(BinaryOp::Mod, i128::MIN, -1)
+            .unwrap_err()
+            .contains("overflow"));
     }
 
     #[test]
@@ -148,18 +168,48 @@ mod tests {
         assert_eq!(bin(BinaryOp::Ne, 1, 1), Ok(0));
         let name = Expr::Name("A".into(), Span::default());
         assert_eq!(ev(&name), Ok(5));
-        assert_eq!(ev(&Expr::Name("B".into(), Span::default())), Err("unknown constant 'B'".into()));
+        assert_eq!(
+            ev(&Expr::Name("B".into(), Span::default())),
+            Err("unknown constant 'B'".into())
+        );
         // 0 && (1/0) short-circuits.
-        let div0 = Expr::Binary(BinaryOp::Div, Box::new(Expr::Int(1)), Box::new(Expr::Int(0)));
-        assert_eq!(ev(&Expr::Binary(BinaryOp::And, Box::new(Expr::Int(0)), Box::new(div0.clone()))), Ok(0));
-        assert_eq!(ev(&Expr::Binary(BinaryOp::Or, Box::new(Expr::Int(1)), Box::new(div0))), Ok(1));
-        assert_eq!(ev(&Expr::Unary(UnaryOp::BitNot, Box::new(Expr::Int(0)))), Ok(-1));
-        assert_eq!(ev(&Expr::Unary(UnaryOp::Not, Box::new(Expr::Int(3)))), Ok(0));
+        let div0 = Expr::Binary(
+            BinaryOp::Div,
+            Box::new(Expr::Int(1)),
+            Box::new(Expr::Int(0)),
+        );
+        assert_eq!(
+            ev(&Expr::Binary(
+                BinaryOp::And,
+                Box::new(Expr::Int(0)),
+                Box::new(div0.clone())
+            )),
+            Ok(0)
+        );
+        assert_eq!(
+            ev(&Expr::Binary(
+                BinaryOp::Or,
+                Box::new(Expr::Int(1)),
+                Box::new(div0)
+            )),
+            Ok(1)
+        );
+        assert_eq!(
+            ev(&Expr::Unary(UnaryOp::BitNot, Box::new(Expr::Int(0)))),
+            Ok(-1)
+        );
+        assert_eq!(
+            ev(&Expr::Unary(UnaryOp::Not, Box::new(Expr::Int(3)))),
+            Ok(0)
+        );
     }
 
     #[test]
     fn casts() {
-        let ty = |name| Ty::Base { base: BaseType::Primitive(name), quals: Default::default() };
+        let ty = |name| Ty::Base {
+            base: BaseType::Primitive(name),
+            quals: Default::default(),
+        };
         let c = |name, v| ev(&Expr::Cast(Box::new(ty(name)), Box::new(Expr::Int(v))));
         assert_eq!(c("unsigned char", 257), Ok(1));
         assert_eq!(c("char", 255), Ok(-1));

@@ -85,7 +85,10 @@ impl<'a> Parser<'a> {
                     Some(v) => Ok((Expr::Int(v), 1)),
                     None => Err(self.syntax_error(
                         t,
-                        format!("unexpected floating-point constant {}: expected an integer", self.text(t)),
+                        format!(
+                            "unexpected floating-point constant {}: expected an integer",
+                            self.text(t)
+                        ),
                     )),
                 }
             }
@@ -94,7 +97,9 @@ impl<'a> Parser<'a> {
                 match crate::literal::parse_char(self.text(t)) {
                     Ok(v) => Ok((Expr::Char(v), 1)),
                     // Upstream's wording, with Python's repr() of the constant.
-                    Err(_) => Err(self.decl_error(t, format!("invalid constant \"{}\"", self.text(t)))),
+                    Err(_) => {
+                        Err(self.decl_error(t, format!("invalid constant \"{}\"", self.text(t))))
+                    }
                 }
             }
             T::Ident => {
@@ -103,7 +108,10 @@ impl<'a> Parser<'a> {
             }
             T::Sizeof => {
                 self.bump();
-                self.expect(T::LParen, "'(' after sizeof (only sizeof(type) is supported)")?;
+                self.expect(
+                    T::LParen,
+                    "'(' after sizeof (only sizeof(type) is supported)",
+                )?;
                 self.enter()?;
                 let ty = self.type_name();
                 self.leave();
@@ -115,7 +123,11 @@ impl<'a> Parser<'a> {
             T::LParen => {
                 self.bump();
                 self.enter()?;
-                let r = if self.is_cast() { self.cast() } else { self.paren() };
+                let r = if self.is_cast() {
+                    self.cast()
+                } else {
+                    self.paren()
+                };
                 self.leave();
                 r
             }

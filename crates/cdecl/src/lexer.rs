@@ -294,7 +294,10 @@ impl<'a> Lexer<'a> {
             let kind = match c {
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
                     let rest = &self.b[start + 1..];
-                    let len = rest.iter().position(|&c| !is_ident_byte(c)).unwrap_or(rest.len());
+                    let len = rest
+                        .iter()
+                        .position(|&c| !is_ident_byte(c))
+                        .unwrap_or(rest.len());
                     self.pos = start + 1 + len;
                     let word = &self.b[start..self.pos];
                     match keyword(word) {
@@ -337,14 +340,12 @@ impl<'a> Lexer<'a> {
         let b = self.b;
         self.pos += 1;
         while let Some(&c) = b.get(self.pos) {
-            if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
-                self.pos += 1;
-            } else if (c == b'+' || c == b'-') && matches!(b[self.pos - 1], b'e' | b'E' | b'p' | b'P')
-            {
-                self.pos += 1;
-            } else {
+            let exponent_sign =
+                (c == b'+' || c == b'-') && matches!(b[self.pos - 1], b'e' | b'E' | b'p' | b'P');
+            if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || exponent_sign) {
                 break;
             }
+            self.pos += 1;
         }
         T::Number
     }
@@ -367,7 +368,11 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 None | Some(b'\n') => {
-                    let what = if quote == b'"' { "string literal" } else { "character constant" };
+                    let what = if quote == b'"' {
+                        "string literal"
+                    } else {
+                        "character constant"
+                    };
                     let text = &self.src[start..self.pos];
                     return Some(self.error(
                         start,
@@ -466,7 +471,10 @@ impl<'a> Lexer<'a> {
 
     /// Bytes of the current physical line from `from` to its end (without the newline).
     pub fn rest_of_line(&self, from: usize) -> usize {
-        self.b[from..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |i| from + i)
+        self.b[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(self.b.len(), |i| from + i)
     }
 
     /// Skips to the end of the physical line (not past the newline).
@@ -504,7 +512,11 @@ impl<'a> Lexer<'a> {
 
     /// The span of the byte at `pos` (on the current line).
     pub fn span_at(&self, pos: usize) -> Span {
-        Span { file: self.file, line: self.line, col: self.columns.col(self.src, self.line_start, pos) }
+        Span {
+            file: self.file,
+            line: self.line,
+            col: self.columns.col(self.src, self.line_start, pos),
+        }
     }
 }
 
@@ -666,17 +678,33 @@ mod tests {
     fn texts(src: &str) -> Vec<&str> {
         let lexed = lex(src).unwrap();
         let v: Vec<(u32, u32)> = lexed.toks.iter().map(|t| (t.start, t.end)).collect();
-        v.into_iter().map(|(s, e)| &src[s as usize..e as usize]).collect()
+        v.into_iter()
+            .map(|(s, e)| &src[s as usize..e as usize])
+            .collect()
     }
 
     #[test]
     fn basic_tokens() {
         assert_eq!(
             kinds("int x[10];"),
-            vec![T::Int, T::Ident, T::LBracket, T::Number, T::RBracket, T::Semi, T::Eof]
+            vec![
+                T::Int,
+                T::Ident,
+                T::LBracket,
+                T::Number,
+                T::RBracket,
+                T::Semi,
+                T::Eof
+            ]
         );
-        assert_eq!(texts("a...b<<=c"), vec!["a", "...", "b", "<<", "=", "c", ""]);
-        assert_eq!(kinds("'a' \"s\" 1.5e+3"), vec![T::CharLit, T::StrLit, T::Number, T::Eof]);
+        assert_eq!(
+            texts("a...b<<=c"),
+            vec!["a", "...", "b", "<<", "=", "c", ""]
+        );
+        assert_eq!(
+            kinds("'a' \"s\" 1.5e+3"),
+            vec![T::CharLit, T::StrLit, T::Number, T::Eof]
+        );
         assert_eq!(texts("1.5e+3+x"), vec!["1.5e+3", "+", "x", ""]);
         assert_eq!(kinds(""), vec![T::Eof]);
     }
@@ -697,7 +725,10 @@ mod tests {
                 T::Eof
             ]
         );
-        assert_eq!(kinds("bool size_t $x"), vec![T::Ident, T::Ident, T::Ident, T::Eof]);
+        assert_eq!(
+            kinds("bool size_t $x"),
+            vec![T::Ident, T::Ident, T::Ident, T::Eof]
+        );
     }
 
     #[test]

@@ -85,7 +85,10 @@ fn escape_value(rest: &[u8]) -> Result<u32, LiteralError> {
             let s = std::str::from_utf8(hex).map_err(|_| LiteralError::Invalid)?;
             u32::from_str_radix(s, 16).map_err(|_| LiteralError::Invalid)
         }
-        oct if !oct.is_empty() && oct.len() <= 3 && oct.iter().all(|c| (b'0'..=b'7').contains(c)) => {
+        oct if !oct.is_empty()
+            && oct.len() <= 3
+            && oct.iter().all(|c| (b'0'..=b'7').contains(c)) =>
+        {
             let v = oct.iter().fold(0u32, |v, c| v * 8 + (c - b'0') as u32);
             if v > 0xff {
                 Err(LiteralError::TooLarge)
@@ -120,7 +123,10 @@ mod tests {
         assert_eq!(parse_int(""), Err(LiteralError::Invalid));
         assert_eq!(parse_int("U"), Err(LiteralError::Invalid));
         assert_eq!(parse_int(&"9".repeat(50)), Err(LiteralError::TooLarge));
-        assert_eq!(parse_int(&format!("0x{}", "f".repeat(40))), Err(LiteralError::TooLarge));
+        assert_eq!(
+            parse_int(&format!("0x{}", "f".repeat(40))),
+            Err(LiteralError::TooLarge)
+        );
         assert_eq!(parse_int(&i128::MAX.to_string()), Ok(i128::MAX));
     }
 

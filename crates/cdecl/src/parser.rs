@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use crate::ast::*;
-use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::declarator::Applied;
+use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
 pub(crate) type PResult<T> = Result<T, CdefError>;
@@ -17,7 +17,13 @@ pub(crate) const MAX_NESTING: u32 = 100;
 pub(crate) const MAX_TREE_DEPTH: u32 = 200;
 
 pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
-    let Lexed { toks, files, defines, define_error, errors } = lexer::lex(source)?;
+    let Lexed {
+        toks,
+        files,
+        defines,
+        define_error,
+        errors,
+    } = lexer::lex(source)?;
     let mut p = Parser {
         src: source,
         toks,
@@ -37,7 +43,10 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
     if let Some(err) = define_error {
         return Err(err);
     }
-    Ok(Cdef { decls: p.decls, files: p.files })
+    Ok(Cdef {
+        decls: p.decls,
+        files: p.files,
+    })
 }
 
 pub(crate) struct Parser<'a> {
@@ -113,7 +122,13 @@ impl<'a> Parser<'a> {
     }
 
     pub fn span(&self, t: Token) -> Span {
-        Span { file: t.file, line: t.line, col: self.columns.col(self.src, t.line_start as usize, t.start as usize) }
+        Span {
+            file: t.file,
+            line: t.line,
+            col: self
+                .columns
+                .col(self.src, t.line_start as usize, t.start as usize),
+        }
     }
 
     // ---- nesting ----
@@ -123,7 +138,9 @@ impl<'a> Parser<'a> {
             let t = self.tok();
             return Err(self.error_at(
                 t,
-                ErrorKind::Syntax { detail: self.detail(t) },
+                ErrorKind::Syntax {
+                    detail: self.detail(t),
+                },
                 format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
             ));
         }
@@ -139,13 +156,17 @@ impl<'a> Parser<'a> {
 
     pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> CdefError {
         let line_start = t.line_start as usize;
-        let line_end = self.src[line_start..].find('\n').map_or(self.src.len(), |i| line_start + i);
+        let line_end = self.src[line_start..]
+            .find('\n')
+            .map_or(self.src.len(), |i| line_start + i);
         CdefError {
             message,
             file: self.files[t.file as usize].clone(),
             line: t.line,
             col: self.columns.col(self.src, line_start, t.start as usize),
-            source_line: self.src[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: self.src[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_string(),
             kind,
         }
     }
@@ -155,7 +176,10 @@ impl<'a> Parser<'a> {
         match t.kind {
             T::Eof => AT_END_OF_INPUT.to_string(),
             T::Unknown => format!("Illegal character {}", py_repr_char(self.text(t))),
-            T::LexError => self.lex_errors.first().map_or_else(String::new, |e| e.0.clone()),
+            T::LexError => self
+                .lex_errors
+                .first()
+                .map_or_else(String::new, |e| e.0.clone()),
             _ => format!("before: {}", self.text(t)),
         }
     }
@@ -173,8 +197,17 @@ impl<'a> Parser<'a> {
     pub fn unexpected(&self, expected: &str) -> CdefError {
         let t = self.tok();
         if t.kind == T::LexError {
-            let message = self.lex_errors.first().map_or_else(String::new, |e| e.1.clone());
-            return self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message);
+            let message = self
+                .lex_errors
+                .first()
+                .map_or_else(String::new, |e| e.1.clone());
+            return self.error_at(
+                t,
+                ErrorKind::Syntax {
+                    detail: self.detail(t),
+                },
+                message,
+            );
         }
         let mut message = format!("unexpected {}, expected {}", self.describe(t), expected);
         if let Some(g) = self.guessed_type_name {
@@ -183,12 +216,24 @@ impl<'a> Parser<'a> {
                 message += &format!(" (note: '{name}' was read as a type name; is that right?)");
             }
         }
-        self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
+        self.error_at(
+            t,
+            ErrorKind::Syntax {
+                detail: self.detail(t),
+            },
+            message,
+        )
     }
 
     /// A syntax error at token `t` with our own message.
     pub fn syntax_error(&self, t: Token, message: String) -> CdefError {
-        self.error_at(t, ErrorKind::Syntax { detail: self.detail(t) }, message)
+        self.error_at(
+            t,
+            ErrorKind::Syntax {
+                detail: self.detail(t),
+            },
+            message,
+        )
     }
 
     /// An error upstream words as `<file>:<line>: <message>`.
@@ -220,7 +265,12 @@ impl<'a> Parser<'a> {
     fn extern_python(&mut self) -> PResult<()> {
         self.bump(); // extern
         let s = self.tok();
-        let inner: String = self.text(s).trim_matches('"').chars().filter(|c| !c.is_whitespace()).collect();
+        let inner: String = self
+            .text(s)
+            .trim_matches('"')
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let mode = match inner.as_str() {
             "Python" => ExternPython::Python,
             "Python+C" | "C+Python" => ExternPython::PythonPlusC,
@@ -243,7 +293,11 @@ impl<'a> Parser<'a> {
         let result = if self.eat(T::LBrace) {
             self.extern_python_block()
         } else if self.peek() == T::Eof {
-            Err(self.error_at(s, ErrorKind::Plain, "'extern \"Python\": no ';' found".into()))
+            Err(self.error_at(
+                s,
+                ErrorKind::Plain,
+                "'extern \"Python\": no ';' found".into(),
+            ))
         } else {
             self.declaration()
         };
@@ -301,7 +355,8 @@ impl<'a> Parser<'a> {
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
-                    "unexpected <FuncDef>: this construct is valid C but not valid in cdef()".into(),
+                    "unexpected <FuncDef>: this construct is valid C but not valid in cdef()"
+                        .into(),
                 ));
             }
             let span = self.span(name_tok);
@@ -311,23 +366,42 @@ impl<'a> Parser<'a> {
                     if specs.dots != crate::specifiers::Dots::No {
                         return Err(self.ffi_error(name_tok, "bad usage of \"...\"".into()));
                     }
-                    Decl::Function { name: name.to_string(), sig, extern_python: self.extern_python, span }
+                    Decl::Function {
+                        name: name.to_string(),
+                        sig,
+                        extern_python: self.extern_python,
+                        span,
+                    }
                 }
                 Applied::Ty(ty) => {
                     self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
                     if is_typedef {
                         self.typedefs.insert(name);
-                        Decl::Typedef { name: name.to_string(), ty, span }
+                        Decl::Typedef {
+                            name: name.to_string(),
+                            ty,
+                            span,
+                        }
                     } else {
                         if self.extern_python != ExternPython::No {
                             return Err(self.decl_error(
                                 name_tok,
-                                "cannot declare constants or variables with 'extern \"Python\"'".into(),
+                                "cannot declare constants or variables with 'extern \"Python\"'"
+                                    .into(),
                             ));
                         }
                         match self.initializer()? {
-                            Some(value) => Decl::IntConstant { name: name.to_string(), ty, value, span },
-                            None => Decl::Variable { name: name.to_string(), ty, span },
+                            Some(value) => Decl::IntConstant {
+                                name: name.to_string(),
+                                ty,
+                                value,
+                                span,
+                            },
+                            None => Decl::Variable {
+                                name: name.to_string(),
+                                ty,
+                                span,
+                            },
                         }
                     }
                 }
@@ -347,7 +421,9 @@ impl<'a> Parser<'a> {
                     } else {
                         "',', ';' or '='"
                     };
-                    return Err(self.unexpected(&format!("{what} after the declarator of '{name}'")));
+                    return Err(
+                        self.unexpected(&format!("{what} after the declarator of '{name}'"))
+                    );
                 }
             }
         }
@@ -359,10 +435,16 @@ impl<'a> Parser<'a> {
         let tag = matches!(specs.base, BaseType::Record(_) | BaseType::Enum(_));
         if !tag {
             let t = self.toks[specs.type_tok];
-            let what = if specs.storage.is_typedef { "a typedef" } else { "a declaration" };
+            let what = if specs.storage.is_typedef {
+                "a typedef"
+            } else {
+                "a declaration"
+            };
             return Err(self.error_at(
                 t,
-                ErrorKind::Syntax { detail: "Invalid declaration".into() },
+                ErrorKind::Syntax {
+                    detail: "Invalid declaration".into(),
+                },
                 format!("{what} without a name: expected a declarator before ';'"),
             ));
         }
@@ -372,7 +454,10 @@ impl<'a> Parser<'a> {
             BaseType::Enum(e) => e.span,
             _ => Span::default(),
         };
-        self.decls.push(Decl::Tag { base: specs.base, span });
+        self.decls.push(Decl::Tag {
+            base: specs.base,
+            span,
+        });
         Ok(())
     }
 
@@ -409,11 +494,14 @@ impl<'a> Parser<'a> {
                 T::LBracket => stack.push(T::RBracket),
                 T::LBrace => stack.push(T::RBrace),
                 T::RParen | T::RBracket | T::RBrace => {
-                    if stack.pop() != Some(t.kind) {
+                    let open = stack.pop();
+                    if open != Some(t.kind) {
                         return Err(self.unexpected("a balanced initializer"));
                     }
                 }
-                T::Eof | T::LexError | T::Unknown => return Err(self.unexpected("the end of the initializer")),
+                T::Eof | T::LexError | T::Unknown => {
+                    return Err(self.unexpected("the end of the initializer"))
+                }
                 _ => {}
             }
             self.bump();
@@ -458,23 +546,47 @@ impl<'a> Parser<'a> {
                 return Err(self.ffi_error(start, "bad or unsupported type declaration".into()));
             }
             self.bump();
-            let ty = Ty::Base { base: specs.base, quals: specs.quals };
-            fields.push(Field { name: None, ty, bits: None, span: self.span(start) });
+            let ty = Ty::Base {
+                base: specs.base,
+                quals: specs.quals,
+            };
+            fields.push(Field {
+                name: None,
+                ty,
+                bits: None,
+                span: self.span(start),
+            });
             return Ok(());
         }
         loop {
             let (name, ty, span) = if self.peek() == T::Colon {
-                let ty = Ty::Base { base: specs.base.clone(), quals: specs.quals };
+                let ty = Ty::Base {
+                    base: specs.base.clone(),
+                    quals: specs.quals,
+                };
                 (None, ty, self.span(self.tok()))
             } else {
                 let decl = self.declarator(crate::declarator::NameMode::Required)?;
                 let name_tok = decl.name.expect("a required name");
                 let ty = self.apply_declarator(&specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
-                (Some(self.text(name_tok).to_string()), ty, self.span(name_tok))
+                (
+                    Some(self.text(name_tok).to_string()),
+                    ty,
+                    self.span(name_tok),
+                )
             };
-            let bits = if self.eat(T::Colon) { Some(self.constant_expr()?) } else { None };
-            fields.push(Field { name, ty, bits, span });
+            let bits = if self.eat(T::Colon) {
+                Some(self.constant_expr()?)
+            } else {
+                None
+            };
+            fields.push(Field {
+                name,
+                ty,
+                bits,
+                span,
+            });
             match self.peek() {
                 T::Comma => {
                     self.bump();
@@ -507,7 +619,11 @@ impl<'a> Parser<'a> {
                     } else {
                         None
                     };
-                    items.push(Enumerator { name: self.text(t).to_string(), value, span: self.span(t) });
+                    items.push(Enumerator {
+                        name: self.text(t).to_string(),
+                        value,
+                        span: self.span(t),
+                    });
                     if self.eat(T::Comma) {
                         if self.eat(T::RBrace) {
                             break;

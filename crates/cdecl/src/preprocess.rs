@@ -59,7 +59,10 @@ fn line_directive(lx: &mut Lexer<'_>, from: usize) -> Option<Token> {
                     return Some(lx.error(
                         from,
                         "invalid #line directive".into(),
-                        format!("too many file names in line directives (the limit is {})", u16::MAX),
+                        format!(
+                            "too many file names in line directives (the limit is {})",
+                            u16::MAX
+                        ),
                     ));
                 }
             }
@@ -70,7 +73,11 @@ fn line_directive(lx: &mut Lexer<'_>, from: usize) -> Option<Token> {
         Err((msg, offset)) => {
             let at = from + offset;
             lx.pos = end;
-            let tok = lx.error(at, msg.into(), format!("{msg}: expected '# NUMBER \"FILE\"'"));
+            let tok = lx.error(
+                at,
+                msg.into(),
+                format!("{msg}: expected '# NUMBER \"FILE\"'"),
+            );
             Some(tok)
         }
     }
@@ -94,7 +101,9 @@ fn parse_line_directive(text: &str) -> Result<(u32, Option<&str>), (&'static str
         return Err(("filename before line number in #line", p));
     }
     let digits = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let number = text[p..p + digits].parse::<u32>().map_err(|_| ("invalid #line directive", p))?;
+    let number = text[p..p + digits]
+        .parse::<u32>()
+        .map_err(|_| ("invalid #line directive", p))?;
     p = skip_ws(p + digits);
     if p >= b.len() {
         return Ok((number, None));
@@ -156,7 +165,11 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
         define_int(value).map(DefineValue::Int)
     };
     match result {
-        Ok(value) => lx.out.defines.push(Decl::Define { name: name.to_string(), value, span }),
+        Ok(value) => lx.out.defines.push(Decl::Define {
+            name: name.to_string(),
+            value,
+            span,
+        }),
         Err(too_large) if lx.out.define_error.is_none() => {
             let message = if too_large {
                 format!("integer constant too large (it must fit in 128 bits):\n  #define {name} {value}")
@@ -184,7 +197,10 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
 }
 
 fn span_line_start(src: &str, pos: usize) -> usize {
-    src.as_bytes()[..pos].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
+    src.as_bytes()[..pos]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 /// The body of a `#define` up to the end of its (logical) line: comments become a space,
@@ -256,7 +272,9 @@ fn define_int(value: &str) -> Result<i128, bool> {
         None => (false, value),
     };
     let lower = digits.as_bytes();
-    if !lower.first().is_some_and(u8::is_ascii_digit) || (lower.len() > 1 && matches!(lower[1], b'b' | b'B')) {
+    if !lower.first().is_some_and(u8::is_ascii_digit)
+        || (lower.len() > 1 && matches!(lower[1], b'b' | b'B'))
+    {
         return Err(false);
     }
     match literal::parse_int(digits) {
@@ -272,14 +290,35 @@ mod tests {
 
     #[test]
     fn line_directives() {
-        assert_eq!(parse_line_directive(" 42 \"foo.h\""), Ok((42, Some("foo.h"))));
+        assert_eq!(
+            parse_line_directive(" 42 \"foo.h\""),
+            Ok((42, Some("foo.h")))
+        );
         assert_eq!(parse_line_directive(" 42"), Ok((42, None)));
-        assert_eq!(parse_line_directive(" 1 \"a\\\"b.h\" 1 3 4"), Ok((1, Some("a\\\"b.h"))));
-        assert_eq!(parse_line_directive(""), Err(("line number missing in #line", 0)));
-        assert_eq!(parse_line_directive(" \"f\" 3"), Err(("filename before line number in #line", 1)));
-        assert_eq!(parse_line_directive(" x"), Err(("invalid #line directive", 1)));
-        assert_eq!(parse_line_directive(" 4 \"f\" x"), Err(("invalid #line directive", 7)));
-        assert_eq!(parse_line_directive(" 99999999999"), Err(("invalid #line directive", 1)));
+        assert_eq!(
+            parse_line_directive(" 1 \"a\\\"b.h\" 1 3 4"),
+            Ok((1, Some("a\\\"b.h")))
+        );
+        assert_eq!(
+            parse_line_directive(""),
+            Err(("line number missing in #line", 0))
+        );
+        assert_eq!(
+            parse_line_directive(" \"f\" 3"),
+            Err(("filename before line number in #line", 1))
+        );
+        assert_eq!(
+            parse_line_directive(" x"),
+            Err(("invalid #line directive", 1))
+        );
+        assert_eq!(
+            parse_line_directive(" 4 \"f\" x"),
+            Err(("invalid #line directive", 7))
+        );
+        assert_eq!(
+            parse_line_directive(" 99999999999"),
+            Err(("invalid #line directive", 1))
+        );
     }
 
     #[test]

@@ -64,7 +64,9 @@ impl<'a> Parser<'a> {
             match t.kind {
                 T::Typedef | T::Extern | T::Static => {
                     if ctx != Context::Global {
-                        return Err(self.unexpected("a type (storage classes are only valid at the top level)"));
+                        return Err(self.unexpected(
+                            "a type (storage classes are only valid at the top level)",
+                        ));
                     }
                     storage.is_typedef |= t.kind == T::Typedef;
                 }
@@ -74,8 +76,17 @@ impl<'a> Parser<'a> {
                 T::Restrict => quals.is_restrict = true,
                 T::Stdcall => callconv = Some(CallConv::Stdcall),
                 T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
-                T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
-                | T::Unsigned | T::Bool | T::Complex => {
+                T::Void
+                | T::Char
+                | T::Short
+                | T::Int
+                | T::Long
+                | T::Float
+                | T::Double
+                | T::Signed
+                | T::Unsigned
+                | T::Bool
+                | T::Complex => {
                     if base.is_some() || dots != Dots::No {
                         return Err(self.unexpected("a declarator (the type is already complete)"));
                     }
@@ -108,9 +119,8 @@ impl<'a> Parser<'a> {
                     type_tok.get_or_insert(self.pos);
                 }
                 T::Ellipsis if base.is_none() && dots == Dots::No => {
-                    dots = dots_kind(&words[..nwords]).ok_or_else(|| {
-                        self.ffi_error(t, "bad usage of \"...\"".into())
-                    })?;
+                    dots = dots_kind(&words[..nwords])
+                        .ok_or_else(|| self.ffi_error(t, "bad usage of \"...\"".into()))?;
                     type_tok.get_or_insert(self.pos);
                 }
                 _ => break,
@@ -119,7 +129,9 @@ impl<'a> Parser<'a> {
         }
         let type_tok = match type_tok {
             Some(i) => i,
-            None => return Err(self.unexpected("a type (e.g. 'int', a typedef name or 'struct ...')")),
+            None => {
+                return Err(self.unexpected("a type (e.g. 'int', a typedef name or 'struct ...')"))
+            }
         };
         let base = match (dots, base) {
             (Dots::Int, _) => BaseType::UnknownInt,
@@ -131,14 +143,23 @@ impl<'a> Parser<'a> {
                 None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
             },
         };
-        Ok(Specs { base, quals, storage, callconv, dots, type_tok })
+        Ok(Specs {
+            base,
+            quals,
+            storage,
+            callconv,
+            dots,
+            type_tok,
+        })
     }
 
     /// Upstream's FFIError for keyword combinations that make no type (`short char`).
     fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> crate::error::CdefError {
         let words: Vec<&str> = self.toks[from..]
             .iter()
-            .take_while(|t| is_type_word(t.kind) || matches!(t.kind, T::Const | T::Volatile | T::Restrict))
+            .take_while(|t| {
+                is_type_word(t.kind) || matches!(t.kind, T::Const | T::Volatile | T::Restrict)
+            })
             .filter(|t| is_type_word(t.kind))
             .map(|t| self.text(*t))
             .collect();
@@ -166,16 +187,37 @@ impl<'a> Parser<'a> {
         };
         let has_body = self.eat(T::LBrace);
         if tag.is_none() && !has_body {
-            let what = if kw.kind == T::Enum { "enum name" } else { "struct or union name" };
+            let what = if kw.kind == T::Enum {
+                "enum name"
+            } else {
+                "struct or union name"
+            };
             return Err(self.unexpected(&format!("a {what} or '{{'")));
         }
         Ok(if kw.kind == T::Enum {
-            let body = if has_body { Some(self.enum_body()?) } else { None };
+            let body = if has_body {
+                Some(self.enum_body()?)
+            } else {
+                None
+            };
             BaseType::Enum(Enum { tag, body, span })
         } else {
-            let kind = if kw.kind == T::Struct { RecordKind::Struct } else { RecordKind::Union };
-            let body = if has_body { Some(self.record_body()?) } else { None };
-            BaseType::Record(Record { kind, tag, body, span })
+            let kind = if kw.kind == T::Struct {
+                RecordKind::Struct
+            } else {
+                RecordKind::Union
+            };
+            let body = if has_body {
+                Some(self.record_body()?)
+            } else {
+                None
+            };
+            BaseType::Record(Record {
+                kind,
+                tag,
+                body,
+                span,
+            })
         })
     }
 
@@ -183,9 +225,23 @@ impl<'a> Parser<'a> {
     /// know them (declared earlier in this source, or predeclared).
     pub(crate) fn starts_type_name(&self, n: usize) -> bool {
         match self.peek_at(n) {
-            T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
-            | T::Unsigned | T::Bool | T::Complex | T::Struct | T::Union | T::Enum | T::Const
-            | T::Volatile | T::Restrict => true,
+            T::Void
+            | T::Char
+            | T::Short
+            | T::Int
+            | T::Long
+            | T::Float
+            | T::Double
+            | T::Signed
+            | T::Unsigned
+            | T::Bool
+            | T::Complex
+            | T::Struct
+            | T::Union
+            | T::Enum
+            | T::Const
+            | T::Volatile
+            | T::Restrict => true,
             T::Ident => {
                 let name = self.text(self.toks[self.pos + n]);
                 self.typedefs.contains(name) || is_predeclared(name)
@@ -198,8 +254,17 @@ impl<'a> Parser<'a> {
 fn is_type_word(t: T) -> bool {
     matches!(
         t,
-        T::Void | T::Char | T::Short | T::Int | T::Long | T::Float | T::Double | T::Signed
-            | T::Unsigned | T::Bool | T::Complex
+        T::Void
+            | T::Char
+            | T::Short
+            | T::Int
+            | T::Long
+            | T::Float
+            | T::Double
+            | T::Signed
+            | T::Unsigned
+            | T::Bool
+            | T::Complex
     )
 }
 
@@ -209,7 +274,12 @@ fn dots_kind(words: &[T]) -> Option<Dots> {
     if words.is_empty() {
         return Some(Dots::Opaque);
     }
-    if words.iter().all(|w| matches!(w, T::Int | T::Long | T::Short | T::Signed | T::Unsigned | T::Char)) {
+    if words.iter().all(|w| {
+        matches!(
+            w,
+            T::Int | T::Long | T::Short | T::Signed | T::Unsigned | T::Char
+        )
+    }) {
         return Some(Dots::Int);
     }
     if let [T::Float | T::Double] = words {
@@ -240,7 +310,11 @@ pub(crate) fn primitive(words: &[T]) -> Option<BaseType> {
         n[i] += 1;
     }
     let [void, bool_, char, short, int, long, float, double, signed, unsigned, complex] = n;
-    if n.iter().enumerate().any(|(i, &c)| c > if i == 5 { 2 } else { 1 }) || signed + unsigned > 1 {
+    if n.iter()
+        .enumerate()
+        .any(|(i, &c)| c > if i == 5 { 2 } else { 1 })
+        || signed + unsigned > 1
+    {
         return None;
     }
     let sized = short + long + int;
@@ -296,13 +370,42 @@ pub(crate) fn primitive(words: &[T]) -> Option<BaseType> {
 pub(crate) fn is_predeclared(name: &str) -> bool {
     matches!(
         name,
-        "bool" | "FILE" | "wchar_t" | "char16_t" | "char32_t" | "size_t" | "ssize_t" | "ptrdiff_t"
-            | "intptr_t" | "uintptr_t" | "intmax_t" | "uintmax_t" | "int8_t" | "uint8_t" | "int16_t"
-            | "uint16_t" | "int32_t" | "uint32_t" | "int64_t" | "uint64_t" | "int_least8_t"
-            | "uint_least8_t" | "int_least16_t" | "uint_least16_t" | "int_least32_t"
-            | "uint_least32_t" | "int_least64_t" | "uint_least64_t" | "int_fast8_t"
-            | "uint_fast8_t" | "int_fast16_t" | "uint_fast16_t" | "int_fast32_t" | "uint_fast32_t"
-            | "int_fast64_t" | "uint_fast64_t"
+        "bool"
+            | "FILE"
+            | "wchar_t"
+            | "char16_t"
+            | "char32_t"
+            | "size_t"
+            | "ssize_t"
+            | "ptrdiff_t"
+            | "intptr_t"
+            | "uintptr_t"
+            | "intmax_t"
+            | "uintmax_t"
+            | "int8_t"
+            | "uint8_t"
+            | "int16_t"
+            | "uint16_t"
+            | "int32_t"
+            | "uint32_t"
+            | "int64_t"
+            | "uint64_t"
+            | "int_least8_t"
+            | "uint_least8_t"
+            | "int_least16_t"
+            | "uint_least16_t"
+            | "int_least32_t"
+            | "uint_least32_t"
+            | "int_least64_t"
+            | "uint_least64_t"
+            | "int_fast8_t"
+            | "uint_fast8_t"
+            | "int_fast16_t"
+            | "uint_fast16_t"
+            | "int_fast32_t"
+            | "uint_fast32_t"
+            | "int_fast64_t"
+            | "uint_fast64_t"
     )
 }
 
@@ -326,7 +429,10 @@ mod tests {
         assert_eq!(prim(&[Long, Int]), Some("long"));
         assert_eq!(prim(&[Short, Unsigned, Int]), Some("unsigned short"));
         assert_eq!(prim(&[Long, Long, Unsigned]), Some("unsigned long long"));
-        assert_eq!(prim(&[Long, Unsigned, Long, Int]), Some("unsigned long long"));
+        assert_eq!(
+            prim(&[Long, Unsigned, Long, Int]),
+            Some("unsigned long long")
+        );
         assert_eq!(prim(&[Int, Long]), Some("long"));
         assert_eq!(prim(&[Char]), Some("char"));
         assert_eq!(prim(&[Signed, Char]), Some("signed char"));

@@ -16,7 +16,14 @@ type R<T> = Result<T, TypeNameError>;
 pub(crate) fn parse_type_name(text: &str) -> R<Ty> {
     // Upstream reads a NUL-terminated C string.
     let input = &text.as_bytes()[..text.find('\0').unwrap_or(text.len())];
-    let mut tok = Tokenizer { input, p: 0, size: 0, kind: K::End, written: 0, commas: None };
+    let mut tok = Tokenizer {
+        input,
+        p: 0,
+        size: 0,
+        kind: K::End,
+        written: 0,
+        commas: None,
+    };
     tok.next();
     let ty = tok.complete()?;
     if tok.kind != K::End {
@@ -159,11 +166,18 @@ impl<'a> Tokenizer<'a> {
     }
 
     fn span(&self) -> Span {
-        Span { file: 0, line: 1, col: (self.p as u32).saturating_add(1) }
+        Span {
+            file: 0,
+            line: 1,
+            col: (self.p as u32).saturating_add(1),
+        }
     }
 
     fn error(&self, message: &'static str) -> TypeNameError {
-        TypeNameError { message, pos: self.p }
+        TypeNameError {
+            message,
+            pos: self.p,
+        }
     }
 
     /// Counts one opcode of upstream's output.
@@ -308,13 +322,22 @@ impl<'a> Tokenizer<'a> {
                     name => BaseType::Name(name.to_string()),
                 },
                 K::Struct | K::Union => {
-                    let kind = if self.kind == K::Struct { RecordKind::Struct } else { RecordKind::Union };
+                    let kind = if self.kind == K::Struct {
+                        RecordKind::Struct
+                    } else {
+                        RecordKind::Union
+                    };
                     let span = self.span();
                     self.next();
                     if self.kind != K::Ident {
                         return Err(self.error("struct or union name expected"));
                     }
-                    BaseType::Record(Record { kind, tag: Some(self.text().to_string()), body: None, span })
+                    BaseType::Record(Record {
+                        kind,
+                        tag: Some(self.text().to_string()),
+                        body: None,
+                        span,
+                    })
                 }
                 K::Enum => {
                     let span = self.span();
@@ -322,7 +345,11 @@ impl<'a> Tokenizer<'a> {
                     if self.kind != K::Ident {
                         return Err(self.error("enum name expected"));
                     }
-                    BaseType::Enum(Enum { tag: Some(self.text().to_string()), body: None, span })
+                    BaseType::Enum(Enum {
+                        tag: Some(self.text().to_string()),
+                        body: None,
+                        span,
+                    })
                 }
                 _ => return Err(self.error("identifier expected")),
             };
@@ -343,11 +370,20 @@ impl<'a> Tokenizer<'a> {
         let ops = self.sequel(&mut ty)?;
         for op in ops {
             ty = match op {
-                Op::Pointer(quals) => Ty::Pointer { to: Box::new(ty), quals },
-                Op::Array(len) => Ty::Array { of: Box::new(ty), len },
-                Op::Function(params, variadic, callconv) => {
-                    Ty::Function(Box::new(FuncSig { result: ty, params, variadic, callconv }))
-                }
+                Op::Pointer(quals) => Ty::Pointer {
+                    to: Box::new(ty),
+                    quals,
+                },
+                Op::Array(len) => Ty::Array {
+                    of: Box::new(ty),
+                    len,
+                },
+                Op::Function(params, variadic, callconv) => Ty::Function(Box::new(FuncSig {
+                    result: ty,
+                    params,
+                    variadic,
+                    callconv,
+                })),
             };
         }
         Ok(ty)
@@ -399,15 +435,22 @@ impl<'a> Tokenizer<'a> {
             let open = self.p;
             self.next();
             if let K::Cdecl | K::Stdcall = self.kind {
-                abi = Some(if self.kind == K::Cdecl { CallConv::Cdecl } else { CallConv::Stdcall });
+                abi = Some(if self.kind == K::Cdecl {
+                    CallConv::Cdecl
+                } else {
+                    CallConv::Stdcall
+                });
                 self.next();
             }
-            let grouping = check_for_grouping
-                && matches!(self.kind, STAR | K::Const | K::Volatile | LBRACKET);
+            let grouping =
+                check_for_grouping && matches!(self.kind, STAR | K::Const | K::Volatile | LBRACKET);
             check_for_grouping = false;
             if grouping {
                 self.write()?; // upstream's NOOP
-                let mut no_base = Ty::Base { base: BaseType::Void, quals: Quals::default() };
+                let mut no_base = Ty::Base {
+                    base: BaseType::Void,
+                    quals: Quals::default(),
+                };
                 inner = self.sequel(&mut no_base)?;
             } else {
                 let callconv = abi.take().unwrap_or_default();
@@ -428,7 +471,10 @@ impl<'a> Tokenizer<'a> {
                             self.next();
                             break;
                         }
-                        params.push(Param { name: None, ty: self.complete()? });
+                        params.push(Param {
+                            name: None,
+                            ty: self.complete()?,
+                        });
                         if self.kind != COMMA {
                             break;
                         }
@@ -484,7 +530,9 @@ impl<'a> Tokenizer<'a> {
             (10, s)
         };
         // strtoull stops at the first bad digit; "0x" alone reads as 0 followed by "x".
-        if (radix == 16 && digits.is_empty()) || !digits.iter().all(|c| (*c as char).is_digit(radix)) {
+        if (radix == 16 && digits.is_empty())
+            || !digits.iter().all(|c| (*c as char).is_digit(radix))
+        {
             return Err(self.error("invalid number"));
         }
         let mut value: u128 = 0;
@@ -509,7 +557,10 @@ mod tests {
 
     #[test]
     fn upstream_error_positions() {
-        assert_eq!(err("short short int"), ("'short' after another 'short' or 'long'", 6));
+        assert_eq!(
+            err("short short int"),
+            ("'short' after another 'short' or 'long'", 6)
+        );
         assert_eq!(err("long long long"), ("'long long long' is too long", 10));
         assert_eq!(err(""), ("identifier expected", 0));
         assert_eq!(err("int ]**"), ("unexpected symbol", 4));
@@ -522,20 +573,29 @@ mod tests {
     #[test]
     fn complexity_limit() {
         let input = format!("int{}", "[]".repeat(2500));
-        assert_eq!(err(&input), ("internal type complexity limit reached", 3 + 1199 * 2 + 1));
+        assert_eq!(
+            err(&input),
+            ("internal type complexity limit reached", 3 + 1199 * 2 + 1)
+        );
     }
 
     #[test]
     fn integers_like_strtoull() {
         let len = |s: &str| match parse_type_name(s).unwrap() {
-            Ty::Array { len: ArrayLen::Expr(Expr::Int(n)), .. } => n,
+            Ty::Array {
+                len: ArrayLen::Expr(Expr::Int(n)),
+                ..
+            } => n,
             other => panic!("{other:?}"),
         };
         assert_eq!(len("char[0x10]"), 16);
         assert_eq!(len("char[010]"), 8);
         assert_eq!(len("char[0]"), 0);
         assert_eq!(len(&format!("char[{}]", i64::MAX)), i64::MAX as i128);
-        assert_eq!(err(&format!("char[{}]", i64::MAX as u64 + 1)), ("number too large", 5));
+        assert_eq!(
+            err(&format!("char[{}]", i64::MAX as u64 + 1)),
+            ("number too large", 5)
+        );
         assert_eq!(err("char[0x]"), ("invalid number", 5));
     }
 }

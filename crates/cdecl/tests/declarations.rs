@@ -41,11 +41,18 @@ fn functions() {
     );
     assert_eq!(
         parse("static int s(int); extern long e(long); inline int i(void); __inline int j(void);"),
-        ["function s: int(int)", "function e: long(long)", "function i: int()", "function j: int()"]
+        [
+            "function s: int(int)",
+            "function e: long(long)",
+            "function i: int()",
+            "function j: int()"
+        ]
     );
     // Parameter names are kept.
     let cdef = parse_cdef("void f(int a, char *, void (*cb)(int x));").unwrap();
-    let Decl::Function { sig, .. } = &cdef.decls[0] else { panic!() };
+    let Decl::Function { sig, .. } = &cdef.decls[0] else {
+        panic!()
+    };
     let names: Vec<Option<&str>> = sig.params.iter().map(|p| p.name.as_deref()).collect();
     assert_eq!(names, [Some("a"), None, Some("cb")]);
     // Arrays and functions as parameters stay as written.
@@ -59,24 +66,39 @@ fn functions() {
 
 #[test]
 fn function_pointers_and_complex_declarators() {
-    assert_eq!(parse("int (*fns[4])(int);"), ["variable fns: int(*[4])(int)"]);
+    assert_eq!(
+        parse("int (*fns[4])(int);"),
+        ["variable fns: int(*[4])(int)"]
+    );
     assert_eq!(
         parse("void (*signal(int, void (*)(int)))(int);"),
         ["function signal: void(*(int, void(*)(int)))(int)"]
     );
-    assert_eq!(parse("int (*(*fp)(void))(int, int);"), ["variable fp: int(*(*)())(int, int)"]);
-    assert_eq!(parse("char *(*(**foo[2][8])())[];"), ["variable foo: char *(*(* *[2][8])())[]"]);
+    assert_eq!(
+        parse("int (*(*fp)(void))(int, int);"),
+        ["variable fp: int(*(*)())(int, int)"]
+    );
+    assert_eq!(
+        parse("char *(*(**foo[2][8])())[];"),
+        ["variable foo: char *(*(* *[2][8])())[]"]
+    );
     assert_eq!(parse("int (x);"), ["variable x: int"]);
     assert_eq!(parse("int ((*x))[3];"), ["variable x: int(*)[3]"]);
     assert_eq!(parse("int x[5](int);"), ["variable x: int[5](int)"]);
-    assert_eq!(parse("typedef int fn_t(int); fn_t foo;"), ["typedef fn_t: int(int)", "variable foo: fn_t"]);
+    assert_eq!(
+        parse("typedef int fn_t(int); fn_t foo;"),
+        ["typedef fn_t: int(int)", "variable foo: fn_t"]
+    );
     // A parenthesized name in a parameter, unless the name is a known type.
     assert_eq!(parse("int f(int (x));"), ["function f: int(int)"]);
     assert_eq!(
         parse("typedef int T; int f(int (T));"),
         ["typedef T: int", "function f: int(int(T))"]
     );
-    assert_eq!(parse("int f(int (size_t));"), ["function f: int(int(size_t))"]);
+    assert_eq!(
+        parse("int f(int (size_t));"),
+        ["function f: int(int(size_t))"]
+    );
     // No parameter starts with '(' or '[': in a parameter, `((...))` is grouping (found by
     // comparing with upstream).
     assert_eq!(
@@ -88,7 +110,9 @@ fn function_pointers_and_complex_declarators() {
 #[test]
 fn globals() {
     assert_eq!(
-        parse("int a; extern int b; static char *c; const int d; int * const e; extern int n[5][6];"),
+        parse(
+            "int a; extern int b; static char *c; const int d; int * const e; extern int n[5][6];"
+        ),
         [
             "variable a: int",
             "variable b: int",
@@ -98,12 +122,14 @@ fn globals() {
             "variable n: int[5][6]",
         ]
     );
-    assert_eq!(parse("int a[]; int b[3][];"), ["variable a: int[]", "variable b: int[3][]"]);
-    assert_eq!(parse("register int r; auto int a; __thread int t;"), [
-        "variable r: int",
-        "variable a: int",
-        "variable t: int"
-    ]);
+    assert_eq!(
+        parse("int a[]; int b[3][];"),
+        ["variable a: int[]", "variable b: int[3][]"]
+    );
+    assert_eq!(
+        parse("register int r; auto int a; __thread int t;"),
+        ["variable r: int", "variable a: int", "variable t: int"]
+    );
 }
 
 #[test]
@@ -139,35 +165,70 @@ fn structs_and_unions() {
         parse("struct s { int a; char *b, c[4]; struct s *next; };"),
         ["tag struct s {a: int, b: char *, c: char[4], next: struct s *}"]
     );
-    assert_eq!(parse("union u { int i; float f; };"), ["tag union u {i: int, f: float}"]);
+    assert_eq!(
+        parse("union u { int i; float f; };"),
+        ["tag union u {i: int, f: float}"]
+    );
     assert_eq!(parse("struct s { int a;; };"), ["tag struct s {a: int}"]);
     assert_eq!(parse("struct { int a; };"), ["tag struct {...} {a: int}"]);
-    assert_eq!(parse("typedef struct s { int a; };"), ["tag struct s {a: int}"]);
+    assert_eq!(
+        parse("typedef struct s { int a; };"),
+        ["tag struct s {a: int}"]
+    );
     assert_eq!(
         parse("struct s { int a; } x, *p;"),
-        ["variable x: struct s = struct s {a: int}", "variable p: struct s * = struct s {a: int}"]
+        [
+            "variable x: struct s = struct s {a: int}",
+            "variable p: struct s * = struct s {a: int}"
+        ]
     );
     assert_eq!(
         parse("typedef struct { int x; } foo_t, *foo_p;"),
-        ["typedef foo_t: struct {...} = struct {...} {x: int}", "typedef foo_p: struct {...} * = struct {...} {x: int}"]
+        [
+            "typedef foo_t: struct {...} = struct {...} {x: int}",
+            "typedef foo_p: struct {...} * = struct {...} {x: int}"
+        ]
     );
     assert_eq!(parse("typedef struct s s;"), ["typedef s: struct s"]);
-    assert_eq!(parse("struct s { const int a; volatile char b; };"), ["tag struct s {a: const int, b: volatile char}"]);
+    assert_eq!(
+        parse("struct s { const int a; volatile char b; };"),
+        ["tag struct s {a: const int, b: volatile char}"]
+    );
 }
 
 #[test]
 fn shared_specifier_copies_have_the_same_span() {
     let cdef = parse_cdef("typedef struct { int x; } a, *b;").unwrap();
     let span_of = |d: &Decl| match d {
-        Decl::Typedef { ty: Ty::Base { base: BaseType::Record(r), .. }, .. } => r.span,
-        Decl::Typedef { ty: Ty::Pointer { to, .. }, .. } => match &**to {
-            Ty::Base { base: BaseType::Record(r), .. } => r.span,
+        Decl::Typedef {
+            ty:
+                Ty::Base {
+                    base: BaseType::Record(r),
+                    ..
+                },
+            ..
+        } => r.span,
+        Decl::Typedef {
+            ty: Ty::Pointer { to, .. },
+            ..
+        } => match &**to {
+            Ty::Base {
+                base: BaseType::Record(r),
+                ..
+            } => r.span,
             _ => panic!(),
         },
         _ => panic!(),
     };
     assert_eq!(span_of(&cdef.decls[0]), span_of(&cdef.decls[1]));
-    assert_eq!(span_of(&cdef.decls[0]), Span { file: 0, line: 1, col: 9 });
+    assert_eq!(
+        span_of(&cdef.decls[0]),
+        Span {
+            file: 0,
+            line: 1,
+            col: 9
+        }
+    );
 }
 
 #[test]
@@ -197,9 +258,18 @@ fn bitfields() {
 
 #[test]
 fn partial_structs() {
-    assert_eq!(parse("struct s { int a; ...; };"), ["tag struct s {a: int, ...}"]);
-    assert_eq!(parse("struct s { ...; int a; };"), ["tag struct s {a: int, ...}"]);
-    assert_eq!(parse("typedef struct { ...; } t;"), ["typedef t: struct {...} = struct {...} {...}"]);
+    assert_eq!(
+        parse("struct s { int a; ...; };"),
+        ["tag struct s {a: int, ...}"]
+    );
+    assert_eq!(
+        parse("struct s { ...; int a; };"),
+        ["tag struct s {a: int, ...}"]
+    );
+    assert_eq!(
+        parse("typedef struct { ...; } t;"),
+        ["typedef t: struct {...} = struct {...} {...}"]
+    );
 }
 
 #[test]
@@ -208,7 +278,10 @@ fn enums() {
     assert_eq!(parse("enum e { A, B, C };"), ["tag enum e {A, B, C}"]);
     assert_eq!(parse("enum e { A, B, };"), ["tag enum e {A, B}"]);
     assert_eq!(parse("enum { A = 1 };"), ["tag enum {...} {A=1}"]);
-    assert_eq!(parse("typedef enum { X } e_t;"), ["typedef e_t: enum {...} = enum {...} {X}"]);
+    assert_eq!(
+        parse("typedef enum { X } e_t;"),
+        ["typedef e_t: enum {...} = enum {...} {X}"]
+    );
     assert_eq!(
         parse(
             "enum e { A = 1 << 2, B = A | 1, C = (3*4) - 1, D = -7 / 2 % 3, E = ~1 ^ 2 & 3, \
@@ -218,7 +291,10 @@ fn enums() {
         ["tag enum e {A=1 << 2, B=A | 1, C=(3 * 4) - 1, D=(-7 / 2) % 3, E=~1 ^ (2 & 3), \
           F=(!0 && 1) || 0, G=1 < 2, H=1 >= 2, I=1 == 1, J=1 != 2, K=8 >> 1, L=+5, M=1 <= 2, N=3 > 2}"]
     );
-    assert_eq!(parse("enum e { A = 'A', B = '\\n', C = '\\x41', D = '\\0' };"), ["tag enum e {A=65, B=10, C=65, D=0}"]);
+    assert_eq!(
+        parse("enum e { A = 'A', B = '\\n', C = '\\x41', D = '\\0' };"),
+        ["tag enum e {A=65, B=10, C=65, D=0}"]
+    );
     assert_eq!(
         parse("enum e { A = 0b101, B = 010u, C = 10LL, D = 0xffULL };"),
         ["tag enum e {A=5, B=8, C=10, D=255}"]
@@ -227,19 +303,35 @@ fn enums() {
         parse("enum e { A = sizeof(int), B = sizeof(struct s *), C = (unsigned char)300, D = (foo_t)1 };"),
         ["tag enum e {A=sizeof(int), B=sizeof(struct s *), C=(unsigned char)300, D=(foo_t)1}"]
     );
-    assert_eq!(parse("enum e { A = (B), C = (B) + 1 };"), ["tag enum e {A=B, C=B + 1}"]);
+    assert_eq!(
+        parse("enum e { A = (B), C = (B) + 1 };"),
+        ["tag enum e {A=B, C=B + 1}"]
+    );
 }
 
 #[test]
 fn enum_values_are_kept_as_expressions() {
     let cdef = parse_cdef("enum e { A = N + 1 };").unwrap();
-    let Decl::Tag { base: BaseType::Enum(e), .. } = &cdef.decls[0] else { panic!() };
+    let Decl::Tag {
+        base: BaseType::Enum(e),
+        ..
+    } = &cdef.decls[0]
+    else {
+        panic!()
+    };
     let value = e.body.as_ref().unwrap().items[0].value.as_ref().unwrap();
     assert_eq!(
         *value,
         Expr::Binary(
             BinaryOp::Add,
-            Box::new(Expr::Name("N".into(), Span { file: 0, line: 1, col: 14 })),
+            Box::new(Expr::Name(
+                "N".into(),
+                Span {
+                    file: 0,
+                    line: 1,
+                    col: 14
+                }
+            )),
             Box::new(Expr::Int(1))
         )
     );
@@ -249,7 +341,10 @@ fn enum_values_are_kept_as_expressions() {
 fn partial_enums() {
     assert_eq!(parse("enum e { A, B, ... };"), ["tag enum e {A, B, ...}"]);
     assert_eq!(parse("enum e { A = ..., B };"), ["tag enum e {A, B, ...}"]);
-    assert_eq!(parse("enum e { A = ..., B = ... };"), ["tag enum e {A, B, ...}"]);
+    assert_eq!(
+        parse("enum e { A = ..., B = ... };"),
+        ["tag enum e {A, B, ...}"]
+    );
 }
 
 #[test]
@@ -268,13 +363,16 @@ fn arrays() {
             "variable i: int[][...]",
         ]
     );
-    assert_eq!(parse("typedef int t[...]; struct s { int a[...]; };"), [
-        "typedef t: int[...]",
-        "tag struct s {a: int[...]}"
-    ]);
+    assert_eq!(
+        parse("typedef int t[...]; struct s { int a[...]; };"),
+        ["typedef t: int[...]", "tag struct s {a: int[...]}"]
+    );
     assert_eq!(parse("int *p[...];"), ["variable p: int *[...]"]);
     // C99 array parameters.
-    assert_eq!(parse("int f(int x[static 5], int y[const]);"), ["function f: int(int[5], int[])"]);
+    assert_eq!(
+        parse("int f(int x[static 5], int y[const]);"),
+        ["function f: int(int[5], int[])"]
+    );
 }
 
 #[test]
@@ -293,7 +391,10 @@ fn qualifiers() {
             "variable i: const volatile int",
         ]
     );
-    assert_eq!(parse("int const x; char const * const y;"), ["variable x: const int", "variable y: const char * const"]);
+    assert_eq!(
+        parse("int const x; char const * const y;"),
+        ["variable x: const int", "variable y: const char * const"]
+    );
 }
 
 #[test]
@@ -337,29 +438,70 @@ fn primitive_spellings_are_canonical() {
     for (spelling, canonical) in cases {
         let src = format!("{spelling} x;");
         let cdef = parse_cdef(&src).unwrap();
-        let Decl::Variable { ty: Ty::Base { base, .. }, .. } = &cdef.decls[0] else { panic!("{src}") };
+        let Decl::Variable {
+            ty: Ty::Base { base, .. },
+            ..
+        } = &cdef.decls[0]
+        else {
+            panic!("{src}")
+        };
         assert_eq!(*base, BaseType::Primitive(canonical), "{spelling}");
     }
     let cdef = parse_cdef("void *p;").unwrap();
-    let Decl::Variable { ty: Ty::Pointer { to, .. }, .. } = &cdef.decls[0] else { panic!() };
-    assert_eq!(**to, Ty::Base { base: BaseType::Void, quals: Quals::default() });
+    let Decl::Variable {
+        ty: Ty::Pointer { to, .. },
+        ..
+    } = &cdef.decls[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        **to,
+        Ty::Base {
+            base: BaseType::Void,
+            quals: Quals::default()
+        }
+    );
 }
 
 #[test]
 fn standard_typedef_names_stay_names() {
     for name in [
-        "int8_t", "uint64_t", "int_least16_t", "uint_fast32_t", "intmax_t", "uintmax_t", "size_t", "ssize_t",
-        "ptrdiff_t", "intptr_t", "uintptr_t", "FILE", "wchar_t", "char16_t", "char32_t",
+        "int8_t",
+        "uint64_t",
+        "int_least16_t",
+        "uint_fast32_t",
+        "intmax_t",
+        "uintmax_t",
+        "size_t",
+        "ssize_t",
+        "ptrdiff_t",
+        "intptr_t",
+        "uintptr_t",
+        "FILE",
+        "wchar_t",
+        "char16_t",
+        "char32_t",
     ] {
         let src = format!("{name} x;");
         let cdef = parse_cdef(&src).unwrap();
-        let Decl::Variable { ty: Ty::Base { base, .. }, .. } = &cdef.decls[0] else { panic!("{src}") };
+        let Decl::Variable {
+            ty: Ty::Base { base, .. },
+            ..
+        } = &cdef.decls[0]
+        else {
+            panic!("{src}")
+        };
         assert_eq!(*base, BaseType::Name(name.to_string()));
     }
     // ...so that they can be redefined, as can bool.
     assert_eq!(
         parse("typedef char FILE; typedef int bool, *wchar_t;"),
-        ["typedef FILE: char", "typedef bool: int", "typedef wchar_t: int *"]
+        [
+            "typedef FILE: char",
+            "typedef bool: int",
+            "typedef wchar_t: int *"
+        ]
     );
 }
 
@@ -369,22 +511,34 @@ fn dotdotdot_typedefs() {
         parse("typedef int... a; typedef unsigned long ... b; typedef long long... c; typedef char... d;"),
         ["typedef a: int...", "typedef b: int...", "typedef c: int...", "typedef d: int..."]
     );
-    assert_eq!(parse("typedef float... f; typedef double... g;"), ["typedef f: double...", "typedef g: double..."]);
-    assert_eq!(parse("typedef ... o; typedef ... *p; typedef const ... q;"), [
-        "typedef o: ...",
-        "typedef p: ... *",
-        "typedef q: const ..."
-    ]);
+    assert_eq!(
+        parse("typedef float... f; typedef double... g;"),
+        ["typedef f: double...", "typedef g: double..."]
+    );
+    assert_eq!(
+        parse("typedef ... o; typedef ... *p; typedef const ... q;"),
+        ["typedef o: ...", "typedef p: ... *", "typedef q: const ..."]
+    );
     let cdef = parse_cdef("typedef int... a; typedef double... b; typedef ... c;").unwrap();
     let bases: Vec<BaseType> = cdef
         .decls
         .iter()
         .map(|d| match d {
-            Decl::Typedef { ty: Ty::Base { base, .. }, .. } => base.clone(),
+            Decl::Typedef {
+                ty: Ty::Base { base, .. },
+                ..
+            } => base.clone(),
             _ => panic!(),
         })
         .collect();
-    assert_eq!(bases, [BaseType::UnknownInt, BaseType::UnknownFloat, BaseType::Opaque]);
+    assert_eq!(
+        bases,
+        [
+            BaseType::UnknownInt,
+            BaseType::UnknownFloat,
+            BaseType::Opaque
+        ]
+    );
 }
 
 #[test]
@@ -405,20 +559,39 @@ fn defines() {
     // Spacing, comments and line continuations.
     assert_eq!(
         parse("  #  define A 1 // one\n#define B /* two */ 2\n#define C\\\n  3\n\t#define\tD\t4\t"),
-        ["define A = 1", "define B = 2", "define C = 3", "define D = 4"]
+        [
+            "define A = 1",
+            "define B = 2",
+            "define C = 3",
+            "define D = 4"
+        ]
     );
     // All #defines come first, whatever their position, as upstream registers them first.
     assert_eq!(
         parse("enum e { X = N };\n#define N 5\nstruct s {\n#define M 6\n int a; };"),
-        ["define N = 5", "define M = 6", "tag enum e {X=N}", "tag struct s {a: int}"]
+        [
+            "define N = 5",
+            "define M = 6",
+            "tag enum e {X=N}",
+            "tag struct s {a: int}"
+        ]
     );
 }
 
 #[test]
 fn define_spans() {
     let cdef = parse_cdef("\n  #define   ABC 1").unwrap();
-    let Decl::Define { span, .. } = &cdef.decls[0] else { panic!() };
-    assert_eq!(*span, Span { file: 0, line: 2, col: 13 });
+    let Decl::Define { span, .. } = &cdef.decls[0] else {
+        panic!()
+    };
+    assert_eq!(
+        *span,
+        Span {
+            file: 0,
+            line: 2,
+            col: 13
+        }
+    );
 }
 
 #[test]
@@ -441,16 +614,22 @@ fn extern_python() {
             "function baz: int(int, int)",
         ]
     );
-    assert_eq!(parse("extern \"Python + C\" { int a(void); ; }"), ["function a: int() [extern Python+C]"]);
-    assert_eq!(parse("extern \"Python\" int a(void), b(int);"), [
-        "function a: int() [extern Python]",
-        "function b: int(int) [extern Python]"
-    ]);
+    assert_eq!(
+        parse("extern \"Python + C\" { int a(void); ; }"),
+        ["function a: int() [extern Python+C]"]
+    );
+    assert_eq!(
+        parse("extern \"Python\" int a(void), b(int);"),
+        [
+            "function a: int() [extern Python]",
+            "function b: int(int) [extern Python]"
+        ]
+    );
     // Types may be declared inside the block.
-    assert_eq!(parse("extern \"Python\" { typedef int t; t f(t); }"), [
-        "typedef t: int",
-        "function f: t(t) [extern Python]"
-    ]);
+    assert_eq!(
+        parse("extern \"Python\" { typedef int t; t f(t); }"),
+        ["typedef t: int", "function f: t(t) [extern Python]"]
+    );
 }
 
 #[test]
@@ -484,11 +663,17 @@ fn calling_conventions() {
     assert_eq!(cc("int (__stdcall *fp)(int);"), [Stdcall]);
     assert_eq!(cc("int * __stdcall f(int);"), [Stdcall]);
     assert_eq!(cc("typedef int (WINAPI *fp)(int);"), [Stdcall]);
-    assert_eq!(cc("int __cdecl f(void); int (__cdecl *g)(void);"), [Cdecl, Cdecl]);
+    assert_eq!(
+        cc("int __cdecl f(void); int (__cdecl *g)(void);"),
+        [Cdecl, Cdecl]
+    );
     assert_eq!(cc("int f(void);"), [Default]);
     // The convention of a returned function pointer is its own.
     assert_eq!(cc("int (__stdcall *(*f)(void))(int);"), [Default, Stdcall]);
-    assert_eq!(parse("int (__stdcall *fp)(int);"), ["variable fp: int(__stdcall *)(int)"]);
+    assert_eq!(
+        parse("int (__stdcall *fp)(int);"),
+        ["variable fp: int(__stdcall *)(int)"]
+    );
 }
 
 #[test]
@@ -519,7 +704,10 @@ fn gcc_decorations_are_skipped() {
 
 #[test]
 fn pragmas_are_ignored() {
-    assert_eq!(parse("#pragma pack(1)\nint x;\n# pragma once\n"), ["variable x: int"]);
+    assert_eq!(
+        parse("#pragma pack(1)\nint x;\n# pragma once\n"),
+        ["variable x: int"]
+    );
 }
 
 #[test]
@@ -545,11 +733,31 @@ fn spans_and_line_directives() {
     assert_eq!(
         spans,
         [
-            Span { file: 0, line: 1, col: 5 },
-            Span { file: 0, line: 2, col: 7 },
-            Span { file: 1, line: 42, col: 5 },
-            Span { file: 1, line: 7, col: 5 },
-            Span { file: 2, line: 2, col: 6 },
+            Span {
+                file: 0,
+                line: 1,
+                col: 5
+            },
+            Span {
+                file: 0,
+                line: 2,
+                col: 7
+            },
+            Span {
+                file: 1,
+                line: 42,
+                col: 5
+            },
+            Span {
+                file: 1,
+                line: 7,
+                col: 5
+            },
+            Span {
+                file: 2,
+                line: 2,
+                col: 6
+            },
         ]
     );
     assert_eq!(cdef.files, ["<cdef source string>", "foo.h", "bar.h"]);
@@ -558,26 +766,77 @@ fn spans_and_line_directives() {
     assert_eq!(cdef.files.len(), 1);
     // A line directive may end a line of code, as pycparser allows.
     let cdef = parse_cdef("int x; # 5 \"a.h\"\nint y;").unwrap();
-    let Decl::Variable { span, .. } = &cdef.decls[1] else { panic!() };
-    assert_eq!(*span, Span { file: 1, line: 5, col: 5 });
+    let Decl::Variable { span, .. } = &cdef.decls[1] else {
+        panic!()
+    };
+    assert_eq!(
+        *span,
+        Span {
+            file: 1,
+            line: 5,
+            col: 5
+        }
+    );
 }
 
 #[test]
 fn field_and_enumerator_spans() {
     let cdef = parse_cdef("struct s {\n  int a;\n  int : 3;\n};\nenum e {\n    X,\n};").unwrap();
-    let Decl::Tag { base: BaseType::Record(r), span } = &cdef.decls[0] else { panic!() };
-    assert_eq!(*span, Span { file: 0, line: 1, col: 1 });
+    let Decl::Tag {
+        base: BaseType::Record(r),
+        span,
+    } = &cdef.decls[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        *span,
+        Span {
+            file: 0,
+            line: 1,
+            col: 1
+        }
+    );
     let fields = &r.body.as_ref().unwrap().fields;
-    assert_eq!(fields[0].span, Span { file: 0, line: 2, col: 7 });
-    assert_eq!(fields[1].span, Span { file: 0, line: 3, col: 7 });
-    let Decl::Tag { base: BaseType::Enum(e), .. } = &cdef.decls[1] else { panic!() };
-    assert_eq!(e.body.as_ref().unwrap().items[0].span, Span { file: 0, line: 6, col: 5 });
+    assert_eq!(
+        fields[0].span,
+        Span {
+            file: 0,
+            line: 2,
+            col: 7
+        }
+    );
+    assert_eq!(
+        fields[1].span,
+        Span {
+            file: 0,
+            line: 3,
+            col: 7
+        }
+    );
+    let Decl::Tag {
+        base: BaseType::Enum(e),
+        ..
+    } = &cdef.decls[1]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        e.body.as_ref().unwrap().items[0].span,
+        Span {
+            file: 0,
+            line: 6,
+            col: 5
+        }
+    );
 }
 
 #[test]
 fn columns_count_characters_not_bytes() {
     let cdef = parse_cdef("/* é */ int x;").unwrap();
-    let Decl::Variable { span, .. } = &cdef.decls[0] else { panic!() };
+    let Decl::Variable { span, .. } = &cdef.decls[0] else {
+        panic!()
+    };
     assert_eq!(span.col, 13);
 }
 
@@ -586,7 +845,10 @@ fn big_generated_input() {
     let mut src = String::new();
     for i in 0..5000 {
         src += &format!("#define C{i} {i}\n");
-        src += &format!("typedef struct s{i} {{ int a; char *b[{}]; struct s{i} *next; }} s{i}_t;\n", i % 7 + 1);
+        src += &format!(
+            "typedef struct s{i} {{ int a; char *b[{}]; struct s{i} *next; }} s{i}_t;\n",
+            i % 7 + 1
+        );
         src += &format!("int f{i}(s{i}_t *self, const char *name, unsigned long n, ...);\n");
         src += &format!("enum e{i} {{ E{i}_A = {i}, E{i}_B = E{i}_A + 1, E{i}_C }};\n");
         src += &format!("extern int (*g{i}[2])(void (*)(int), long long);\n");
@@ -595,21 +857,36 @@ fn big_generated_input() {
     assert_eq!(cdef.decls.len(), 5 * 5000);
     let summaries: Vec<String> = cdef.decls.iter().map(common::decl_summary).collect();
     assert_eq!(summaries[0], "define C0 = 0");
-    assert_eq!(summaries[5000], "typedef s0_t: struct s0 = struct s0 {a: int, b: char *[1], next: struct s0 *}");
-    assert_eq!(summaries[5001], "function f0: int(s0_t *, const char *, unsigned long, ...)");
+    assert_eq!(
+        summaries[5000],
+        "typedef s0_t: struct s0 = struct s0 {a: int, b: char *[1], next: struct s0 *}"
+    );
+    assert_eq!(
+        summaries[5001],
+        "function f0: int(s0_t *, const char *, unsigned long, ...)"
+    );
     assert_eq!(summaries[5002], "tag enum e0 {E0_A=0, E0_B=E0_A + 1, E0_C}");
-    assert_eq!(summaries[5003], "variable g0: int(*[2])(void(*)(int), long long)");
-    assert_eq!(summaries.last().unwrap(), "variable g4999: int(*[2])(void(*)(int), long long)");
+    assert_eq!(
+        summaries[5003],
+        "variable g0: int(*[2])(void(*)(int), long long)"
+    );
+    assert_eq!(
+        summaries.last().unwrap(),
+        "variable g4999: int(*[2])(void(*)(int), long long)"
+    );
 }
 
 #[test]
 fn output_keeps_source_order() {
-    assert_eq!(parse("int a; typedef int t; struct s; int f(void); enum e { E };"), [
-        "variable a: int",
-        "typedef t: int",
-        "tag struct s",
-        "function f: int()",
-        "tag enum e {E}"
-    ]);
+    assert_eq!(
+        parse("int a; typedef int t; struct s; int f(void); enum e { E };"),
+        [
+            "variable a: int",
+            "typedef t: int",
+            "tag struct s",
+            "function f: int()",
+            "tag enum e {E}"
+        ]
+    );
     let _ = parse_err; // used by the error tests
 }

@@ -76,9 +76,44 @@ fn every_prefix_and_suffix() {
 #[test]
 fn random_mutations() {
     let pieces = [
-        "(", ")", "[", "]", "{", "}", "*", ",", ";", "...", "#", "\n", "'", "\"", "/*", "*/", "//", "\\", "int", "struct",
-        "typedef", "__attribute__((", "é", "\u{0}", "0x", "9999999999999999999999999999999999999999", "-", "<<", "sizeof",
-        "extern \"Python\"", "#define X ", "# 1 \"f\"", "__stdcall", ":", "=", "enum", "unsigned", "long",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "*",
+        ",",
+        ";",
+        "...",
+        "#",
+        "\n",
+        "'",
+        "\"",
+        "/*",
+        "*/",
+        "//",
+        "\\",
+        "int",
+        "struct",
+        "typedef",
+        "__attribute__((",
+        "é",
+        "\u{0}",
+        "0x",
+        "9999999999999999999999999999999999999999",
+        "-",
+        "<<",
+        "sizeof",
+        "extern \"Python\"",
+        "#define X ",
+        "# 1 \"f\"",
+        "__stdcall",
+        ":",
+        "=",
+        "enum",
+        "unsigned",
+        "long",
     ];
     let mut rng = Rng(0x9e3779b97f4a7c15);
     for _ in 0..3000 {
@@ -107,7 +142,9 @@ fn garbage() {
         for _ in 0..200 {
             let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             survives(String::from_utf8_lossy(&bytes).into_owned());
-            let ascii: String = (0..len).map(|_| (32 + rng.below(95)) as u8 as char).collect();
+            let ascii: String = (0..len)
+                .map(|_| (32 + rng.below(95)) as u8 as char)
+                .collect();
             survives(ascii);
         }
     }
@@ -138,7 +175,7 @@ fn deep_nesting() {
         format!("int x[{}1];", "(foo_t)".repeat(n)),
         format!("{}int x;{}", "struct s {".repeat(n), "};".repeat(n)),
         format!("enum e {{ A = {}1{} }};", "(".repeat(n), ")".repeat(n)),
-        format!("{}", "int x; ".repeat(n)),
+        "int x; ".repeat(n),
         format!("int x = {}{};", "{".repeat(n), "}".repeat(n)),
         format!("int x = {};", "(".repeat(n)),
         format!("int x __attribute__({}{});", "(".repeat(n), ")".repeat(n)),
@@ -202,12 +239,17 @@ fn non_ascii_everywhere() {
     }
     let e = parse_cdef("# 3 \"é.h\"\n\tint é;").unwrap_err();
     assert_eq!((e.file.as_str(), e.line, e.col), ("é.h", 3, 6));
-    assert!(e.to_string().contains("\n   | \tint é;\n   | \t    ^"), "{e}");
+    assert!(
+        e.to_string().contains("\n   | \tint é;\n   | \t    ^"),
+        "{e}"
+    );
 }
 
 #[test]
 fn many_files_from_line_directives() {
-    let src: String = (0..65_534).map(|i| format!("# 1 \"f{i}.h\"\nint x{i};\n")).collect();
+    let src: String = (0..65_534)
+        .map(|i| format!("# 1 \"f{i}.h\"\nint x{i};\n"))
+        .collect();
     let cdef = parse_cdef(&src).unwrap();
     assert_eq!(cdef.decls.len(), 65_534);
     assert_eq!(cdef.files.len(), 65_535);
@@ -216,5 +258,8 @@ fn many_files_from_line_directives() {
     let cdef = parse_cdef(&format!("{src}# 7 \"f3.h\"\nint y;")).unwrap();
     assert_eq!(cdef.files.len(), 65_535);
     let e = parse_cdef(&format!("{src}# 7 \"one-too-many.h\"\nint y;")).unwrap_err();
-    assert_eq!(e.message, "too many file names in line directives (the limit is 65535)");
+    assert_eq!(
+        e.message,
+        "too many file names in line directives (the limit is 65535)"
+    );
 }

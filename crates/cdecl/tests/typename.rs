@@ -97,7 +97,11 @@ fn accepted_forms() {
 
 #[test]
 fn names_in_array_lengths_keep_their_position() {
-    let Ty::Array { len: ArrayLen::Expr(Expr::Name(name, span)), .. } = parse_type_name("int[FIVE]").unwrap() else {
+    let Ty::Array {
+        len: ArrayLen::Expr(Expr::Name(name, span)),
+        ..
+    } = parse_type_name("int[FIVE]").unwrap()
+    else {
         panic!()
     };
     assert_eq!(name, "FIVE");
@@ -107,7 +111,11 @@ fn names_in_array_lengths_keep_their_position() {
 #[test]
 fn upstream_errors() {
     for (text, message, pos) in [
-        ("short short int", "'short' after another 'short' or 'long'", 6),
+        (
+            "short short int",
+            "'short' after another 'short' or 'long'",
+            6,
+        ),
         ("long long long", "'long long long' is too long", 10),
         ("short long", "'long' after 'short'", 6),
         ("signed unsigned int", "multiple 'signed' or 'unsigned'", 7),
@@ -141,7 +149,11 @@ fn upstream_errors() {
         ("int[123456789012345678901234567890]", "number too large", 4),
         ("_Complex", "identifier expected", 0),
         ("int _Complex", "_Complex type combination unsupported", 4),
-        ("long double _Complex", "_Complex type combination unsupported", 12),
+        (
+            "long double _Complex",
+            "_Complex type combination unsupported",
+            12,
+        ),
         ("char[08]", "invalid number", 5),
         ("char[1C]", "invalid number", 5),
         ("char[0C]", "invalid number", 5),
@@ -165,24 +177,39 @@ fn upstream_errors() {
 
 #[test]
 fn number_limits() {
-    assert_eq!(shown(&format!("char[{}]", i64::MAX)), format!("char[{}]", i64::MAX));
-    assert_eq!(err(&format!("char[{}]", i64::MAX as u64 + 1)), ("number too large", 5));
+    assert_eq!(
+        shown(&format!("char[{}]", i64::MAX)),
+        format!("char[{}]", i64::MAX)
+    );
+    assert_eq!(
+        err(&format!("char[{}]", i64::MAX as u64 + 1)),
+        ("number too large", 5)
+    );
     assert_eq!(err("char[0xffffffffffffffffffff]"), ("number too large", 5));
 }
 
 #[test]
 fn complexity_limit() {
     // 1200 opcodes as in upstream's ffi.typeof(): the base type, then one per '[]'.
-    assert_eq!(err(&format!("int{}", "[]".repeat(2500))), ("internal type complexity limit reached", 2402));
+    assert_eq!(
+        err(&format!("int{}", "[]".repeat(2500))),
+        ("internal type complexity limit reached", 2402)
+    );
     assert!(parse_type_name(&format!("int{}", "[]".repeat(1199))).is_ok());
     assert!(parse_type_name(&format!("int{}", "[]".repeat(1200))).is_err());
     // Arrays with a length take two, pointers one.
     assert!(parse_type_name(&format!("int{}", "[1]".repeat(599))).is_ok());
     assert!(parse_type_name(&format!("int{}", "[1]".repeat(600))).is_err());
     assert!(parse_type_name(&format!("int{}", "*".repeat(1199))).is_ok());
-    assert_eq!(err(&format!("int{}", "*".repeat(1300))), ("internal type complexity limit reached", 1202));
+    assert_eq!(
+        err(&format!("int{}", "*".repeat(1300))),
+        ("internal type complexity limit reached", 1202)
+    );
     // Functions take one, plus one per comma-separated argument, plus two.
-    assert_eq!(err(&format!("int({})", "int,".repeat(1300))), ("internal type complexity limit reached", 4));
+    assert_eq!(
+        err(&format!("int({})", "int,".repeat(1300))),
+        ("internal type complexity limit reached", 4)
+    );
 }
 
 #[test]
@@ -202,8 +229,16 @@ fn deep_nesting_does_not_overflow_the_stack() {
         format!("int{}", "(int".repeat(5000)),
         format!("int{}", "(*)(int".repeat(5000)),
     ] {
-        let r = std::thread::Builder::new().stack_size(1 << 20).spawn(move || parse_type_name(&text)).unwrap().join().unwrap();
-        assert_eq!(r.unwrap_err().message, "internal type complexity limit reached");
+        let r = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || parse_type_name(&text))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            r.unwrap_err().message,
+            "internal type complexity limit reached"
+        );
     }
 }
 
@@ -211,23 +246,33 @@ fn deep_nesting_does_not_overflow_the_stack() {
 fn huge_identifiers() {
     let name = "x".repeat(1 << 20);
     assert_eq!(shown(&name), name);
-    assert_eq!(err(&format!("int {name} {name}")), ("unexpected symbol", (1 << 20) + 5));
+    assert_eq!(
+        err(&format!("int {name} {name}")),
+        ("unexpected symbol", (1 << 20) + 5)
+    );
 }
 
 #[test]
 fn function_parameters_are_kept_as_written() {
-    let Ty::Function(sig) = parse_type_name("int(char[], long(int), ...)").unwrap() else { panic!() };
+    let Ty::Function(sig) = parse_type_name("int(char[], long(int), ...)").unwrap() else {
+        panic!()
+    };
     assert!(sig.variadic);
     assert_eq!(sig.params.len(), 2);
     assert!(matches!(sig.params[0].ty, Ty::Array { .. }));
     assert!(matches!(sig.params[1].ty, Ty::Function(_)));
     assert_eq!(sig.callconv, CallConv::Default);
-    let Ty::Function(sig) = parse_type_name("int __stdcall(int)").unwrap() else { panic!() };
+    let Ty::Function(sig) = parse_type_name("int __stdcall(int)").unwrap() else {
+        panic!()
+    };
     assert_eq!(sig.callconv, CallConv::Stdcall);
 }
 
 #[test]
 fn error_display() {
     let e = parse_type_name("int[").unwrap_err();
-    assert_eq!(e.to_string(), "expected a positive integer constant (at byte 4)");
+    assert_eq!(
+        e.to_string(),
+        "expected a positive integer constant (at byte 4)"
+    );
 }

@@ -7,12 +7,15 @@ use cdecl::*;
 /// `struct s {a: int, b: char *, : int:3, ...}`: a base type with its body, if any.
 pub fn base_summary(base: &BaseType) -> String {
     match base {
-        BaseType::Record(Record { body: Some(body), .. }) => {
+        BaseType::Record(Record {
+            body: Some(body), ..
+        }) => {
             let mut parts: Vec<String> = body
                 .fields
                 .iter()
                 .map(|f| {
-                    let mut s = format!("{}: {}", f.name.as_deref().unwrap_or(""), ty_summary(&f.ty));
+                    let mut s =
+                        format!("{}: {}", f.name.as_deref().unwrap_or(""), ty_summary(&f.ty));
                     if let Some(bits) = &f.bits {
                         s += &format!(":{bits}");
                     }
@@ -24,7 +27,9 @@ pub fn base_summary(base: &BaseType) -> String {
             }
             format!("{base} {{{}}}", parts.join(", "))
         }
-        BaseType::Enum(Enum { body: Some(body), .. }) => {
+        BaseType::Enum(Enum {
+            body: Some(body), ..
+        }) => {
             let mut parts: Vec<String> = body
                 .items
                 .iter()
@@ -54,7 +59,9 @@ pub fn ty_summary(ty: &Ty) -> String {
                 let shown = ty.to_string();
                 return match b {
                     BaseType::Record(Record { body: Some(_), .. })
-                    | BaseType::Enum(Enum { body: Some(_), .. }) => format!("{shown} = {}", base_summary(b)),
+                    | BaseType::Enum(Enum { body: Some(_), .. }) => {
+                        format!("{shown} = {}", base_summary(b))
+                    }
                     _ => shown,
                 };
             }
@@ -65,7 +72,12 @@ pub fn ty_summary(ty: &Ty) -> String {
 pub fn decl_summary(d: &Decl) -> String {
     match d {
         Decl::Typedef { name, ty, .. } => format!("typedef {name}: {}", ty_summary(ty)),
-        Decl::Function { name, sig, extern_python, .. } => {
+        Decl::Function {
+            name,
+            sig,
+            extern_python,
+            ..
+        } => {
             let ty = Ty::Function(Box::new(sig.clone()));
             let ext = match extern_python {
                 ExternPython::No => "",
@@ -75,7 +87,9 @@ pub fn decl_summary(d: &Decl) -> String {
             format!("function {name}: {}{ext}", ty_summary(&ty))
         }
         Decl::Variable { name, ty, .. } => format!("variable {name}: {}", ty_summary(ty)),
-        Decl::IntConstant { name, ty, value, .. } => format!("constant {name} = {value}: {}", ty_summary(ty)),
+        Decl::IntConstant {
+            name, ty, value, ..
+        } => format!("constant {name} = {value}: {}", ty_summary(ty)),
         Decl::Tag { base, .. } => format!("tag {}", base_summary(base)),
         Decl::Define { name, value, .. } => match value {
             DefineValue::Int(v) => format!("define {name} = {v}"),
@@ -95,7 +109,10 @@ pub fn parse(src: &str) -> Vec<String> {
 /// The error of a source that must not parse.
 pub fn parse_err(src: &str) -> CdefError {
     match parse_cdef(src) {
-        Ok(cdef) => panic!("expected an error for {src:?}, got {:?}", cdef.decls.iter().map(decl_summary).collect::<Vec<_>>()),
+        Ok(cdef) => panic!(
+            "expected an error for {src:?}, got {:?}",
+            cdef.decls.iter().map(decl_summary).collect::<Vec<_>>()
+        ),
         Err(e) => e,
     }
 }
