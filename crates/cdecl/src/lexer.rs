@@ -253,17 +253,21 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 b'/' if b.get(self.pos + 1) == Some(&b'/') => {
-                    // Up to the end of the line; a backslash-newline continues it (as upstream).
+                    // Up to the end of the line. As in upstream's regex, a backslash escapes the
+                    // next character: before a newline it continues the comment, but `\\`
+                    // followed by a newline does not.
                     self.pos += 2;
                     while let Some(&c) = b.get(self.pos) {
-                        if c == b'\n' {
-                            break;
+                        match c {
+                            b'\n' => break,
+                            b'\\' if b.get(self.pos + 1) == Some(&b'\n') => {
+                                self.pos += 1;
+                                self.newline();
+                                self.pos += 1;
+                            }
+                            b'\\' if self.pos + 1 < b.len() => self.pos += 2,
+                            _ => self.pos += 1,
                         }
-                        if c == b'\\' && b.get(self.pos + 1) == Some(&b'\n') {
-                            self.pos += 1;
-                            self.newline();
-                        }
-                        self.pos += 1;
                     }
                 }
                 _ => break,

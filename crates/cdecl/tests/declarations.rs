@@ -719,6 +719,20 @@ fn comments() {
 }
 
 #[test]
+fn line_comments_and_backslashes() {
+    // From upstream's test_parsing.py: a backslash escapes the next character in a `//`
+    // comment, so only a lone backslash before the newline continues the comment.
+    assert_eq!(
+        parse(
+            "\n        double // blah \\\n                  more comments\n        x(void);\n        \
+             double // blah // blah\\\\\n        y(void);\n        \
+             double // blah\\                   etc\n        z(void);\n    "
+        ),
+        ["function x: double()", "function y: double()", "function z: double()"]
+    );
+}
+
+#[test]
 fn spans_and_line_directives() {
     let src = "int a;\n  int b;\n# 42 \"foo.h\"\nint c;\n#line 7\nint d;\n# 1 \"bar.h\" 1 3 4\n\n int e;\n";
     let cdef = parse_cdef(src).unwrap();
