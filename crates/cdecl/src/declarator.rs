@@ -92,6 +92,11 @@ impl<'a> Parser<'a> {
                 }
                 T::Stdcall => CallConv::Stdcall,
                 T::Cdecl => CallConv::Cdecl,
+                // `int (const *p)`: not C, but pycparser takes it; the qualifier is dropped.
+                T::Const | T::Volatile | T::Restrict if self.ops.len() == start => {
+                    self.bump();
+                    continue;
+                }
                 _ => break,
             };
             self.bump();
