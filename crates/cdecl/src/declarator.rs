@@ -349,11 +349,12 @@ impl<'a> Parser<'a> {
                         callconv,
                     };
                     if function_decl && i == n - 1 {
+                        // The last operation: the signature is the result, `ty` is not used.
                         sig = Some(s);
                         Ty::Base {
                             base: BaseType::Void,
                             quals: Quals::default(),
-                        } // unused
+                        }
                     } else {
                         Ty::Function(Box::new(s))
                     }

@@ -238,9 +238,8 @@ fn define_body(lx: &mut Lexer<'_>) -> String {
                 };
                 let close = p + 2 + close;
                 // A comment spanning lines ends the define (upstream keeps its newlines).
-                if let Some(nl) = b[p..close].iter().position(|&c| c == b'\n') {
+                if b[p..close].contains(&b'\n') {
                     lx.pos = p;
-                    let _ = nl;
                     return out;
                 }
                 p = close + 2;
