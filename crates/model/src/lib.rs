@@ -3,5 +3,6 @@
 
 pub mod layout;
 pub mod primitive;
+pub mod raw;
 
 pub use primitive::{primitive, PrimKind, Primitive, PRIMITIVES};

@@ -1,6 +1,24 @@
 //! `rcffi._backend`: the cdata runtime of rcffi, also served as `_cffi_backend`.
+//!
+//! One concern per module: `ctype` (C types), `record` (struct layouts), `cdata` (C values),
+//! `convert` (Python <-> C), `api` (the operations behind `ffi.*`), `buffer`, `handle`, `call`
+//! and `callback` (libffi), `lowlevel` (the `_cffi_backend` functions), `ffi` (the FFI class).
 
+mod api;
+mod buffer;
+mod call;
+mod callback;
+mod cdata;
+mod commontypes;
+mod convert;
+mod ctype;
+mod errno;
 mod errors;
+mod file;
+mod handle;
+mod lowlevel;
+mod record;
+mod varsize;
 
 use pyo3::prelude::*;
 
@@ -13,5 +31,10 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VerificationError", py.get_type::<errors::VerificationError>())?;
     m.add("VerificationMissing", py.get_type::<errors::VerificationMissing>())?;
     m.add("PkgConfigError", py.get_type::<errors::PkgConfigError>())?;
+    m.add_class::<ctype::CType>()?;
+    m.add_class::<cdata::CData>()?;
+    m.add("CData", py.get_type::<cdata::CData>())?;
+    m.add_class::<record::CField>()?;
+    lowlevel::register(m)?;
     Ok(())
 }

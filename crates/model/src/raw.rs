@@ -1,0 +1,163 @@
+//! Reading and writing C scalars at raw addresses: integers of any size, floats, `long double`
+//! (x87 80-bit extended), complex numbers. All reads and writes are unaligned-safe.
+//!
+//! Every function here is `unsafe`: the caller guarantees that `ptr` is valid for the access.
+
+/// Read an integer of `size` bytes (1, 2, 4 or 8).
+///
+/// # Safety
+/// `ptr` must be valid for reading `size` bytes.
+pub unsafe fn read_int(ptr: *const u8, size: usize, signed: bool) -> i128 {
+    // SAFETY: the caller guarantees `size` readable bytes at `ptr`.
+    unsafe {
+        match (size, signed) {
+            (1, true) => ptr.cast::<i8>().read_unaligned() as i128,
+            (1, false) => ptr.read() as i128,
+            (2, true) => ptr.cast::<i16>().read_unaligned() as i128,
+            (2, false) => ptr.cast::<u16>().read_unaligned() as i128,
+            (4, true) => ptr.cast::<i32>().read_unaligned() as i128,
+            (4, false) => ptr.cast::<u32>().read_unaligned() as i128,
+            (8, true) => ptr.cast::<i64>().read_unaligned() as i128,
+            (8, false) => ptr.cast::<u64>().read_unaligned() as i128,
+            _ => 0,
+        }
+    }
+}
+
+/// Write the low `size` bytes of `value`.
+///
+/// # Safety
+/// `ptr` must be valid for writing `size` bytes.
+pub unsafe fn write_int(ptr: *mut u8, size: usize, value: i128) {
+    // SAFETY: the caller guarantees `size` writable bytes at `ptr`.
+    unsafe {
+        match size {
+            1 => ptr.write(value as u8),
+            2 => ptr.cast::<u16>().write_unaligned(value as u16),
+            4 => ptr.cast::<u32>().write_unaligned(value as u32),
+            8 => ptr.cast::<u64>().write_unaligned(value as u64),
+            _ => {}
+        }
+    }
+}
+
+/// Whether `value` is representable in an integer of `size` bytes.
+pub fn int_fits(value: i128, size: usize, signed: bool) -> bool {
+    let bits = 8 * size as u32;
+    if signed {
+        let min = -(1i128 << (bits - 1));
+        let max = (1i128 << (bits - 1)) - 1;
+        (min..=max).contains(&value)
+    } else {
+        (0..=((1i128 << bits) - 1)).contains(&value)
+    }
+}
+
+/// # Safety
+/// `ptr` must be valid for reading `size` (4 or 8) bytes.
+pub unsafe fn read_float(ptr: *const u8, size: usize) -> f64 {
+    // SAFETY: the caller guarantees `size` readable bytes at `ptr`.
+    unsafe {
+        match size {
+            4 => ptr.cast::<f32>().read_unaligned() as f64,
+            _ => ptr.cast::<f64>().read_unaligned(),
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` must be valid for writing `size` (4 or 8) bytes.
+pub unsafe fn write_float(ptr: *mut u8, size: usize, value: f64) {
+    // SAFETY: the caller guarantees `size` writable bytes at `ptr`.
+    unsafe {
+        match size {
+            4 => ptr.cast::<f32>().write_unaligned(value as f32),
+            _ => ptr.cast::<f64>().write_unaligned(value),
+        }
+    }
+}
+
+/// Read an x87 80-bit `long double` (stored in 16 bytes) as the nearest f64.
+///
+/// # Safety
+/// `ptr` must be valid for reading 10 bytes.
+pub unsafe fn read_long_double(ptr: *const u8) -> f64 {
+    let mut b = [0u8; 10];
+    // SAFETY: the caller guarantees 10 readable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, b.as_mut_ptr(), 10) };
+    extended_to_f64(b)
+}
+
+/// Write `value` as an x87 80-bit `long double`; the 6 padding bytes are zeroed.
+///
+/// # Safety
+/// `ptr` must be valid for writing 16 bytes.
+pub unsafe fn write_long_double(ptr: *mut u8, value: f64) {
+    let b = f64_to_extended(value);
+    // SAFETY: the caller guarantees 16 writable bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(b.as_ptr(), ptr, 10);
+        std::ptr::write_bytes(ptr.add(10), 0, 6);
+    }
+}
+
+fn f64_to_extended(v: f64) -> [u8; 10] {
+    let bits = v.to_bits();
+    let sign = (bits >> 63) as u16;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (e, m): (u16, u64) = if exp == 0 && frac == 0 {
+        (0, 0)
+    } else if exp == 0x7ff {
+        (0x7fff, (1u64 << 63) | (frac << 11))
+    } else if exp == 0 {
+        // Subnormal double: normalise, extended has the range for it.
+        let shift = frac.leading_zeros() - 11;
+        let m = frac << (shift + 11);
+        ((1 - 1023 + 16383 - shift as i32) as u16, m)
+    } else {
+        ((exp - 1023 + 16383) as u16, (1u64 << 63) | (frac << 11))
+    };
+    let mut out = [0u8; 10];
+    out[..8].copy_from_slice(&m.to_le_bytes());
+    out[8..].copy_from_slice(&((sign << 15) | e).to_le_bytes());
+    out
+}
+
+fn extended_to_f64(b: [u8; 10]) -> f64 {
+    let m = u64::from_le_bytes(b[..8].try_into().unwrap());
+    let se = u16::from_le_bytes([b[8], b[9]]);
+    let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let e = (se & 0x7fff) as i32;
+    if e == 0 && m == 0 {
+        return sign * 0.0;
+    }
+    if e == 0x7fff {
+        return if m << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+    }
+    // value = m * 2^(e - 16383 - 63); powi keeps this exact until the final rounding.
+    let exp = e - 16383 - 63;
+    sign * (m as f64) * 2f64.powi(exp.clamp(-1100, 1100)) * 2f64.powi(exp - exp.clamp(-1100, 1100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_double_roundtrip() {
+        for v in [0.0, -0.0, 1.0, -2.5, 1e300, 1e-300, 5e-324, f64::MAX, f64::INFINITY] {
+            assert_eq!(extended_to_f64(f64_to_extended(v)).to_bits(), v.to_bits(), "{v}");
+        }
+        assert!(extended_to_f64(f64_to_extended(f64::NAN)).is_nan());
+    }
+
+    #[test]
+    fn fits() {
+        assert!(int_fits(127, 1, true));
+        assert!(!int_fits(128, 1, true));
+        assert!(int_fits(255, 1, false));
+        assert!(!int_fits(-1, 1, false));
+        assert!(int_fits(u64::MAX as i128, 8, false));
+    }
+}

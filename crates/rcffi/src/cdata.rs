@@ -1,0 +1,795 @@
+//! `CData`: a C value seen from Python — a ctype, an address, and what keeps the memory alive.
+//!
+//! The address means, as in upstream: for pointers, arrays and functions, the pointer value
+//! itself; for structs and unions, the struct's address; for primitives, where the value is
+//! stored (inline in the object for `ffi.cast()` results).
+
+use std::alloc::Layout;
+use std::cell::UnsafeCell;
+use std::sync::Mutex;
+
+use model::PrimKind;
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyAttributeError, PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PySlice, PyTuple};
+
+use crate::convert;
+use crate::ctype::{self, CType, Kind};
+
+/// Memory that a cdata allocated and frees when it dies (`ffi.new()`).
+pub struct OwnedMem {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: the memory is plain bytes owned by this value alone; access is serialized by the GIL
+// like any cdata access.
+unsafe impl Send for OwnedMem {}
+// SAFETY: as above.
+unsafe impl Sync for OwnedMem {}
+
+impl OwnedMem {
+    /// Zeroed memory of `size` bytes (at least 1) aligned to `align`.
+    pub fn zeroed(size: usize, align: usize) -> PyResult<OwnedMem> {
+        let layout = Layout::from_size_align(size.max(1), align.clamp(1, 4096).next_power_of_two())
+            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
+        }
+        Ok(OwnedMem { ptr, layout })
+    }
+
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+}
+
+impl Drop for OwnedMem {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `zeroed` with this very layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// Inline storage for primitive values (`ffi.cast("int", 42)`), big enough for `long double`
+/// and `double _Complex`.
+pub struct Inline(UnsafeCell<[u64; 2]>);
+
+// SAFETY: plain bytes; access is serialized by the GIL like any cdata access.
+unsafe impl Sync for Inline {}
+
+/// What keeps a cdata's memory alive, and what its repr says about it.
+pub enum Owner {
+    /// Borrowed: the memory belongs to someone else (C, or another cdata).
+    None,
+    /// A primitive value stored in the object itself.
+    Inline(Inline),
+    /// Memory from `ffi.new()`: "owning N bytes".
+    Own(OwnedMem),
+    /// `p[0]` of a struct pointer from `ffi.new()`: shares and keeps alive `p`'s memory.
+    CoOwn(Py<CData>),
+    /// Borrowed memory, but keeps a Python object alive (e.g. bytes passed as `char *`).
+    Keep(Py<PyAny>),
+    /// `ffi.from_buffer()`: holds the buffer export until released.
+    Buffer { view: Mutex<Option<PyBuffer<u8>>>, type_name: String },
+    /// `ffi.gc()`: calls `destructor(original)` once, at release or death.
+    Gc { original: Py<CData>, destructor: Mutex<Option<Py<PyAny>>> },
+    /// `ffi.new_handle()`: the address identifies the handle; keeps `obj` alive.
+    Handle(Box<crate::handle::HandleCell>),
+    /// Memory from a custom allocator (`ffi.new_allocator()`), freed by its `free`.
+    Allocated { raw: Py<CData>, free: Mutex<Option<Py<PyAny>>> },
+    /// A callback: keeps the libffi closure and the Python callable alive.
+    Callback(crate::callback::Closure),
+}
+
+#[pyclass(module = "_cffi_backend", name = "_CDataBase", frozen, weakref)]
+pub struct CData {
+    pub ctype: Py<CType>,
+    ptr: usize,
+    /// For `T[]` arrays: the item count; for a var-size struct from `ffi.new()`: its byte size.
+    pub length: isize,
+    pub owner: Owner,
+}
+
+impl CData {
+    /// The address this cdata stands for (see the module docs).
+    pub fn addr(&self) -> *mut u8 {
+        match &self.owner {
+            Owner::Inline(cell) => cell.0.get().cast(),
+            _ => self.ptr as *mut u8,
+        }
+    }
+
+    pub fn with(ct: &Bound<'_, CType>, ptr: *mut u8, length: isize, owner: Owner) -> CData {
+        CData { ctype: ct.clone().unbind(), ptr: ptr as usize, length, owner }
+    }
+
+    pub fn borrowed(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8) -> PyResult<Py<CData>> {
+        Py::new(py, CData::with(ct, ptr, -1, Owner::None))
+    }
+
+    /// A zero-valued primitive held inline.
+    pub fn new_value(py: Python<'_>, ct: &Bound<'_, CType>) -> PyResult<Py<CData>> {
+        let inline = Owner::Inline(Inline(UnsafeCell::new([0; 2])));
+        Py::new(py, CData::with(ct, std::ptr::null_mut(), -1, inline))
+    }
+
+    /// A `T[]` view of `length` items at `ptr`, borrowed.
+    pub fn sized(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8, length: isize) -> PyResult<Py<CData>> {
+        Py::new(py, CData::with(ct, ptr, length, Owner::None))
+    }
+
+    /// Number of items of an array cdata.
+    pub fn array_length(&self, _py: Python<'_>) -> isize {
+        let t = self.ctype.get();
+        if t.length >= 0 {
+            t.length
+        } else {
+            self.length.max(0)
+        }
+    }
+
+    fn is_owning(&self) -> bool {
+        matches!(self.owner, Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. })
+    }
+
+    /// Bytes this cdata owns, as its repr reports them.
+    fn owned_size(&self, py: Python<'_>) -> isize {
+        let t = self.ctype.get();
+        if let Some(size) = self.var_byte_size(py) {
+            return size;
+        }
+        match t.kind {
+            Kind::Pointer => t.item_ref(py).size(),
+            Kind::Array => self.array_length(py) * t.item_ref(py).size(),
+            _ => t.size(),
+        }
+    }
+
+    /// The allocated size of a var-size struct (or pointer to one) from `ffi.new()`.
+    pub fn var_byte_size(&self, py: Python<'_>) -> Option<isize> {
+        match &self.owner {
+            Owner::CoOwn(p) => p.get().var_byte_size(py),
+            Owner::Own(_) | Owner::Allocated { .. } if self.length >= 0 => {
+                let t = self.ctype.get();
+                let rec = if t.kind == Kind::Pointer { t.item_ref(py) } else { t };
+                rec.record.get().filter(|r| r.varsize).map(|_| self.length)
+            }
+            _ => None,
+        }
+    }
+
+    /// End ownership now (`ffi.release()`, `with`): run a gc destructor, let go of a buffer.
+    pub fn release(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.owner {
+            Owner::Gc { original, destructor } => {
+                let d = destructor.lock().unwrap().take();
+                if let Some(d) = d {
+                    d.call1(py, (original.clone_ref(py),))?;
+                }
+                Ok(())
+            }
+            Owner::Buffer { view, .. } => {
+                let v = view.lock().unwrap().take();
+                drop(v);
+                Ok(())
+            }
+            Owner::Allocated { raw, free } => {
+                let f = free.lock().unwrap().take();
+                if let Some(f) = f {
+                    f.call1(py, (raw.clone_ref(py),))?;
+                }
+                Ok(())
+            }
+            Owner::Own(_) | Owner::CoOwn(_) | Owner::Handle(_) | Owner::Callback(_) => Ok(()),
+            Owner::None | Owner::Inline(_) | Owner::Keep(_) => Err(PyValueError::new_err(
+                "ffi.release() cannot be used on this cdata: only on cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()()",
+            )),
+        }
+    }
+
+    fn type_error_attr(&self, name: &str, what: &str) -> PyErr {
+        PyAttributeError::new_err(format!("cdata '{}' {} '{}'", self.ctype.get().name, what, name))
+    }
+
+    /// The struct/union a field access goes to: the struct itself or a pointer's target.
+    fn record_type<'a>(&'a self, py: Python<'a>) -> Option<&'a CType> {
+        let t = self.ctype.get();
+        let t = if t.kind == Kind::Pointer { t.item_ref(py) } else { t };
+        t.is_record().then_some(t)
+    }
+
+    /// The item pointer for `self[index]`, checking bounds like upstream.
+    fn indexed_ptr(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<*mut u8> {
+        let i: isize = index_of(index)?;
+        let t = self.ctype.get();
+        match t.kind {
+            Kind::Pointer => {
+                if self.is_owning() && i != 0 {
+                    return Err(PyIndexError::new_err(format!("cdata '{}' can only be indexed by 0", t.name)));
+                }
+                if self.addr().is_null() {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "cannot dereference null pointer from cdata '{}'",
+                        t.name
+                    )));
+                }
+            }
+            Kind::Array => {
+                if i < 0 {
+                    return Err(PyIndexError::new_err("negative index"));
+                }
+                let n = self.array_length(py);
+                if i >= n {
+                    return Err(PyIndexError::new_err(format!(
+                        "index too large for cdata '{}' (expected {} < {})",
+                        t.name, i, n
+                    )));
+                }
+            }
+            _ => return Err(PyTypeError::new_err(format!("cdata of type '{}' cannot be indexed", t.name))),
+        }
+        let item = t.item_ref(py);
+        let size = item.size();
+        if size < 0 && i != 0 {
+            return Err(PyTypeError::new_err(format!("cdata '{}' points to items of unknown size", t.name)));
+        }
+        Ok(self.addr().wrapping_offset(i * size.max(0)))
+    }
+
+    /// `(pointer type, start, length)` for `self[start:stop]`.
+    fn slice_bounds<'py>(&self, py: Python<'py>, s: &Bound<'py, PySlice>) -> PyResult<(Bound<'py, CType>, isize, isize)> {
+        let start = s.getattr("start")?;
+        let stop = s.getattr("stop")?;
+        if start.is_none() {
+            return Err(PyIndexError::new_err("slice start must be specified"));
+        }
+        if stop.is_none() {
+            return Err(PyIndexError::new_err("slice stop must be specified"));
+        }
+        if !s.getattr("step")?.is_none() {
+            return Err(PyIndexError::new_err("slice with step not supported"));
+        }
+        let (start, stop): (isize, isize) = (index_of(&start)?, index_of(&stop)?);
+        if start > stop {
+            return Err(PyIndexError::new_err("slice start > stop"));
+        }
+        let t = self.ctype.bind(py);
+        let ptr_type = match t.get().kind {
+            Kind::Array => {
+                if start < 0 {
+                    return Err(PyIndexError::new_err("negative index"));
+                }
+                let n = self.array_length(py);
+                if stop > n {
+                    return Err(PyIndexError::new_err(format!("index too large (expected {stop} <= {n})")));
+                }
+                ctype::new_pointer(py, t.get().item.as_ref().unwrap().bind(py))?.into_bound(py)
+            }
+            Kind::Pointer => t.clone(),
+            _ => return Err(PyTypeError::new_err(format!("cdata of type '{}' cannot be indexed", t.get().name))),
+        };
+        Ok((ptr_type, start, stop - start))
+    }
+
+    fn get_slice(&self, py: Python<'_>, s: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
+        let (ptr_type, start, len) = self.slice_bounds(py, s)?;
+        let array_type = ctype::new_array(py, &ptr_type, None)?;
+        let item_size = ptr_type.get().item_ref(py).size().max(0);
+        let p = self.addr().wrapping_offset(start * item_size);
+        Ok(CData::sized(py, array_type.bind(py), p, len)?.into_any())
+    }
+
+    fn set_slice(&self, py: Python<'_>, s: &Bound<'_, PySlice>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (ptr_type, start, len) = self.slice_bounds(py, s)?;
+        let item = ptr_type.get().item.as_ref().unwrap().bind(py).clone();
+        let it = item.get();
+        let item_size = it.size().max(0);
+        let dst = self.addr().wrapping_offset(start * item_size);
+        if let Ok(v) = value.cast::<CData>() {
+            let v = v.get();
+            let vt = v.ctype.get();
+            if vt.kind == Kind::Array && std::ptr::eq(vt.item_ref(py), it) && v.array_length(py) == len {
+                // SAFETY: both ranges hold `len` items of this type; memmove allows overlap.
+                unsafe { std::ptr::copy(v.addr(), dst, (len * item_size) as usize) };
+                return Ok(());
+            }
+        }
+        if it.is_char() {
+            let src: Option<Vec<u8>> = if let Ok(b) = value.cast::<PyBytes>() {
+                Some(b.as_bytes().to_vec())
+            } else if let Ok(b) = value.cast::<PyByteArray>() {
+                Some(b.to_vec())
+            } else {
+                None
+            };
+            if let Some(src) = src {
+                if src.len() as isize != len {
+                    return Err(PyValueError::new_err(format!(
+                        "need a string of length {len}, got {}",
+                        src.len()
+                    )));
+                }
+                // SAFETY: the slice was bounds-checked for `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+                return Ok(());
+            }
+        }
+        let mut it_ = value.try_iter()?;
+        for i in 0..len {
+            let Some(x) = it_.next() else {
+                return Err(PyValueError::new_err(format!("need {len} values to unpack, got {i}")));
+            };
+            // SAFETY: i < len, within the bounds-checked slice.
+            unsafe { convert::write(py, &item, dst.wrapping_offset(i * item_size), &x?)? };
+        }
+        if it_.next().is_some() {
+            return Err(PyValueError::new_err(format!("got more than {len} values to unpack")));
+        }
+        Ok(())
+    }
+
+    /// `self + n` (sign 1) or `self - n` (sign -1) for pointers and arrays.
+    fn add_offset(&self, py: Python<'_>, n: &Bound<'_, PyAny>, sign: isize) -> PyResult<Py<PyAny>> {
+        let t = self.ctype.bind(py);
+        let ptr_type = match t.get().kind {
+            Kind::Pointer => t.clone(),
+            Kind::Array => ctype::new_pointer(py, t.get().item.as_ref().unwrap().bind(py))?.into_bound(py),
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot add a cdata '{}' and a number",
+                    t.get().name
+                )))
+            }
+        };
+        let i: isize = n.extract::<isize>().map_err(|e| {
+            if e.is_instance_of::<PyTypeError>(py) {
+                e
+            } else {
+                pyo3::exceptions::PyOverflowError::new_err("cdata pointer arithmetic overflow")
+            }
+        })?;
+        let item = ptr_type.get().item_ref(py);
+        let mut size = item.size();
+        if size < 0 {
+            if item.kind == Kind::Void {
+                size = 1;
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "ctype '{}' points to items of unknown size",
+                    t.get().name
+                )));
+            }
+        }
+        let p = self.addr().wrapping_offset(i.wrapping_mul(sign).wrapping_mul(size));
+        Ok(CData::borrowed(py, &ptr_type, p)?.into_any())
+    }
+
+    /// The Python value of a primitive cdata, for comparisons and hashing; None otherwise.
+    fn primitive_value(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let t = self.ctype.get();
+        if !matches!(t.kind, Kind::Primitive | Kind::Enum) {
+            return Ok(None);
+        }
+        // SAFETY: a primitive cdata's address holds a value of its type.
+        Ok(Some(unsafe { convert::read_primitive(py, t, self.addr())? }))
+    }
+}
+
+/// A Python integer index, as `PyNumber_AsSsize_t` with IndexError on overflow.
+fn index_of(obj: &Bound<'_, PyAny>) -> PyResult<isize> {
+    let i = obj.call_method0("__index__").map_err(|_| {
+        PyTypeError::new_err(format!(
+            "'{}' object cannot be interpreted as an integer",
+            convert::type_name(obj)
+        ))
+    })?;
+    i.extract::<isize>().map_err(|_| {
+        PyIndexError::new_err(format!(
+            "cannot fit '{}' into an index-sized integer",
+            convert::type_name(obj)
+        ))
+    })
+}
+
+/// `float(cdata)` of a primitive cdata.
+pub fn cdata_to_float(cd: &CData) -> PyResult<f64> {
+    let t = cd.ctype.get();
+    // SAFETY (reads below): a primitive cdata's address holds a value of its type.
+    unsafe {
+        match t.prim_kind() {
+            Some(PrimKind::Float) => Ok(model::raw::read_float(cd.addr(), t.size() as usize)),
+            Some(PrimKind::LongDouble) => Ok(model::raw::read_long_double(cd.addr())),
+            Some(PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool) => {
+                Ok(model::raw::read_int(cd.addr(), t.size() as usize, t.is_signed_prim()) as f64)
+            }
+            Some(PrimKind::Char | PrimKind::WideChar) => {
+                Ok(model::raw::read_int(cd.addr(), t.size() as usize, false) as f64)
+            }
+            _ => Err(PyTypeError::new_err(format!("float() not supported on cdata '{}'", t.name))),
+        }
+    }
+}
+
+impl CType {
+    fn is_signed_prim(&self) -> bool {
+        self.prim.is_some_and(|p| p.is_signed())
+    }
+}
+
+fn hex_addr(p: *mut u8) -> String {
+    if p.is_null() {
+        "NULL".to_string()
+    } else {
+        format!("{p:p}")
+    }
+}
+
+#[pymethods]
+impl CData {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let t = self.ctype.get();
+        match &self.owner {
+            Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
+                return Ok(format!("<cdata '{}' owning {} bytes>", t.name, self.owned_size(py)))
+            }
+            Owner::Buffer { view, type_name } => {
+                return Ok(if view.lock().unwrap().is_none() {
+                    format!("<cdata '{}' buffer RELEASED>", t.name)
+                } else if t.kind == Kind::Array {
+                    format!("<cdata '{}' buffer len {} from '{}' object>", t.name, self.array_length(py), type_name)
+                } else {
+                    format!("<cdata '{}' buffer from '{}' object>", t.name, type_name)
+                })
+            }
+            Owner::Handle(h) => return Ok(format!("<cdata '{}' handle to {}>", t.name, h.obj.bind(py).repr()?)),
+            Owner::Callback(c) => {
+                return Ok(format!("<cdata '{}' calling {}>", t.name, c.callable().bind(py).repr()?))
+            }
+            _ => {}
+        }
+        let text = match t.kind {
+            Kind::Enum => crate::api::enum_repr_value(py, self)?,
+            Kind::Primitive if t.prim_kind() == Some(PrimKind::LongDouble) => {
+                // SAFETY: a long double cdata holds 16 readable bytes.
+                format_e(unsafe { model::raw::read_long_double(self.addr()) })
+            }
+            Kind::Primitive => self.primitive_value(py)?.unwrap().bind(py).repr()?.to_string(),
+            Kind::Array if t.length < 0 => format!("sliced length {}", self.array_length(py)),
+            _ => hex_addr(self.addr()),
+        };
+        let amp = if t.is_record() { " &" } else { "" };
+        Ok(format!("<cdata '{}{}' {}>", t.name, amp, text))
+    }
+
+    fn __bool__(&self) -> PyResult<bool> {
+        let t = self.ctype.get();
+        // SAFETY (reads below): a primitive cdata's address holds a value of its type.
+        unsafe {
+            Ok(match t.prim_kind() {
+                _ if t.kind != Kind::Primitive && t.kind != Kind::Enum => !self.addr().is_null(),
+                Some(PrimKind::Float) => model::raw::read_float(self.addr(), t.size() as usize) != 0.0,
+                Some(PrimKind::LongDouble) => model::raw::read_long_double(self.addr()) != 0.0,
+                Some(PrimKind::Complex) => {
+                    let half = t.size() as usize / 2;
+                    model::raw::read_float(self.addr(), half) != 0.0
+                        || model::raw::read_float(self.addr().add(half), half) != 0.0
+                }
+                _ => model::raw::read_int(self.addr(), t.size() as usize, false) != 0,
+            })
+        }
+    }
+
+    fn __int__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = self.ctype.get();
+        // SAFETY (reads below): a primitive cdata's address holds a value of its type.
+        unsafe {
+            match t.prim_kind() {
+                Some(PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool) => {
+                    let v = model::raw::read_int(self.addr(), t.size() as usize, t.is_signed_prim());
+                    Ok(v.into_pyobject(py)?.into_any().unbind())
+                }
+                Some(PrimKind::Char | PrimKind::WideChar) => {
+                    let v = model::raw::read_int(self.addr(), t.size() as usize, false);
+                    Ok(v.into_pyobject(py)?.into_any().unbind())
+                }
+                Some(PrimKind::Float | PrimKind::LongDouble) => {
+                    let f = PyFloat::new(py, cdata_to_float(self)?);
+                    Ok(f.call_method0("__int__")?.unbind())
+                }
+                _ => Err(PyTypeError::new_err(format!("int() not supported on cdata '{}'", t.name))),
+            }
+        }
+    }
+
+    fn __float__(&self) -> PyResult<f64> {
+        let t = self.ctype.get();
+        match t.prim_kind() {
+            Some(PrimKind::Float | PrimKind::LongDouble) => cdata_to_float(self),
+            _ => Err(PyTypeError::new_err(format!("float() not supported on cdata '{}'", t.name))),
+        }
+    }
+
+    fn __complex__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyComplex>> {
+        let t = self.ctype.get();
+        match t.prim_kind() {
+            Some(PrimKind::Complex) => {
+                let half = t.size() as usize / 2;
+                // SAFETY: a complex cdata holds two floats of `half` bytes.
+                let (re, im) = unsafe {
+                    (model::raw::read_float(self.addr(), half), model::raw::read_float(self.addr().add(half), half))
+                };
+                Ok(PyComplex::from_doubles(py, re, im))
+            }
+            Some(PrimKind::Float | PrimKind::LongDouble) => Ok(PyComplex::from_doubles(py, cdata_to_float(self)?, 0.0)),
+            _ => Err(PyTypeError::new_err(format!("complex() not supported on cdata '{}'", t.name))),
+        }
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let t = self.ctype.get();
+        let self_is_ptr = !matches!(t.kind, Kind::Primitive | Kind::Enum);
+        let other_cd = other.cast::<CData>().ok();
+        let other_is_ptr = other_cd
+            .as_ref()
+            .is_some_and(|o| !matches!(o.get().ctype.get().kind, Kind::Primitive | Kind::Enum));
+        if self_is_ptr && other_is_ptr {
+            let (a, b) = (self.addr() as usize, other_cd.unwrap().get().addr() as usize);
+            return Ok(op.matches(a.cmp(&b)).into_pyobject(py)?.to_owned().into_any().unbind());
+        }
+        if self_is_ptr || other_is_ptr {
+            return Ok(py.NotImplemented());
+        }
+        let mine = self.comparable(py)?;
+        let theirs = match &other_cd {
+            Some(o) => o.get().comparable(py)?,
+            None => other.clone().unbind(),
+        };
+        Ok(mine.bind(py).rich_compare(theirs.bind(py), op)?.unbind())
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        if let Some(v) = self.primitive_value(py)? {
+            if !v.bind(py).is_instance_of::<CData>() {
+                return v.bind(py).hash();
+            }
+        }
+        // Like CPython's pointer hash: rotate out the alignment bits.
+        let a = self.addr() as usize;
+        Ok(a.rotate_right(4) as isize)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let t = self.ctype.get();
+        if t.kind == Kind::Array {
+            return Ok(self.array_length(py) as usize);
+        }
+        Err(PyTypeError::new_err(format!("cdata of type '{}' has no len()", t.name)))
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        if let Ok(s) = key.cast::<PySlice>() {
+            return this.get_slice(py, s);
+        }
+        let p = this.indexed_ptr(py, key)?;
+        let t = this.ctype.get();
+        let item = t.item.as_ref().unwrap().bind(py);
+        // The struct behind a pointer from ffi.new() co-owns the memory.
+        if t.kind == Kind::Pointer && item.get().is_record() && matches!(this.owner, Owner::Own(_) | Owner::Allocated { .. }) {
+            let s = CData::with(item, p, this.length, Owner::CoOwn(slf.clone().unbind()));
+            return Ok(Py::new(py, s)?.into_any());
+        }
+        // SAFETY: `indexed_ptr` checked bounds for arrays; pointers are trusted as in C.
+        unsafe { convert::read(py, item, p) }
+    }
+
+    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(s) = key.cast::<PySlice>() {
+            return self.set_slice(py, s, value);
+        }
+        let p = self.indexed_ptr(py, key)?;
+        let item = self.ctype.get().item.as_ref().unwrap().bind(py);
+        // SAFETY: as in __getitem__.
+        unsafe { convert::write(py, item, p, value) }
+    }
+
+    fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("'del x[n]' not supported for cdata objects"))
+    }
+
+    fn __getattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let Some(rt) = this.record_type(py) else {
+            return Err(this.type_error_attr(name, "has no attribute"));
+        };
+        let Some(rec) = rt.record.get() else {
+            return Err(PyAttributeError::new_err(format!(
+                "cdata '{}' points to an opaque type: cannot read fields",
+                this.ctype.get().name
+            )));
+        };
+        let Some(f) = rec.field(name) else {
+            return Err(this.type_error_attr(name, "has no field"));
+        };
+        if f.bitshift == model::layout::BS_EMPTY_ARRAY {
+            let data = this.addr().wrapping_add(f.offset);
+            let ft = f.ctype.bind(py);
+            if let Some(total) = this.var_byte_size(py) {
+                let item_size = ft.get().item_ref(py).size().max(1);
+                let n = (total - f.offset as isize).max(0) / item_size;
+                return Ok(CData::sized(py, ft, data, n)?.into_any());
+            }
+            let p = ctype::new_pointer(py, ft.get().item.as_ref().unwrap().bind(py))?;
+            return Ok(CData::borrowed(py, p.bind(py), data)?.into_any());
+        }
+        // SAFETY: the field lies within the struct this cdata points to.
+        unsafe { convert::read_field(py, f, this.addr()) }
+    }
+
+    fn __setattr__(&self, py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let Some(rt) = self.record_type(py) else {
+            return Err(self.type_error_attr(name, "has no attribute"));
+        };
+        let Some(rec) = rt.record.get() else {
+            return Err(PyAttributeError::new_err(format!(
+                "cdata '{}' points to an opaque type: cannot write fields",
+                self.ctype.get().name
+            )));
+        };
+        let Some(f) = rec.field(name) else {
+            return Err(self.type_error_attr(name, "has no field"));
+        };
+        // SAFETY: the field lies within the struct this cdata points to.
+        unsafe { convert::write_field(py, f, self.addr(), value) }
+    }
+
+    fn __delattr__(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        match self.record_type(py).and_then(|t| t.record.get()).and_then(|r| r.field(name)) {
+            Some(_) => Err(PyAttributeError::new_err("cannot delete struct field")),
+            None => Err(self.type_error_attr(name, "has no attribute")),
+        }
+    }
+
+    fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if other.is_instance_of::<CData>() {
+            return Ok(py.NotImplemented());
+        }
+        self.add_offset(py, other, 1)
+    }
+
+    fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.__add__(py, other)
+    }
+
+    fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(o) = other.cast::<CData>() {
+            let o = o.get();
+            let mine = self.ctype.get();
+            let mut theirs_t = o.ctype.bind(py).clone();
+            if theirs_t.get().kind == Kind::Array {
+                theirs_t = ctype::new_pointer(py, theirs_t.get().item.as_ref().unwrap().bind(py))?.into_bound(py);
+            }
+            let tt = theirs_t.get();
+            let item_ok = tt.kind == Kind::Pointer && (tt.item_ref(py).size() > 0 || tt.item_ref(py).kind == Kind::Void);
+            if !std::ptr::eq(tt, mine) || !item_ok {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot subtract cdata '{}' and cdata '{}'",
+                    mine.name, tt.name
+                )));
+            }
+            let size = tt.item_ref(py).size().max(1);
+            let diff = (self.addr() as isize).wrapping_sub(o.addr() as isize);
+            if diff % size != 0 {
+                return Err(PyValueError::new_err(
+                    "pointer subtraction: the distance between the two pointers is not a multiple of the item size",
+                ));
+            }
+            return Ok((diff / size).into_pyobject(py)?.into_any().unbind());
+        }
+        self.add_offset(py, other, -1)
+    }
+
+    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<CDataIter>> {
+        let py = slf.py();
+        let this = slf.get();
+        let t = this.ctype.get();
+        if t.kind != Kind::Array {
+            return Err(PyTypeError::new_err(format!("cdata '{}' does not support iteration", t.name)));
+        }
+        Py::new(py, CDataIter { array: slf.clone().unbind(), next: Mutex::new(0) })
+    }
+
+    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        crate::call::call_cdata(slf, args)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _t: &Bound<'_, PyAny>,
+        _v: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.release(py)?;
+        Ok(false)
+    }
+
+    fn __dir__(&self, py: Python<'_>) -> Vec<String> {
+        match self.record_type(py).and_then(|t| t.record.get()) {
+            Some(r) => r.names_sorted().into_iter().map(String::from).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    #[getter(__name__)]
+    fn name_(&self) -> &'static str {
+        "<cdata>"
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(format!("cannot pickle cdata '{}'", self.ctype.get().name)))
+    }
+}
+
+impl CData {
+    /// The Python value a primitive cdata compares as; NotImplementedError for long double.
+    fn comparable(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = self.primitive_value(py)?.expect("primitive cdata");
+        if v.bind(py).is_instance_of::<CData>() {
+            return Err(PyNotImplementedError::new_err(format!(
+                "cannot use <cdata '{}'> in a comparison",
+                self.ctype.get().name
+            )));
+        }
+        Ok(v)
+    }
+}
+
+/// `printf("%LE")`-style formatting: one digit, six decimals, a signed two-digit exponent.
+fn format_e(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() { "NAN".into() } else if v > 0.0 { "INF".into() } else { "-INF".into() };
+    }
+    let s = format!("{v:.6E}");
+    let (mantissa, exp) = s.split_once('E').unwrap();
+    let exp: i32 = exp.parse().unwrap();
+    format!("{mantissa}E{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
+/// Iterator over an array cdata.
+#[pyclass(module = "_cffi_backend", name = "__CDataIter", frozen)]
+pub struct CDataIter {
+    array: Py<CData>,
+    next: Mutex<isize>,
+}
+
+#[pymethods]
+impl CDataIter {
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let a = self.array.get();
+        let mut i = self.next.lock().unwrap();
+        if *i >= a.array_length(py) {
+            return Ok(None);
+        }
+        let item = a.ctype.get().item.as_ref().unwrap().bind(py);
+        let p = a.addr().wrapping_offset(*i * item.get().size().max(0));
+        *i += 1;
+        // SAFETY: i < the array length.
+        Ok(Some(unsafe { convert::read(py, item, p)? }))
+    }
+}
