@@ -15,15 +15,30 @@ use crate::ctype::{CType, Kind};
 
 /// `ffi.new(ct, init)`: zeroed memory for `*ct` or `ct[]`, owned by the returned cdata.
 pub fn newp(py: Python<'_>, ct: &Bound<'_, CType>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
+    newp_with(py, ct, init, |size, align| OwnedMem::zeroed(size, align).map(Owner::Own))
+}
+
+/// `ffi.new()` with the memory from `alloc(size, align)`, which returns the owner of zeroed (or,
+/// for allocators that asked for it, uninitialized) memory.
+pub fn newp_with(
+    py: Python<'_>,
+    ct: &Bound<'_, CType>,
+    init: Option<&Bound<'_, PyAny>>,
+    alloc: impl FnOnce(usize, usize) -> PyResult<Owner>,
+) -> PyResult<Py<CData>> {
     let (data_size, length, item) = new_size(py, ct, init)?;
     let t = ct.get();
     let align = match t.kind {
         Kind::Pointer => t.item_ref(py).align(),
         _ => t.align(),
     };
-    let mem = OwnedMem::zeroed(data_size, align.max(8))?;
-    let ptr = mem.ptr();
-    let cd = Py::new(py, CData::with(ct, ptr, length, Owner::Own(mem)))?;
+    let owner = alloc(data_size, align.max(8))?;
+    let ptr = match &owner {
+        Owner::Own(mem) => mem.ptr(),
+        Owner::Allocated { raw, .. } => raw.get().addr(),
+        _ => unreachable!("allocators return owned memory"),
+    };
+    let cd = Py::new(py, CData::with(ct, ptr, length, owner))?;
     if let Some(init) = init.filter(|i| !i.is_none()) {
         // SAFETY: the memory was sized for the initializer by `new_size`.
         unsafe {

@@ -43,6 +43,19 @@ impl OwnedMem {
         Ok(OwnedMem { ptr, layout })
     }
 
+    /// Memory of `size` bytes (at least 1) left uninitialized, for allocators created with
+    /// `should_clear_after_alloc=False`.
+    pub fn uninit(size: usize, align: usize) -> PyResult<OwnedMem> {
+        let layout = Layout::from_size_align(size.max(1), align.clamp(1, 4096).next_power_of_two())
+            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
+        // SAFETY: the layout has a non-zero size; the bytes are only ever read as plain data.
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        if ptr.is_null() {
+            return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
+        }
+        Ok(OwnedMem { ptr, layout })
+    }
+
     pub fn ptr(&self) -> *mut u8 {
         self.ptr
     }

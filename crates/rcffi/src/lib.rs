@@ -14,9 +14,11 @@ mod convert;
 mod ctype;
 mod errno;
 mod errors;
+mod ffi;
 mod file;
 mod handle;
 mod lowlevel;
+mod realize;
 mod record;
 mod varsize;
 
@@ -35,6 +37,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cdata::CData>()?;
     m.add("CData", py.get_type::<cdata::CData>())?;
     m.add_class::<record::CField>()?;
+    m.add_class::<ffi::Ffi>()?;
     lowlevel::register(m)?;
     Ok(())
 }

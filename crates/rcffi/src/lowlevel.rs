@@ -12,6 +12,8 @@ use crate::ctype::{self, CType, Kind};
 use crate::record::{self, FieldDecl};
 
 pub const FFI_DEFAULT_ABI: i32 = 2;
+/// `__stdcall` means nothing on x86-64 Linux; upstream gives it the default ABI there too.
+pub const FFI_STDCALL: i32 = FFI_DEFAULT_ABI;
 
 #[pyfunction]
 pub fn new_primitive_type(py: Python<'_>, name: &str) -> PyResult<Py<CType>> {

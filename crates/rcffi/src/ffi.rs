@@ -1,0 +1,599 @@
+//! `FFI`: the object users call `ffi`. It owns the declarations of its `cdef()` calls and turns
+//! C type strings into ctypes (cached per string), then hands over to the shared operations.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyMemoryError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+
+use crate::api;
+use crate::buffer;
+use crate::cdata::{CData, OwnedMem, Owner};
+use crate::ctype::{self, CType, Kind};
+use crate::errors::FFIError;
+use crate::realize::{Context, PackOptions, RealizeError};
+
+#[pyclass(module = "_cffi_backend", name = "FFI", subclass, weakref, frozen)]
+pub struct Ffi {
+    ctx: Mutex<Context>,
+    /// Type strings already realized: text -> (ctype, was a bare function type).
+    type_cache: Mutex<HashMap<String, (Py<CType>, bool)>>,
+    init_once_results: Mutex<HashMap<String, Py<PyAny>>>,
+    init_once_locks: Mutex<HashMap<String, Py<PyAny>>>,
+    /// `struct foo` in a type string declares an opaque struct if unknown (cffi.FFI does this;
+    /// the bare `_cffi_backend.FFI` reports "undefined struct/union name").
+    auto_declare_tags: std::sync::atomic::AtomicBool,
+}
+
+/// Which Python objects a type argument may be.
+const ACCEPT_STRING: u8 = 1;
+const ACCEPT_CTYPE: u8 = 2;
+const ACCEPT_CDATA: u8 = 4;
+const ACCEPT_ALL: u8 = 7;
+
+impl Ffi {
+    /// The ctype named by `arg`: a C type string, a ctype, or (if accepted) a cdata's type.
+    /// Bare function types (`int(int)`) are refused unless `allow_raw_function`.
+    pub fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        arg: &Bound<'py, PyAny>,
+        accept: u8,
+        allow_raw_function: bool,
+    ) -> PyResult<Bound<'py, CType>> {
+        if accept & ACCEPT_STRING != 0 {
+            if let Ok(s) = arg.cast::<PyString>() {
+                let text = s.to_str()?;
+                let (t, raw_fn) = self.resolve_str(py, text)?;
+                if raw_fn && !allow_raw_function {
+                    return Err(FFIError::new_err(format!(
+                        "the type '{}' is a function type, not a pointer-to-function type",
+                        text
+                    )));
+                }
+                return Ok(t.into_bound(py));
+            }
+        }
+        if accept & ACCEPT_CTYPE != 0 {
+            if let Ok(t) = arg.cast::<CType>() {
+                return Ok(t.clone());
+            }
+        }
+        if accept & ACCEPT_CDATA != 0 {
+            if let Ok(cd) = arg.cast::<CData>() {
+                return Ok(cd.get().ctype.bind(py).clone());
+            }
+        }
+        Err(PyTypeError::new_err(match accept {
+            ACCEPT_ALL => "expected a cdata object, a ctype object or a string",
+            a if a == ACCEPT_STRING | ACCEPT_CTYPE => "expected a ctype object or a string",
+            _ => "expected a cdata object or a string",
+        }))
+    }
+
+    fn resolve_str(&self, py: Python<'_>, text: &str) -> PyResult<(Py<CType>, bool)> {
+        if let Some((t, raw)) = self.type_cache.lock().unwrap().get(text) {
+            return Ok((t.clone_ref(py), *raw));
+        }
+        let ty = cdecl::parse_type_name(text).map_err(|e| bad_type(e.message, e.pos, text))?;
+        let result = {
+            let mut ctx = self.ctx.lock().unwrap();
+            if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
+                auto_declare_tags(&mut ctx, &ty);
+            }
+            ctx.realize(py, &ty)
+        };
+        let (t, raw) = match result {
+            Ok(r) => r,
+            Err(RealizeError::Py(e)) => return Err(e),
+            Err(RealizeError::Lookup { message, name, span }) => {
+                let pos = match span {
+                    Some(s) if s.col > 0 => s.col as usize - 1,
+                    _ => text.find(name.as_str()).unwrap_or(0),
+                };
+                return Err(bad_type(message, pos, text));
+            }
+        };
+        self.type_cache.lock().unwrap().insert(text.to_string(), (t.clone_ref(py), raw));
+        Ok((t, raw))
+    }
+
+    fn ctype_of<'py>(&self, py: Python<'py>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CType>> {
+        self.resolve(py, arg, ACCEPT_STRING | ACCEPT_CTYPE, false)
+    }
+}
+
+/// Declare as opaque every `struct X` / `union X` a type string mentions.
+fn auto_declare_tags(ctx: &mut Context, ty: &cdecl::Ty) {
+    use cdecl::{BaseType, Ty};
+    match ty {
+        Ty::Base { base: BaseType::Record(r), .. } => {
+            if let Some(tag) = &r.tag {
+                ctx.auto_declare(r.kind, tag);
+            }
+        }
+        Ty::Base { .. } => {}
+        Ty::Pointer { to, .. } => auto_declare_tags(ctx, to),
+        Ty::Array { of, .. } => auto_declare_tags(ctx, of),
+        Ty::Function(sig) => {
+            auto_declare_tags(ctx, &sig.result);
+            for p in &sig.params {
+                auto_declare_tags(ctx, &p.ty);
+            }
+        }
+    }
+}
+
+/// Upstream's type-string error: the message, then (for inputs up to 500 bytes) the input with
+/// unprintable bytes shown as `?` and a caret under the position.
+fn bad_type(message: &str, pos: usize, text: &str) -> PyErr {
+    if text.len() > 500 {
+        return FFIError::new_err(message.to_string());
+    }
+    let shown: String = text
+        .bytes()
+        .map(|b| match b {
+            b' '..=0x7e => b as char,
+            b'\t' | b'\n' => ' ',
+            _ => '?',
+        })
+        .collect();
+    FFIError::new_err(format!("{message}\n{shown}\n{}^", " ".repeat(pos)))
+}
+
+#[pymethods]
+impl Ffi {
+    #[new]
+    #[pyo3(signature = (*args, **kwargs))]
+    fn py_new(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let _ = kwargs;
+        // Subclasses may take arguments in their __init__; the base class takes none.
+        let _ = args;
+        Ok(Ffi {
+            ctx: Mutex::new(Context::default()),
+            type_cache: Mutex::new(HashMap::new()),
+            init_once_results: Mutex::new(HashMap::new()),
+            init_once_locks: Mutex::new(HashMap::new()),
+            auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        if slf.get_type().is(slf.py().get_type::<Ffi>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
+            return Err(PyTypeError::new_err("FFI() takes no arguments"));
+        }
+        Ok(())
+    }
+
+    /// Parse the given C source: declarations of types, functions, variables and constants.
+    #[pyo3(signature = (csource, r#override=false, packed=false, pack=None))]
+    fn cdef(&self, csource: &Bound<'_, PyAny>, r#override: bool, packed: bool, pack: Option<i32>) -> PyResult<()> {
+        let src: String = if let Ok(s) = csource.cast::<PyString>() {
+            s.to_str()?.to_string()
+        } else {
+            return Err(PyTypeError::new_err("cdef() argument must be a string"));
+        };
+        let pack = match pack {
+            Some(n) if n > 0 && (n & (n - 1)) != 0 => {
+                return Err(pyo3::exceptions::PyValueError::new_err("'pack' must be a power of two, not 3"))
+            }
+            Some(n) if n > 0 => n,
+            _ => 0,
+        };
+        if packed && pack > 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err("'packed' should be False or True; use 'pack' to give another value"));
+        }
+        self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)
+    }
+
+    /// Allocate an instance according to the specified C type and return a pointer to it.
+    #[pyo3(signature = (cdecl, init=None))]
+    fn new(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
+        let ct = self.ctype_of(py, cdecl)?;
+        api::newp(py, &ct, init)
+    }
+
+    /// Similar to a C cast: returns an instance of the named C type initialized with the given
+    /// 'source'.
+    fn cast(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, source: &Bound<'_, PyAny>) -> PyResult<Py<CData>> {
+        let ct = self.ctype_of(py, cdecl)?;
+        api::cast(py, &ct, source)
+    }
+
+    /// Parse the C type given as a string and return the corresponding <ctype> object; or return
+    /// the type of a cdata.
+    #[pyo3(name = "typeof")]
+    fn typeof_(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<Py<CType>> {
+        Ok(self.resolve(py, cdecl, ACCEPT_STRING | ACCEPT_CDATA, true)?.unbind())
+    }
+
+    /// Return the size in bytes of the argument: a C type as a string or ctype, or a cdata.
+    fn sizeof(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
+        if let Ok(cd) = cdecl.cast::<CData>() {
+            return api::sizeof_cdata(py, cd.get());
+        }
+        let ct = self.ctype_of(py, cdecl)?;
+        api::sizeof_type(ct.get()).map_err(|_| FFIError::new_err(format!("don't know the size of ctype '{}'", ct.get().name)))
+    }
+
+    /// Return the natural alignment size in bytes of the argument.
+    fn alignof(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let ct = self.resolve(py, cdecl, ACCEPT_ALL, false)?;
+        api::alignof_type(py, ct.get())
+    }
+
+    /// Return the offset of the named field inside the given structure or array, which must be
+    /// given as a C type name. Several fields give nested accesses.
+    #[pyo3(signature = (cdecl, *fields))]
+    fn offsetof(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, fields: &Bound<'_, PyTuple>) -> PyResult<isize> {
+        let mut ct = self.ctype_of(py, cdecl)?;
+        let mut total = 0isize;
+        for (i, f) in fields.iter().enumerate() {
+            let (next, off) = api::typeoffsetof(py, &ct, &f, i > 0)?;
+            total += off;
+            ct = next;
+        }
+        Ok(total)
+    }
+
+    /// Limited equivalent to the '&' operator in C: the address of a struct/union cdata, or of a
+    /// field or item inside it.
+    #[pyo3(signature = (cdata, *fields_or_indexes))]
+    fn addressof(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, fields_or_indexes: &Bound<'_, PyTuple>) -> PyResult<Py<CData>> {
+        let Ok(cd) = cdata.cast::<CData>() else {
+            return Err(PyTypeError::new_err("expected a cdata struct/union/array/pointer object"));
+        };
+        let c = cd.get();
+        let mut ct = c.ctype.bind(py).clone();
+        let kind = ct.get().kind;
+        if fields_or_indexes.is_empty() {
+            if !matches!(kind, Kind::Struct | Kind::Union | Kind::Array) && !matches!(kind, Kind::Pointer) {
+                return Err(PyTypeError::new_err("expected a cdata struct/union/array object"));
+            }
+        } else if !matches!(kind, Kind::Struct | Kind::Union | Kind::Array | Kind::Pointer) {
+            return Err(PyTypeError::new_err("expected a cdata struct/union/array/pointer object"));
+        }
+        let mut offset = 0isize;
+        for (i, f) in fields_or_indexes.iter().enumerate() {
+            let (next, off) = api::typeoffsetof(py, &ct, &f, i > 0)?;
+            offset += off;
+            ct = next;
+        }
+        if fields_or_indexes.is_empty() && kind == Kind::Pointer {
+            return Err(PyTypeError::new_err("expected a cdata struct/union/array object"));
+        }
+        let ptr_t = ctype::new_pointer(py, &ct)?;
+        CData::borrowed(py, ptr_t.bind(py), c.addr().wrapping_offset(offset))
+    }
+
+    /// Return a Python string (bytes or unicode) from a 'char *' or 'wchar_t *' cdata; or the
+    /// name of an enum value, or the value of a primitive as a string.
+    #[pyo3(signature = (cdata, maxlen=-1))]
+    fn string(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, maxlen: isize) -> PyResult<Py<PyAny>> {
+        crate::lowlevel::string(py, cdata, maxlen)
+    }
+
+    /// Unpack an array of C data of the given length, returning a Python string/unicode/list.
+    fn unpack(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, length: isize) -> PyResult<Py<PyAny>> {
+        crate::lowlevel::unpack(py, cdata, length)
+    }
+
+    /// Return a cdata of the given type pointing to the data of the given Python object, which
+    /// must support the buffer interface.
+    #[pyo3(signature = (cdecl, python_buffer=None, require_writable=false))]
+    fn from_buffer(
+        &self,
+        py: Python<'_>,
+        cdecl: &Bound<'_, PyAny>,
+        python_buffer: Option<&Bound<'_, PyAny>>,
+        require_writable: bool,
+    ) -> PyResult<Py<CData>> {
+        let (ct, obj) = match python_buffer {
+            Some(b) if cdecl.is_instance_of::<PyString>() || cdecl.is_instance_of::<CType>() => (self.ctype_of(py, cdecl)?, b.clone()),
+            // from_buffer(obj, True): the old positional form of require_writable is refused.
+            Some(_) => return Err(PyTypeError::new_err("from_buffer() takes a C type as first argument when given two")),
+            None => (self.resolve_str(py, "char[]")?.0.into_bound(py), cdecl.clone()),
+        };
+        buffer::from_buffer(py, &ct, &obj, require_writable)
+    }
+
+    /// ffi.memmove(dest, src, n) copies n bytes of memory from src to dest.
+    fn memmove(&self, py: Python<'_>, dest: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, n: isize) -> PyResult<()> {
+        api::memmove(py, dest, src, n)
+    }
+
+    /// Return a new cdata object that points to the same data. Later, when this new cdata object
+    /// is garbage-collected, 'destructor(old_cdata_object)' will be called.
+    #[pyo3(signature = (cdata, destructor, size=0))]
+    fn gc(&self, py: Python<'_>, cdata: &Bound<'_, CData>, destructor: Option<Py<PyAny>>, size: isize) -> PyResult<Py<CData>> {
+        let _ = size;
+        api::gc(py, cdata, destructor)
+    }
+
+    /// Release now the resources held by a 'cdata' object from ffi.new(), ffi.gc() or
+    /// ffi.from_buffer().
+    fn release(&self, py: Python<'_>, cdata: &Bound<'_, CData>) -> PyResult<()> {
+        cdata.get().release(py)
+    }
+
+    /// Return a non-NULL cdata of type 'void *' that contains an opaque reference to the
+    /// argument, which can be any Python object.
+    fn new_handle(&self, py: Python<'_>, x: Py<PyAny>) -> PyResult<Py<CData>> {
+        let void_p = self.resolve_str(py, "void *")?.0;
+        api::new_handle(py, void_p.bind(py), x)
+    }
+
+    /// Cast a 'void *' back to a Python object. Must be used *only* on the pointers returned by
+    /// new_handle().
+    fn from_handle(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        api::from_handle(py, x)
+    }
+
+    /// Return a string giving the C type 'cdecl', which may be itself a string or a <ctype>
+    /// object. If 'replace_with' is given, it gives extra text to append (or insert for more
+    /// complicated C types), like a variable name, or '*' to get actually the C type 'pointer-to-
+    /// cdecl'.
+    #[pyo3(signature = (cdecl, replace_with=""))]
+    fn getctype(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, replace_with: &str) -> PyResult<String> {
+        let ct = self.ctype_of(py, cdecl)?;
+        let t = ct.get();
+        let mut extra = replace_with.trim().to_string();
+        if !extra.is_empty() && !extra.starts_with('*') && !extra.starts_with('[') && !extra.starts_with('(') {
+            extra.insert(0, ' ');
+        } else if extra.starts_with('*') {
+            extra = format!(" {extra}");
+        }
+        if t.kind == Kind::Array && extra.starts_with(" *") {
+            extra = format!("({})", extra.trim_start());
+        }
+        Ok(format!("{}{}{}", &t.name[..t.name_pos], extra, &t.name[t.name_pos..]))
+    }
+
+    /// Returns the user type names known to this FFI instance: a tuple of lists (typedef names,
+    /// names of structs, names of unions).
+    fn list_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let (t, s, u) = self.ctx.lock().unwrap().list_types();
+        PyTuple::new(py, [PyList::new(py, t)?, PyList::new(py, s)?, PyList::new(py, u)?])
+    }
+
+    /// Get the value of an integer constant: an enumerator or a '#define NAME <integer>'.
+    fn integer_const(&self, name: &str) -> PyResult<i128> {
+        self.ctx
+            .lock()
+            .unwrap()
+            .constants
+            .get(name)
+            .copied()
+            .ok_or_else(|| FFIError::new_err(format!("integer constant '{name}' not found")))
+    }
+
+    /// init_once(function, tag): run function() once. More precisely, the first time this is
+    /// called with a given tag, it calls function() and stores its result; later calls with the
+    /// same tag return that result.
+    fn init_once(&self, py: Python<'_>, func: &Bound<'_, PyAny>, tag: &str) -> PyResult<Py<PyAny>> {
+        if let Some(r) = self.init_once_results.lock().unwrap().get(tag) {
+            return Ok(r.clone_ref(py));
+        }
+        let lock = {
+            let mut locks = self.init_once_locks.lock().unwrap();
+            match locks.get(tag) {
+                Some(l) => l.clone_ref(py),
+                None => {
+                    let l = py.import("threading")?.getattr("Lock")?.call0()?.unbind();
+                    locks.insert(tag.to_string(), l.clone_ref(py));
+                    l
+                }
+            }
+        };
+        let lock = lock.bind(py);
+        lock.call_method0("acquire")?;
+        let result = (|| {
+            if let Some(r) = self.init_once_results.lock().unwrap().get(tag) {
+                return Ok(r.clone_ref(py));
+            }
+            let r = func.call0()?.unbind();
+            self.init_once_results.lock().unwrap().insert(tag.to_string(), r.clone_ref(py));
+            Ok(r)
+        })();
+        lock.call_method0("release")?;
+        result
+    }
+
+    /// Return a new allocator, i.e. a function that behaves like ffi.new() but uses the provided
+    /// low-level 'alloc' and 'free' functions.
+    #[pyo3(signature = (alloc=None, free=None, should_clear_after_alloc=true))]
+    fn new_allocator(
+        slf: &Bound<'_, Self>,
+        alloc: Option<Py<PyAny>>,
+        free: Option<Py<PyAny>>,
+        should_clear_after_alloc: bool,
+    ) -> PyResult<Py<Allocator>> {
+        let py = slf.py();
+        if alloc.is_none() && free.is_some() {
+            return Err(PyTypeError::new_err("cannot pass 'free' without 'alloc'"));
+        }
+        Py::new(py, Allocator { ffi: slf.clone().unbind(), alloc, free, clear: should_clear_after_alloc })
+    }
+
+    /// A callback object or a decorator making such a callback object. 'cdecl' must name a C
+    /// function pointer type. The callback invokes the specified 'python_callable'.
+    #[pyo3(signature = (cdecl, python_callable=None, error=None, onerror=None))]
+    fn callback(
+        slf: &Bound<'_, Self>,
+        cdecl: &Bound<'_, PyAny>,
+        python_callable: Option<&Bound<'_, PyAny>>,
+        error: Option<&Bound<'_, PyAny>>,
+        onerror: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let ct = slf.get().resolve(py, cdecl, ACCEPT_STRING | ACCEPT_CTYPE, true)?;
+        if let Some(cb) = onerror {
+            if !cb.is_none() && !cb.is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "expected a callable object for 'onerror', not {}",
+                    crate::convert::type_name(cb)
+                )));
+            }
+        }
+        let error = error.map(|e| e.clone().unbind()).unwrap_or_else(|| py.None());
+        let onerror = onerror.map(|e| e.clone().unbind()).unwrap_or_else(|| py.None());
+        match python_callable {
+            Some(f) if !f.is_none() => {
+                make_callback(py, &ct, f, error.bind(py), onerror.bind(py))
+            }
+            _ => {
+                let deco = CallbackDecorator { ctype: ct.unbind(), error, onerror };
+                Ok(Py::new(py, deco)?.into_any())
+            }
+        }
+    }
+
+    /// errno: the value of C's errno as seen after the last C call, on this thread.
+    #[getter]
+    fn get_errno(&self) -> i32 {
+        crate::errno::get()
+    }
+
+    #[setter]
+    fn set_errno(&self, value: i32) {
+        crate::errno::set(value)
+    }
+
+    /// Include the declarations of another FFI instance in this one.
+    fn include(&self, py: Python<'_>, other: &Bound<'_, Ffi>) -> PyResult<()> {
+        if std::ptr::eq(other.get(), self) {
+            return Err(PyTypeError::new_err("cannot include an ffi into itself"));
+        }
+        let theirs = other.get().ctx.lock().unwrap();
+        self.ctx.lock().unwrap().include(py, &theirs);
+        Ok(())
+    }
+
+    #[classattr]
+    #[pyo3(name = "NULL")]
+    fn null(py: Python<'_>) -> PyResult<Py<CData>> {
+        let void = ctype::new_void(py)?;
+        let void_p = ctype::new_pointer(py, void.bind(py))?;
+        CData::borrowed(py, void_p.bind(py), std::ptr::null_mut())
+    }
+
+    #[classattr]
+    fn error(py: Python<'_>) -> Py<PyType> {
+        py.get_type::<FFIError>().unbind()
+    }
+
+    #[classattr]
+    #[pyo3(name = "CData")]
+    fn cdata_type(py: Python<'_>) -> Py<PyType> {
+        py.get_type::<CData>().unbind()
+    }
+
+    #[classattr]
+    #[pyo3(name = "CType")]
+    fn ctype_type(py: Python<'_>) -> Py<PyType> {
+        py.get_type::<CType>().unbind()
+    }
+
+    #[classattr]
+    fn buffer(py: Python<'_>) -> Py<PyType> {
+        py.get_type::<buffer::Buffer>().unbind()
+    }
+
+    #[getter(_auto_declare_tags)]
+    fn get_auto_declare_tags(&self) -> bool {
+        self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[setter(_auto_declare_tags)]
+    fn set_auto_declare_tags(&self, value: bool) {
+        self.auto_declare_tags.store(value, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Ffi {
+    pub fn context(&self) -> std::sync::MutexGuard<'_, Context> {
+        self.ctx.lock().unwrap()
+    }
+}
+
+/// `_cffi_backend.callback(ctype, callable, error, onerror)`, looked up by name so that this
+/// module does not depend on how callbacks are built.
+fn make_callback(
+    py: Python<'_>,
+    ct: &Bound<'_, CType>,
+    f: &Bound<'_, PyAny>,
+    error: &Bound<'_, PyAny>,
+    onerror: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let backend = py.import("rcffi._backend")?;
+    Ok(backend.getattr("callback")?.call1((ct, f, error, onerror))?.unbind())
+}
+
+/// What `ffi.callback(cdecl, error=..., onerror=...)` returns without a callable: a decorator.
+#[pyclass(module = "_cffi_backend", frozen)]
+pub struct CallbackDecorator {
+    ctype: Py<CType>,
+    error: Py<PyAny>,
+    onerror: Py<PyAny>,
+}
+
+#[pymethods]
+impl CallbackDecorator {
+    fn __call__(&self, py: Python<'_>, python_callable: &Bound<'_, PyAny>) -> PyResult<Py<CData>> {
+        Ok(make_callback(py, self.ctype.bind(py), python_callable, self.error.bind(py), self.onerror.bind(py))?.bind(py).cast::<CData>()?.clone().unbind())
+    }
+}
+
+/// What `ffi.new_allocator()` returns: like `ffi.new()`, with custom alloc/free.
+#[pyclass(module = "_cffi_backend", name = "__FFIAllocator", frozen)]
+pub struct Allocator {
+    ffi: Py<Ffi>,
+    alloc: Option<Py<PyAny>>,
+    free: Option<Py<PyAny>>,
+    clear: bool,
+}
+
+#[pymethods]
+impl Allocator {
+    #[pyo3(signature = (cdecl, init=None))]
+    fn __call__(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
+        let ct = self.ffi.get().ctype_of(py, cdecl)?;
+        let Some(alloc) = &self.alloc else {
+            if self.clear {
+                return api::newp(py, &ct, init);
+            }
+            return api::newp_with(py, &ct, init, |size, align| OwnedMem::uninit(size, align).map(Owner::Own));
+        };
+        api::newp_with(py, &ct, init, |size, _align| {
+            let raw = alloc.call1(py, (size,))?;
+            let raw_b = raw.bind(py);
+            let Ok(rcd) = raw_b.cast::<CData>() else {
+                return Err(PyTypeError::new_err(format!(
+                    "alloc() must return a cdata object (got {})",
+                    crate::convert::type_name(raw_b)
+                )));
+            };
+            let r = rcd.get();
+            if !matches!(r.ctype.get().kind, Kind::Pointer | Kind::Array) {
+                return Err(PyTypeError::new_err(format!(
+                    "alloc() must return a cdata pointer, not '{}'",
+                    r.ctype.get().name
+                )));
+            }
+            if r.addr().is_null() {
+                return Err(PyMemoryError::new_err("alloc() returned NULL"));
+            }
+            if self.clear {
+                // SAFETY: alloc() promised `size` bytes at this address.
+                unsafe { std::ptr::write_bytes(r.addr(), 0, size) };
+            }
+            Ok(Owner::Allocated {
+                raw: rcd.clone().unbind(),
+                free: Mutex::new(self.free.as_ref().map(|f| f.clone_ref(py))),
+            })
+        })
+    }
+}

@@ -1,0 +1,517 @@
+//! The declarations of an FFI (from its `cdef()` calls) and their realization into ctypes.
+//!
+//! `cdef()` only records declarations (cheap, so big headers cost little); a type becomes a
+//! `CType` the first time something asks for it, and is cached from then on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Record, RecordBody, RecordKind, Span, Ty};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::ctype::{self, CType, Kind};
+use crate::errors::{CDefError, FFIError, VerificationMissing};
+use crate::record::{self, FieldDecl};
+
+/// Why a type could not be realized. Lookup failures carry what the caret should point at, so
+/// that type-string errors can be reported like upstream's.
+pub enum RealizeError {
+    Py(PyErr),
+    Lookup { message: &'static str, name: String, span: Option<Span> },
+}
+
+impl From<PyErr> for RealizeError {
+    fn from(e: PyErr) -> Self {
+        RealizeError::Py(e)
+    }
+}
+
+pub type RResult<T> = Result<T, RealizeError>;
+
+/// Struct layout options of the `cdef()` call that declared a record.
+#[derive(Clone, Copy, Default)]
+pub struct PackOptions {
+    pub packed: bool,
+    pub pack: i32,
+}
+
+struct RecordEntry {
+    body: Option<Arc<RecordBody>>,
+    opts: PackOptions,
+    realized: Option<Py<CType>>,
+}
+
+struct EnumEntry {
+    def: Option<Arc<Enum>>,
+    realized: Option<Py<CType>>,
+}
+
+pub struct FunctionDecl {
+    pub sig: cdecl::FuncSig,
+    pub extern_python: cdecl::ExternPython,
+}
+
+#[derive(Default)]
+pub struct Context {
+    typedefs: HashMap<String, (Arc<Ty>, Option<Py<CType>>)>,
+    structs: HashMap<String, RecordEntry>,
+    unions: HashMap<String, RecordEntry>,
+    enums: HashMap<String, EnumEntry>,
+    /// Anonymous struct/union/enum definitions, realized, keyed by where they were written.
+    anonymous: HashMap<(u8, u16, u32, u32), Py<CType>>,
+    anon_counter: usize,
+    /// Enumerators and `#define`d integers.
+    pub constants: HashMap<String, i128>,
+    /// Names declared with `#define NAME ...` (need the compiler).
+    pub dotdotdot_constants: Vec<String>,
+    pub functions: HashMap<String, FunctionDecl>,
+    pub variables: HashMap<String, Arc<Ty>>,
+    /// Options of the `cdef()` being processed.
+    current_opts: PackOptions,
+}
+
+fn cdef_error(e: &cdecl::CdefError) -> PyErr {
+    match e.kind {
+        cdecl::ErrorKind::Ffi { .. } => FFIError::new_err(e.to_string()),
+        _ => CDefError::new_err(e.to_string()),
+    }
+}
+
+impl Context {
+    /// Record the declarations of one `cdef()` source.
+    pub fn declare(&mut self, src: &str, opts: PackOptions, override_: bool) -> PyResult<()> {
+        let cdef = cdecl::parse_cdef(src).map_err(|e| cdef_error(&e))?;
+        self.current_opts = opts;
+        for decl in cdef.decls {
+            self.declare_one(decl, override_)?;
+        }
+        Ok(())
+    }
+
+    fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
+        match decl {
+            Decl::Define { name, value, .. } => match value {
+                cdecl::DefineValue::Int(v) => {
+                    self.constants.insert(name, v);
+                }
+                cdecl::DefineValue::Dotdotdot => self.dotdotdot_constants.push(name),
+            },
+            Decl::IntConstant { name, ty, value, .. } => {
+                self.register_tags(&ty)?;
+                self.constants.insert(name, value);
+            }
+            Decl::Typedef { name, ty, .. } => {
+                self.register_tags(&ty)?;
+                if let Some((old, _)) = self.typedefs.get(&name) {
+                    if **old != ty && !override_ {
+                        return Err(FFIError::new_err(format!(
+                            "multiple declarations of typedef '{name}' (use override=True to redefine)"
+                        )));
+                    }
+                }
+                self.typedefs.insert(name, (Arc::new(ty), None));
+            }
+            Decl::Function { name, sig, extern_python, .. } => {
+                self.register_tags(&sig.result)?;
+                for p in &sig.params {
+                    self.register_tags(&p.ty)?;
+                }
+                self.functions.insert(name, FunctionDecl { sig, extern_python });
+            }
+            Decl::Variable { name, ty, .. } => {
+                self.register_tags(&ty)?;
+                self.variables.insert(name, Arc::new(ty));
+            }
+            Decl::Tag { base, .. } => self.register_base(&base)?,
+        }
+        Ok(())
+    }
+
+    /// Register every struct/union/enum definition that appears inside `ty`.
+    fn register_tags(&mut self, ty: &Ty) -> PyResult<()> {
+        match ty {
+            Ty::Base { base, .. } => self.register_base(base),
+            Ty::Pointer { to, .. } => self.register_tags(to),
+            Ty::Array { of, .. } => self.register_tags(of),
+            Ty::Function(sig) => {
+                self.register_tags(&sig.result)?;
+                for p in &sig.params {
+                    self.register_tags(&p.ty)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn register_base(&mut self, base: &BaseType) -> PyResult<()> {
+        match base {
+            BaseType::Record(r) => {
+                if let Some(body) = &r.body {
+                    for f in &body.fields {
+                        self.register_tags(&f.ty)?;
+                    }
+                }
+                let Some(tag) = &r.tag else { return Ok(()) };
+                let opts = self.current_opts;
+                let map = if r.kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
+                let entry = map.entry(tag.clone()).or_insert(RecordEntry { body: None, opts, realized: None });
+                if let Some(body) = &r.body {
+                    if entry.body.is_none() {
+                        entry.body = Some(Arc::new(body.clone()));
+                        entry.opts = opts;
+                    }
+                }
+                Ok(())
+            }
+            BaseType::Enum(e) => {
+                if let Some(body) = &e.body {
+                    let mut next = 0i128;
+                    for item in &body.items {
+                        let v = match &item.value {
+                            Some(expr) => self.eval(expr).map_err(|m| {
+                                CDefError::new_err(format!("enum {}: {}", item.name, m))
+                            })?,
+                            None => next,
+                        };
+                        self.constants.insert(item.name.clone(), v);
+                        next = v + 1;
+                    }
+                }
+                if let Some(tag) = &e.tag {
+                    let entry = self.enums.entry(tag.clone()).or_insert(EnumEntry { def: None, realized: None });
+                    if e.body.is_some() && entry.def.is_none() {
+                        entry.def = Some(Arc::new(e.clone()));
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn eval(&self, expr: &Expr) -> Result<i128, String> {
+        cdecl::eval::eval(expr, &mut |n| self.constants.get(n).copied(), &mut |_| None)
+    }
+
+    /// Realize a type. A bare function type gives its function-pointer ctype; the second value
+    /// says whether it was a bare function type.
+    pub fn realize(&mut self, py: Python<'_>, ty: &Ty) -> RResult<(Py<CType>, bool)> {
+        match ty {
+            Ty::Function(sig) => Ok((self.realize_function(py, sig)?, true)),
+            _ => Ok((self.realize_type(py, ty, None)?, false)),
+        }
+    }
+
+    fn realize_type(&mut self, py: Python<'_>, ty: &Ty, name_hint: Option<&str>) -> RResult<Py<CType>> {
+        match ty {
+            Ty::Base { base, .. } => self.realize_base(py, base, name_hint),
+            Ty::Pointer { to, .. } => {
+                if let Ty::Function(sig) = &**to {
+                    return self.realize_function(py, sig);
+                }
+                let item = self.realize_type(py, to, None)?;
+                Ok(ctype::new_pointer(py, item.bind(py))?)
+            }
+            Ty::Array { of, len } => {
+                let item = self.realize_type(py, of, None)?;
+                let item_t = item.bind(py);
+                if item_t.get().kind == Kind::Array && item_t.get().length < 0 {
+                    return Err(PyValueError::new_err(format!(
+                        "array of unknown length arrays: '{}'",
+                        item_t.get().name
+                    ))
+                    .into());
+                }
+                let length = match len {
+                    ArrayLen::Unspecified => None,
+                    ArrayLen::Dotdotdot => {
+                        return Err(VerificationMissing::new_err(
+                            "array length '[...]' needs the C compiler: use set_source() and compile() (API mode)",
+                        )
+                        .into())
+                    }
+                    ArrayLen::Expr(e) => Some(self.array_length(e)?),
+                };
+                let ptr = ctype::new_pointer(py, item_t)?;
+                Ok(ctype::new_array(py, ptr.bind(py), length)?)
+            }
+            Ty::Function(sig) => self.realize_function(py, sig),
+        }
+    }
+
+    fn array_length(&self, e: &Expr) -> RResult<isize> {
+        let v = match e {
+            Expr::Name(name, span) if !self.constants.contains_key(name) => {
+                return Err(RealizeError::Lookup {
+                    message: "expected a positive integer constant",
+                    name: name.clone(),
+                    span: Some(*span),
+                })
+            }
+            _ => self.eval(e).map_err(|m| RealizeError::Py(CDefError::new_err(m)))?,
+        };
+        if v < 0 {
+            return Err(RealizeError::Py(FFIError::new_err("negative array length")));
+        }
+        isize::try_from(v).map_err(|_| RealizeError::Py(pyo3::exceptions::PyOverflowError::new_err("array length too large")))
+    }
+
+    pub fn realize_function(&mut self, py: Python<'_>, sig: &cdecl::FuncSig) -> RResult<Py<CType>> {
+        let mut args = Vec::with_capacity(sig.params.len());
+        for p in &sig.params {
+            let t = match &p.ty {
+                // A parameter of function type is a function pointer, as in C.
+                Ty::Function(inner) => self.realize_function(py, inner)?,
+                other => self.realize_type(py, other, None)?,
+            };
+            args.push(crate::call::check_arg_type(py, t.bind(py))?);
+        }
+        let result = match &sig.result {
+            Ty::Function(inner) => self.realize_function(py, inner)?,
+            other => self.realize_type(py, other, None)?,
+        };
+        crate::call::check_result_type(py, result.bind(py))?;
+        let abi = match sig.callconv {
+            cdecl::CallConv::Stdcall => crate::lowlevel::FFI_STDCALL,
+            _ => crate::lowlevel::FFI_DEFAULT_ABI,
+        };
+        Ok(ctype::new_function(py, args, result, sig.variadic, abi)?)
+    }
+
+    fn realize_base(&mut self, py: Python<'_>, base: &BaseType, name_hint: Option<&str>) -> RResult<Py<CType>> {
+        match base {
+            BaseType::Void => Ok(ctype::new_void(py)?),
+            BaseType::Primitive(name) => Ok(ctype::new_primitive(py, model::primitive(name).expect("canonical primitive"))?),
+            BaseType::Name(name) => self.realize_typedef(py, name),
+            BaseType::Record(r) => self.realize_record(py, r, name_hint),
+            BaseType::Enum(e) => self.realize_enum(py, e, name_hint),
+            BaseType::UnknownInt | BaseType::UnknownFloat | BaseType::Opaque => {
+                let what = name_hint.unwrap_or("this type");
+                Err(VerificationMissing::new_err(format!(
+                    "'{what}' is declared with '...' and needs the C compiler: use set_source() and compile() (API mode)"
+                ))
+                .into())
+            }
+        }
+    }
+
+    fn realize_typedef(&mut self, py: Python<'_>, name: &str) -> RResult<Py<CType>> {
+        if let Some((ty, cached)) = self.typedefs.get(name) {
+            if let Some(t) = cached {
+                return Ok(t.clone_ref(py));
+            }
+            let ty = ty.clone();
+            let t = match &*ty {
+                Ty::Function(sig) => self.realize_function(py, sig)?,
+                other => self.realize_type(py, other, Some(name))?,
+            };
+            if let Some(entry) = self.typedefs.get_mut(name) {
+                entry.1 = Some(t.clone_ref(py));
+            }
+            return Ok(t);
+        }
+        if let Some(prim) = model::primitive(name) {
+            return Ok(ctype::new_primitive(py, prim)?);
+        }
+        if let Some((_, target)) = crate::commontypes::COMMON_TYPES.iter().find(|(n, _)| *n == name) {
+            return match *target {
+                "_Bool" => Ok(ctype::new_primitive(py, model::primitive("_Bool").unwrap())?),
+                _ => self.realize_tag_by_name(py, RecordKind::Struct, "_IO_FILE", None),
+            };
+        }
+        Err(RealizeError::Lookup { message: "undefined type name", name: name.to_string(), span: None })
+    }
+
+    fn realize_record(&mut self, py: Python<'_>, r: &Record, name_hint: Option<&str>) -> RResult<Py<CType>> {
+        match &r.tag {
+            Some(tag) => self.realize_tag_by_name(py, r.kind, tag, Some(r.span)),
+            None => {
+                let key = (r.kind as u8, r.span.file, r.span.line, r.span.col);
+                if let Some(t) = self.anonymous.get(&key) {
+                    return Ok(t.clone_ref(py));
+                }
+                let name = match name_hint {
+                    Some(n) => n.to_string(),
+                    None => {
+                        self.anon_counter += 1;
+                        let kw = if r.kind == RecordKind::Struct { "struct" } else { "union" };
+                        format!("{kw} ${}", self.anon_counter)
+                    }
+                };
+                let t = ctype::new_record(py, &name, r.kind == RecordKind::Union)?;
+                self.anonymous.insert(key, t.clone_ref(py));
+                if let Some(body) = &r.body {
+                    let opts = self.current_opts;
+                    self.complete_record(py, t.bind(py), body, opts)?;
+                }
+                Ok(t)
+            }
+        }
+    }
+
+    /// `struct tag` / `union tag`: the declared one, or (when `auto_declare`) a new opaque one.
+    fn realize_tag_by_name(&mut self, py: Python<'_>, kind: RecordKind, tag: &str, span: Option<Span>) -> RResult<Py<CType>> {
+        let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
+        let Some(entry) = map.get_mut(tag) else {
+            return Err(RealizeError::Lookup { message: "undefined struct/union name", name: tag.to_string(), span });
+        };
+        if let Some(t) = &entry.realized {
+            return Ok(t.clone_ref(py));
+        }
+        let kw = if kind == RecordKind::Struct { "struct" } else { "union" };
+        let t = ctype::new_record(py, &format!("{kw} {tag}"), kind == RecordKind::Union)?;
+        entry.realized = Some(t.clone_ref(py));
+        let body = entry.body.clone();
+        let opts = entry.opts;
+        if let Some(body) = body {
+            self.complete_record(py, t.bind(py), &body, opts)?;
+        }
+        Ok(t)
+    }
+
+    /// Declare `struct tag` as opaque if it is unknown (what `cffi.FFI` does for type strings).
+    pub fn auto_declare(&mut self, kind: RecordKind, tag: &str) {
+        let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
+        map.entry(tag.to_string()).or_insert(RecordEntry { body: None, opts: PackOptions::default(), realized: None });
+    }
+
+    fn complete_record(&mut self, py: Python<'_>, t: &Bound<'_, CType>, body: &RecordBody, opts: PackOptions) -> RResult<()> {
+        if body.partial {
+            // Layout unknown without the compiler: leave the type opaque.
+            return Ok(());
+        }
+        let mut decls = Vec::with_capacity(body.fields.len());
+        for f in &body.fields {
+            let ft = self.realize_type(py, &f.ty, None)?;
+            let bitsize = match &f.bits {
+                Some(e) => {
+                    let v = self.eval(e).map_err(|m| RealizeError::Py(CDefError::new_err(m)))?;
+                    i32::try_from(v).map_err(|_| RealizeError::Py(PyValueError::new_err("bit-field width too large")))?
+                }
+                None => -1,
+            };
+            decls.push(FieldDecl { name: f.name.clone().unwrap_or_default(), ctype: ft, bitsize, offset: -1 });
+        }
+        let sflags = if opts.packed { model::layout::SF_PACKED } else { 0 };
+        record::complete(py, t, decls, -1, -1, sflags, opts.pack)?;
+        Ok(())
+    }
+
+    fn realize_enum(&mut self, py: Python<'_>, e: &Enum, name_hint: Option<&str>) -> RResult<Py<CType>> {
+        let def: Arc<Enum> = match &e.tag {
+            Some(tag) => {
+                let Some(entry) = self.enums.get(tag) else {
+                    return Err(RealizeError::Lookup { message: "undefined type name", name: format!("enum {tag}"), span: Some(e.span) });
+                };
+                if let Some(t) = &entry.realized {
+                    return Ok(t.clone_ref(py));
+                }
+                match &entry.def {
+                    Some(d) => d.clone(),
+                    // `enum foo;` with no body: an opaque enum is an unsigned int in practice.
+                    None => Arc::new(e.clone()),
+                }
+            }
+            None => {
+                let key = (2u8, e.span.file, e.span.line, e.span.col);
+                if let Some(t) = self.anonymous.get(&key) {
+                    return Ok(t.clone_ref(py));
+                }
+                Arc::new(e.clone())
+            }
+        };
+        let name = match (&e.tag, name_hint) {
+            (Some(tag), _) => format!("enum {tag}"),
+            (None, Some(hint)) => hint.to_string(),
+            (None, None) => {
+                self.anon_counter += 1;
+                format!("enum ${}", self.anon_counter)
+            }
+        };
+        let mut items = Vec::new();
+        if let Some(body) = &def.body {
+            if body.partial {
+                return Err(VerificationMissing::new_err(format!(
+                    "'{name}' has '...' and needs the C compiler: use set_source() and compile() (API mode)"
+                ))
+                .into());
+            }
+            for item in &body.items {
+                items.push((item.name.clone(), self.constants.get(&item.name).copied().unwrap_or(0)));
+            }
+        }
+        let base = enum_base_type(&name, &items)?;
+        let base_t = ctype::new_primitive(py, model::primitive(base).unwrap())?;
+        let t = ctype::new_enum(py, &name, items, base_t.bind(py))?;
+        match &e.tag {
+            Some(tag) => {
+                if let Some(entry) = self.enums.get_mut(tag) {
+                    entry.realized = Some(t.clone_ref(py));
+                }
+            }
+            None => {
+                self.anonymous.insert((2u8, e.span.file, e.span.line, e.span.col), t.clone_ref(py));
+            }
+        }
+        Ok(t)
+    }
+
+    /// Every declared type name, as `ffi.list_types()` gives them: (typedefs, structs, unions).
+    pub fn list_types(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut typedefs: Vec<String> = self.typedefs.keys().cloned().collect();
+        let mut structs: Vec<String> = self.structs.keys().cloned().collect();
+        let mut unions: Vec<String> = self.unions.keys().cloned().collect();
+        typedefs.sort();
+        structs.sort();
+        unions.sort();
+        (typedefs, structs, unions)
+    }
+
+    /// Copy the declarations of another FFI (`ffi.include()`).
+    pub fn include(&mut self, py: Python<'_>, other: &Context) {
+        for (k, (ty, realized)) in &other.typedefs {
+            self.typedefs
+                .entry(k.clone())
+                .or_insert_with(|| (ty.clone(), realized.as_ref().map(|t| t.clone_ref(py))));
+        }
+        for (src, dst) in [(&other.structs, &mut self.structs), (&other.unions, &mut self.unions)] {
+            for (k, e) in src {
+                dst.entry(k.clone()).or_insert_with(|| RecordEntry {
+                    body: e.body.clone(),
+                    opts: e.opts,
+                    realized: e.realized.as_ref().map(|t| t.clone_ref(py)),
+                });
+            }
+        }
+        for (k, e) in &other.enums {
+            self.enums.entry(k.clone()).or_insert_with(|| EnumEntry {
+                def: e.def.clone(),
+                realized: e.realized.as_ref().map(|t| t.clone_ref(py)),
+            });
+        }
+        for (k, v) in &other.constants {
+            self.constants.entry(k.clone()).or_insert(*v);
+        }
+    }
+}
+
+/// The integer type upstream gives an enum: `int` or `long` when some value is negative,
+/// otherwise `unsigned int` or `unsigned long`, whichever first holds every value.
+fn enum_base_type(name: &str, items: &[(String, i128)]) -> PyResult<&'static str> {
+    let min = items.iter().map(|(_, v)| *v).min().unwrap_or(0);
+    let max = items.iter().map(|(_, v)| *v).max().unwrap_or(0);
+    let candidates: [(&str, usize, bool); 2] = if min < 0 {
+        [("int", 4, true), ("long", 8, true)]
+    } else {
+        [("unsigned int", 4, false), ("unsigned long", 8, false)]
+    };
+    for (n, size, signed) in candidates {
+        if model::raw::int_fits(min, size, signed) && model::raw::int_fits(max, size, signed) {
+            return Ok(n);
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "{name} values don't all fit into either 'long' or 'unsigned long'"
+    )))
+}
