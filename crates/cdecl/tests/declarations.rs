@@ -106,7 +106,10 @@ fn function_pointers_and_complex_declarators() {
         ["function f: void(long *, char[5], short * const, int(*)())"]
     );
     // A qualifier first in parentheses is not C, but pycparser accepts it.
-    assert_eq!(parse("void f(int ( const * volatile ));"), ["function f: void(int * volatile)"]);
+    assert_eq!(
+        parse("void f(int ( const * volatile ));"),
+        ["function f: void(int * volatile)"]
+    );
 }
 
 #[test]
