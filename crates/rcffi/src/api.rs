@@ -39,7 +39,9 @@ pub fn newp_with(
         _ => unreachable!("allocators return owned memory"),
     };
     let cd = Py::new(py, CData::with(ct, ptr, length, owner))?;
-    if let Some(init) = init.filter(|i| !i.is_none()) {
+    // For `T[]`, an integer initializer is only the length.
+    let only_length = t.kind == Kind::Array && t.length < 0 && init.is_some_and(|i| i.is_instance_of::<PyInt>());
+    if let Some(init) = init.filter(|i| !i.is_none() && !only_length) {
         // SAFETY: the memory was sized for the initializer by `new_size`.
         unsafe {
             if t.kind == Kind::Array {
@@ -157,8 +159,9 @@ pub fn cast(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>) -> Py
                         model::raw::write_int(p, prim.size, v);
                     }
                     PrimKind::Bool => {
-                        let v = if let Ok(f) = obj.cast::<PyFloat>() {
-                            f.value() != 0.0
+                        // Truth value, not a truncation: cast("_Bool", 10**4000) is 1.
+                        let v = if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<CData>() {
+                            obj.is_truthy()?
                         } else {
                             cast_integer_value(py, t, obj)? != 0
                         };
@@ -377,47 +380,45 @@ pub fn typeoffsetof<'py>(
 
 // ---- strings and unpacking -------------------------------------------------------------------
 
-/// `ffi.string(cdata, maxlen=-1)`.
+/// `ffi.string(cdata, maxlen=-1)`: the bytes/str a `char *`/`wchar_t *`-like pointer or array
+/// points to (up to the terminator or `maxlen`); for a single char, that char; for an enum, the
+/// enumerator's name.
 pub fn string(py: Python<'_>, cd: &CData, maxlen: isize) -> PyResult<Py<PyAny>> {
     let t = cd.ctype.get();
-    let (item, limit) = match t.kind {
-        Kind::Pointer => (t.item_ref(py), if maxlen < 0 { isize::MAX } else { maxlen }),
-        Kind::Array => {
-            let n = cd.array_length(py);
-            (t.item_ref(py), if maxlen < 0 || maxlen > n { n } else { maxlen })
-        }
-        Kind::Enum => return Ok(enum_string(py, cd)?.into_pyobject(py)?.into_any().unbind()),
-        Kind::Primitive if t.is_char() || t.prim_kind() == Some(PrimKind::WideChar) => {
-            // SAFETY: a char cdata's address holds one char.
-            return unsafe { convert::read_primitive(py, t, cd.addr()) };
-        }
-        Kind::Primitive if t.is_integer() => {
-            // SAFETY: an integer cdata's address holds one integer.
-            let v = unsafe { convert::read_primitive(py, t, cd.addr())? };
-            return Ok(v.bind(py).str()?.into_any().unbind());
-        }
-        _ => return Err(PyTypeError::new_err(format!("string(): unexpected cdata '{}' argument", t.name))),
+    let unexpected = || PyTypeError::new_err(format!("string(): unexpected cdata '{}' argument", t.name));
+    let is_text_item = |it: &CType| {
+        it.kind == Kind::Primitive
+            && matches!(
+                it.prim_kind(),
+                Some(PrimKind::Char | PrimKind::WideChar | PrimKind::Signed | PrimKind::Unsigned)
+            )
     };
-    let p = cd.addr();
-    if p.is_null() {
-        return Err(PyRuntimeError::new_err(format!(
-            "cannot use string() on {}",
-            cd_repr_for_error(py, cd)?
-        )));
-    }
-    let size = item.size() as usize;
-    match item.prim_kind() {
-        Some(PrimKind::Char) | Some(PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool) if size == 1 => {
-            let mut n = 0usize;
-            // SAFETY: reading up to the terminator or the limit, as C's strnlen would.
-            unsafe {
-                while (n as isize) < limit && *p.add(n) != 0 {
-                    n += 1;
-                }
-                Ok(PyBytes::new(py, std::slice::from_raw_parts(p, n)).into_any().unbind())
+    match t.kind {
+        Kind::Pointer | Kind::Array if is_text_item(t.item_ref(py)) => {
+            let item = t.item_ref(py);
+            let p = cd.addr();
+            if p.is_null() {
+                return Err(PyRuntimeError::new_err(format!("cannot use string() on <cdata '{}' NULL>", t.name)));
             }
-        }
-        Some(PrimKind::WideChar) => {
+            let limit = match (maxlen, t.kind) {
+                (m, Kind::Array) if m < 0 => cd.array_length(py),
+                (m, _) if m < 0 => isize::MAX,
+                (m, _) => m,
+            };
+            let size = item.size() as usize;
+            if size == 1 {
+                let mut n = 0usize;
+                // SAFETY: reading up to the terminator or the limit, as C's strnlen would.
+                unsafe {
+                    while (n as isize) < limit && *p.add(n) != 0 {
+                        n += 1;
+                    }
+                    return Ok(PyBytes::new(py, std::slice::from_raw_parts(p, n)).into_any().unbind());
+                }
+            }
+            if item.prim_kind() != Some(PrimKind::WideChar) {
+                return Err(unexpected());
+            }
             let mut units = Vec::new();
             // SAFETY: reading wide chars up to the terminator or the limit.
             unsafe {
@@ -431,13 +432,17 @@ pub fn string(py: Python<'_>, cd: &CData, maxlen: isize) -> PyResult<Py<PyAny>> 
             }
             Ok(units_to_string(py, &units, size)?.into_any().unbind())
         }
-        _ => Err(PyTypeError::new_err(format!("string(): unexpected cdata '{}' argument", t.name))),
+        Kind::Enum => Ok(enum_string(py, cd)?.into_pyobject(py)?.into_any().unbind()),
+        Kind::Primitive if t.prim_kind() == Some(PrimKind::WideChar) => {
+            // SAFETY: a wide-char cdata's address holds one wide char.
+            unsafe { convert::read_primitive(py, t, cd.addr()) }
+        }
+        Kind::Primitive if t.size() == 1 && t.prim_kind() != Some(PrimKind::Bool) && (t.is_char() || t.is_integer()) => {
+            // SAFETY: a one-byte cdata's address holds one byte.
+            Ok(PyBytes::new(py, unsafe { std::slice::from_raw_parts(cd.addr(), 1) }).into_any().unbind())
+        }
+        _ => Err(unexpected()),
     }
-}
-
-fn cd_repr_for_error(py: Python<'_>, cd: &CData) -> PyResult<String> {
-    let _ = py;
-    Ok(format!("cdata '{}' NULL", cd.ctype.get().name))
 }
 
 /// Decode UTF-16 (with surrogate pairs) or UTF-32 code units into a str.

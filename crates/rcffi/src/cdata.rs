@@ -780,6 +780,25 @@ fn format_e(v: f64) -> String {
     format!("{mantissa}E{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
 }
 
+impl Drop for CData {
+    /// A gc'ed cdata calls its destructor, an allocator's cdata its `free`, when it dies (unless
+    /// `ffi.release()` did it already).
+    fn drop(&mut self) {
+        let pending = match &self.owner {
+            Owner::Gc { original, destructor } => destructor.lock().unwrap().take().map(|d| (d, original)),
+            Owner::Allocated { raw, free } => free.lock().unwrap().take().map(|f| (f, raw)),
+            _ => None,
+        };
+        if let Some((func, arg)) = pending {
+            Python::attach(|py| {
+                if let Err(e) = func.call1(py, (arg.clone_ref(py),)) {
+                    e.write_unraisable(py, Some(func.bind(py)));
+                }
+            });
+        }
+    }
+}
+
 /// Iterator over an array cdata.
 #[pyclass(module = "_cffi_backend", name = "__CDataIter", frozen)]
 pub struct CDataIter {

@@ -186,7 +186,8 @@ pub fn to_integer_strict(obj: &Bound<'_, PyAny>) -> PyResult<i128> {
     if let Ok(i) = obj.cast::<PyInt>() {
         return int_to_i128(i);
     }
-    if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<CData>() {
+    let float_cdata = obj.cast::<CData>().is_ok_and(|c| c.get().ctype.get().prim.is_some_and(|p| p.is_float()));
+    if obj.is_instance_of::<PyFloat>() || float_cdata {
         return Err(PyTypeError::new_err("an integer is required"));
     }
     if !obj.hasattr("__int__")? && !obj.hasattr("__index__")? {

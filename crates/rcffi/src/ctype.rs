@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use model::{PrimKind, Primitive};
 use pyo3::exceptions::{PyAttributeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple, PyWeakrefMethods, PyWeakrefReference};
 
 use crate::record::RecordInfo;
 
@@ -79,10 +79,21 @@ pub struct CType {
     derived: Mutex<Derived>,
 }
 
+/// Types built on this one, held weakly (as upstream does): a derived type lives only as long
+/// as someone uses it, while it keeps its item alive.
 #[derive(Default)]
 struct Derived {
-    pointer: Option<Py<CType>>,
-    arrays: HashMap<isize, Py<CType>>,
+    pointer: Option<Py<PyWeakrefReference>>,
+    arrays: HashMap<isize, Py<PyWeakrefReference>>,
+}
+
+fn upgrade(py: Python<'_>, w: &Py<PyWeakrefReference>) -> Option<Py<CType>> {
+    let obj = w.bind(py).upgrade()?;
+    obj.cast_into::<CType>().ok().map(|b| b.unbind())
+}
+
+fn weak(py: Python<'_>, t: &Py<CType>) -> PyResult<Py<PyWeakrefReference>> {
+    Ok(PyWeakrefReference::new(t.bind(py))?.unbind())
 }
 
 impl CType {
@@ -204,8 +215,8 @@ pub fn new_void(py: Python<'_>) -> PyResult<Py<CType>> {
 
 pub fn new_pointer(py: Python<'_>, item: &Bound<'_, CType>) -> PyResult<Py<CType>> {
     let it = item.get();
-    if let Some(p) = &it.derived.lock().unwrap().pointer {
-        return Ok(p.clone_ref(py));
+    if let Some(p) = it.derived.lock().unwrap().pointer.as_ref().and_then(|w| upgrade(py, w)) {
+        return Ok(p);
     }
     let extra = if it.kind == Kind::Array { "(*)" } else { " *" };
     let mut t = CType::base(Kind::Pointer, it.name_with(extra), 8, 8);
@@ -213,8 +224,8 @@ pub fn new_pointer(py: Python<'_>, item: &Bound<'_, CType>) -> PyResult<Py<CType
     t.item = Some(item.clone().unbind());
     t.is_file = it.is_file;
     let t = Py::new(py, t)?;
-    let mut d = it.derived.lock().unwrap();
-    Ok(d.pointer.get_or_insert(t).clone_ref(py))
+    it.derived.lock().unwrap().pointer = Some(weak(py, &t)?);
+    Ok(t)
 }
 
 /// `new_array_type(ptr_type, length)`: an array of `ptr_type.item`; `length` None gives `T[]`.
@@ -226,8 +237,8 @@ pub fn new_array(py: Python<'_>, ptr: &Bound<'_, CType>, length: Option<isize>) 
     let item = p.item.as_ref().unwrap().bind(py);
     let it = item.get();
     let key = length.unwrap_or(-1);
-    if let Some(a) = it.derived.lock().unwrap().arrays.get(&key) {
-        return Ok(a.clone_ref(py));
+    if let Some(a) = it.derived.lock().unwrap().arrays.get(&key).and_then(|w| upgrade(py, w)) {
+        return Ok(a);
     }
     let item_size = it.size();
     if item_size < 0 {
@@ -252,8 +263,8 @@ pub fn new_array(py: Python<'_>, ptr: &Bound<'_, CType>, length: Option<isize>) 
     t.item = Some(item.clone().unbind());
     t.length = key;
     let t = Py::new(py, t)?;
-    let mut d = it.derived.lock().unwrap();
-    Ok(d.arrays.entry(key).or_insert(t).clone_ref(py))
+    it.derived.lock().unwrap().arrays.insert(key, weak(py, &t)?);
+    Ok(t)
 }
 
 pub fn new_record(py: Python<'_>, name: &str, is_union: bool) -> PyResult<Py<CType>> {
@@ -261,6 +272,16 @@ pub fn new_record(py: Python<'_>, name: &str, is_union: bool) -> PyResult<Py<CTy
     let mut t = CType::base(kind, name.to_string(), -1, 1);
     t.is_file = name == "FILE" || name == "struct _IO_FILE";
     Py::new(py, t)
+}
+
+/// `FILE`: one opaque struct shared by every FFI, accepted by `FILE *` arguments as Python files.
+pub fn file_type(py: Python<'_>) -> PyResult<Py<CType>> {
+    static FILE: OnceLock<Py<CType>> = OnceLock::new();
+    if let Some(t) = FILE.get() {
+        return Ok(t.clone_ref(py));
+    }
+    let t = new_record(py, "FILE", false)?;
+    Ok(FILE.get_or_init(|| t).clone_ref(py))
 }
 
 pub fn new_function(

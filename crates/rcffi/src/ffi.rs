@@ -89,10 +89,9 @@ impl Ffi {
             Ok(r) => r,
             Err(RealizeError::Py(e)) => return Err(e),
             Err(RealizeError::Lookup { message, name, span }) => {
-                let pos = match span {
-                    Some(s) if s.col > 0 => s.col as usize - 1,
-                    _ => text.find(name.as_str()).unwrap_or(0),
-                };
+                // Point at the name itself (a struct's span starts at its keyword).
+                let from = span.map_or(0, |s| (s.col as usize).saturating_sub(1)).min(text.len());
+                let pos = text.get(from..).and_then(|rest| rest.find(name.as_str())).map_or(from, |i| from + i);
                 return Err(bad_type(message, pos, text));
             }
         };

@@ -17,7 +17,13 @@ pub const FFI_STDCALL: i32 = FFI_DEFAULT_ABI;
 
 #[pyfunction]
 pub fn new_primitive_type(py: Python<'_>, name: &str) -> PyResult<Py<CType>> {
-    let prim = model::primitive(name).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+    // The complex types also go by the names of upstream's C header.
+    let canonical = match name {
+        "_cffi_float_complex_t" => "float _Complex",
+        "_cffi_double_complex_t" => "double _Complex",
+        other => other,
+    };
+    let prim = model::primitive(canonical).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
     ctype::new_primitive(py, prim)
 }
 
@@ -36,8 +42,12 @@ pub fn new_array_type(py: Python<'_>, ct: &Bound<'_, CType>, length: &Bound<'_, 
     let length = if length.is_none() {
         None
     } else {
-        let n: isize = length.extract().map_err(|_| {
-            pyo3::exceptions::PyOverflowError::new_err("array length too large")
+        let n: isize = length.call_method0("__index__").and_then(|i| i.extract()).map_err(|e| {
+            if e.is_instance_of::<PyTypeError>(length.py()) {
+                e
+            } else {
+                pyo3::exceptions::PyOverflowError::new_err("array length too large")
+            }
         })?;
         if n < 0 {
             return Err(PyValueError::new_err("negative array length"));
@@ -176,14 +186,14 @@ pub fn typeof_(py: Python<'_>, cd: &Bound<'_, PyAny>) -> PyResult<Py<CType>> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (ct, field_or_index, following=false))]
+#[pyo3(signature = (ct, field_or_index, following=0))]
 pub fn typeoffsetof<'py>(
     py: Python<'py>,
     ct: &Bound<'py, CType>,
     field_or_index: &Bound<'py, PyAny>,
-    following: bool,
+    following: i32,
 ) -> PyResult<(Bound<'py, CType>, isize)> {
-    api::typeoffsetof(py, ct, field_or_index, following)
+    api::typeoffsetof(py, ct, field_or_index, following != 0)
 }
 
 #[pyfunction]

@@ -317,7 +317,7 @@ impl Context {
         if let Some((_, target)) = crate::commontypes::COMMON_TYPES.iter().find(|(n, _)| *n == name) {
             return match *target {
                 "_Bool" => Ok(ctype::new_primitive(py, model::primitive("_Bool").unwrap())?),
-                _ => self.realize_tag_by_name(py, RecordKind::Struct, "_IO_FILE", None),
+                _ => Ok(ctype::file_type(py)?),
             };
         }
         Err(RealizeError::Lookup { message: "undefined type name", name: name.to_string(), span: None })
