@@ -459,7 +459,7 @@ impl CData {
                     format!("<cdata '{}' buffer from '{}' object>", t.name, type_name)
                 })
             }
-            Owner::Handle(h) => return Ok(format!("<cdata '{}' handle to {}>", t.name, h.obj.bind(py).repr()?)),
+            Owner::Handle(h) => return Ok(format!("<cdata '{}' handle to {}>", t.name, h.object(py).bind(py).repr()?)),
             Owner::Callback(c) => {
                 return Ok(format!("<cdata '{}' calling {}>", t.name, c.callable().bind(py).repr()?))
             }
@@ -748,6 +748,25 @@ impl CData {
     #[getter(__name__)]
     fn name_(&self) -> &'static str {
         "<cdata>"
+    }
+
+    /// Lets the garbage collector see the Python objects a cdata keeps alive (handles can be in
+    /// reference cycles: a list holding the handle to itself).
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match &self.owner {
+            Owner::Handle(h) => h.traverse(&visit),
+            Owner::Keep(o) => visit.call(o),
+            Owner::CoOwn(p) => visit.call(p),
+            Owner::Gc { original, .. } => visit.call(original),
+            Owner::Allocated { raw, .. } => visit.call(raw),
+            _ => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        if let Owner::Handle(h) = &self.owner {
+            drop(h.clear());
+        }
     }
 
     fn __reduce__(&self) -> PyResult<()> {

@@ -10,17 +10,35 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 
 pub struct HandleCell {
-    pub obj: Py<PyAny>,
+    /// None once the garbage collector broke a reference cycle through this handle.
+    obj: Mutex<Option<Py<PyAny>>>,
 }
 
 static LIVE: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
 
 impl HandleCell {
     pub fn new(obj: Py<PyAny>) -> Box<HandleCell> {
-        let cell = Box::new(HandleCell { obj });
+        let cell = Box::new(HandleCell { obj: Mutex::new(Some(obj)) });
         let addr = &*cell as *const HandleCell as usize;
         LIVE.lock().unwrap().get_or_insert_with(HashSet::new).insert(addr);
         cell
+    }
+
+    pub fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.obj.lock().unwrap().as_ref().map_or_else(|| py.None(), |o| o.clone_ref(py))
+    }
+
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Ok(guard) = self.obj.try_lock() {
+            if let Some(o) = guard.as_ref() {
+                visit.call(o)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn clear(&self) -> Option<Py<PyAny>> {
+        self.obj.lock().unwrap().take()
     }
 
     pub fn addr(&self) -> *mut u8 {
@@ -45,5 +63,5 @@ pub fn lookup(py: Python<'_>, addr: *mut u8) -> Option<Py<PyAny>> {
     // SAFETY: the address is registered, so it is a live HandleCell (cells unregister on drop,
     // under the same lock we hold).
     let cell = unsafe { &*(addr as *const HandleCell) };
-    Some(cell.obj.clone_ref(py))
+    Some(cell.object(py))
 }
