@@ -77,6 +77,8 @@ fn new_size<'py>(
                     let total = crate::varsize::struct_size_for(py, it, rec, init)?;
                     return Ok((total, total as isize, item));
                 }
+                // The cdata remembers its allocated size, so `p.y` is a `T[0]`-sized view.
+                return Ok((size as usize, size, item));
             }
             Ok((size as usize, -1, item))
         }
@@ -348,8 +350,8 @@ pub fn typeoffsetof<'py>(
 ) -> PyResult<(Bound<'py, CType>, isize)> {
     let t = ct.get();
     if let Ok(name) = key.cast::<PyString>() {
+        // A pointer to a struct names the struct's fields, except when following a field path.
         let rec_t = if t.kind == Kind::Pointer && !following { t.item_ref(py) } else { t };
-        let rec_t = if t.kind == Kind::Pointer && following { t.item_ref(py) } else { rec_t };
         if !rec_t.is_record() {
             return Err(PyTypeError::new_err("with a field name argument, expected a struct or union ctype"));
         }

@@ -55,6 +55,15 @@ impl Buffer {
 pub fn new_buffer(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<Py<Buffer>> {
     let c = cd.get();
     let t = c.ctype.get();
+    if size >= 0 && c.is_owning() && size > c.owned_size(py) {
+        let msg = std::ffi::CString::new(format!(
+            "ffi.buffer(cdata, bytes): creating a buffer of {} bytes over a cdata that owns only {} bytes.  This will crash if you access the extra memory",
+            size,
+            c.owned_size(py)
+        ))
+        .unwrap();
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 1)?;
+    }
     let size = if size >= 0 {
         size as usize
     } else {
@@ -191,6 +200,17 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
     let ptr = view.buf_ptr() as *mut u8;
     let nbytes = view.len_bytes();
     let mut length = -1;
+    if t.kind == Kind::Pointer {
+        let need = t.item_ref(py).size().max(0) as usize;
+        if nbytes < need {
+            return Err(PyValueError::new_err(format!(
+                "buffer is too small ({} bytes) for '{}' ({} bytes)",
+                nbytes,
+                t.item_ref(py).name,
+                need
+            )));
+        }
+    }
     if t.kind == Kind::Array {
         let item_size = t.item_ref(py).size().max(1) as usize;
         if t.length >= 0 {
@@ -202,6 +222,11 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
                     t.length as usize * item_size
                 )));
             }
+        } else if t.item_ref(py).size() == 0 {
+            return Err(pyo3::exceptions::PyZeroDivisionError::new_err(format!(
+                "from_buffer('{}', ..): the actual length of the array cannot be computed",
+                t.name
+            )));
         } else {
             length = (nbytes / item_size) as isize;
         }

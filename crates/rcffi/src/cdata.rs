@@ -146,12 +146,12 @@ impl CData {
         }
     }
 
-    fn is_owning(&self) -> bool {
+    pub fn is_owning(&self) -> bool {
         matches!(self.owner, Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. })
     }
 
     /// Bytes this cdata owns, as its repr reports them.
-    fn owned_size(&self, py: Python<'_>) -> isize {
+    pub fn owned_size(&self, py: Python<'_>) -> isize {
         let t = self.ctype.get();
         if let Some(size) = self.var_byte_size(py) {
             return size;
@@ -198,8 +198,8 @@ impl CData {
                 }
                 Ok(())
             }
-            Owner::Own(_) | Owner::CoOwn(_) | Owner::Handle(_) | Owner::Callback(_) => Ok(()),
-            Owner::None | Owner::Inline(_) | Owner::Keep(_) => Err(PyValueError::new_err(
+            Owner::Own(_) | Owner::Handle(_) | Owner::Callback(_) => Ok(()),
+            Owner::None | Owner::Inline(_) | Owner::Keep(_) | Owner::CoOwn(_) => Err(PyValueError::new_err(
                 "ffi.release() cannot be used on this cdata: only on cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()()",
             )),
         }
@@ -538,7 +538,6 @@ impl CData {
                 };
                 Ok(PyComplex::from_doubles(py, re, im))
             }
-            Some(PrimKind::Float | PrimKind::LongDouble) => Ok(PyComplex::from_doubles(py, cdata_to_float(self)?, 0.0)),
             _ => Err(PyTypeError::new_err(format!("complex() not supported on cdata '{}'", t.name))),
         }
     }

@@ -42,13 +42,16 @@ pub fn new_array_type(py: Python<'_>, ct: &Bound<'_, CType>, length: &Bound<'_, 
     let length = if length.is_none() {
         None
     } else {
-        let n: isize = length.call_method0("__index__").and_then(|i| i.extract()).map_err(|e| {
-            if e.is_instance_of::<PyTypeError>(length.py()) {
-                e
-            } else {
-                pyo3::exceptions::PyOverflowError::new_err("array length too large")
-            }
-        })?;
+        if !length.hasattr("__index__")? {
+            return Err(PyTypeError::new_err(format!(
+                "expected an integer length or None, not {}",
+                crate::convert::type_name(length)
+            )));
+        }
+        let n: isize = length
+            .call_method0("__index__")?
+            .extract()
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array length too large"))?;
         if n < 0 {
             return Err(PyValueError::new_err("negative array length"));
         }
@@ -322,6 +325,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_get_types, m)?)?;
     m.add_function(wrap_pyfunction!(_get_common_types, m)?)?;
     m.add_class::<buffer::Buffer>()?;
+    // Upstream has one cdata type per kind of ownership; here one type covers them all.
+    for alias in ["__CDataOwn", "__CDataOwnGC", "__CDataFromBuf", "__CDataGCP"] {
+        m.add(alias, m.py().get_type::<CData>())?;
+    }
+    m.add("__CData_iterator", m.py().get_type::<crate::cdata::CDataIter>())?;
     m.add("FFI_DEFAULT_ABI", FFI_DEFAULT_ABI)?;
     m.add("FFI_CDECL", FFI_DEFAULT_ABI)?;
     for (name, value) in [

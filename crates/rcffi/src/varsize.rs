@@ -28,6 +28,12 @@ pub fn struct_size_for(py: Python<'_>, t: &CType, rec: &RecordInfo, init: &Bound
                 .and_then(|b| b.checked_add(f.offset))
                 .ok_or_else(|| PyOverflowError::new_err("array size would overflow a Py_ssize_t"))?;
             size = size.max(need);
+        } else if let Some(inner) = ft.record.get().filter(|r| r.varsize) {
+            // A struct ending with a struct that ends with `T[]`: size the inner one.
+            if !value.is_instance_of::<crate::cdata::CData>() {
+                let sub = struct_size_for(py, ft, inner, value)?;
+                size = size.max(f.offset + sub);
+            }
         }
         Ok(())
     };
