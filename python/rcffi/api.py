@@ -75,6 +75,9 @@ class FFI(_BackendFFI):
                 "backend, rcffi._backend (the ctypes backend of upstream "
                 "cffi is not provided)" % (backend,))
         _BackendFFI.__init__(self)
+        # Like upstream's cffi.FFI: 'struct foo' in a type string declares
+        # an opaque struct when unknown.
+        self._auto_declare_tags = True
         self._backend = backend
         self._windows_unicode = None
         self._embedding = None

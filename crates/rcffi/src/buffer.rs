@@ -181,11 +181,8 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
             t.name
         )));
     }
-    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<CData>() {
-        return Err(PyTypeError::new_err(format!(
-            "from_buffer() cannot return the address of the raw string within a {} object",
-            crate::convert::type_name(obj)
-        )));
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("from_buffer() cannot return the address of a unicode object"));
     }
     let view = PyBuffer::<u8>::get(obj).or_else(|_| {
         // Typed buffers (e.g. array('H')) do not match `u8`: take them as raw bytes.
@@ -200,17 +197,6 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
     let ptr = view.buf_ptr() as *mut u8;
     let nbytes = view.len_bytes();
     let mut length = -1;
-    if t.kind == Kind::Pointer {
-        let need = t.item_ref(py).size().max(0) as usize;
-        if nbytes < need {
-            return Err(PyValueError::new_err(format!(
-                "buffer is too small ({} bytes) for '{}' ({} bytes)",
-                nbytes,
-                t.item_ref(py).name,
-                need
-            )));
-        }
-    }
     if t.kind == Kind::Array {
         let item_size = t.item_ref(py).size().max(1) as usize;
         if t.length >= 0 {
