@@ -13,7 +13,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyAttributeError, PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
-use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PySlice, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PySlice, PyTuple};
 
 use crate::convert;
 use crate::ctype::{self, CType, Kind};

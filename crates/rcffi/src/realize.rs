@@ -78,15 +78,79 @@ fn cdef_error(e: &cdecl::CdefError) -> PyErr {
     }
 }
 
+/// `<file>:<line>: unknown type name 'foo_t'`, with the line and a caret under the name.
+fn unknown_name_error(src: &str, files: &[String], name: &str, span: Span) -> PyErr {
+    let file = files.get(span.file as usize).cloned().unwrap_or_else(|| "<cdef source string>".into());
+    // The line as written (exact when no line directive renamed the file).
+    let source_line = if span.file == 0 { src.lines().nth(span.line.saturating_sub(1) as usize).unwrap_or("") } else { "" };
+    let col = source_line.find(name).map_or(span.col, |i| i as u32 + 1);
+    let err = cdecl::CdefError {
+        message: format!("unknown type name '{name}' (declare it with a typedef before using it)"),
+        file,
+        line: span.line,
+        col,
+        source_line: source_line.to_string(),
+        kind: cdecl::ErrorKind::Decl,
+    };
+    CDefError::new_err(err.to_string())
+}
+
 impl Context {
     /// Record the declarations of one `cdef()` source.
     pub fn declare(&mut self, src: &str, opts: PackOptions, override_: bool) -> PyResult<()> {
         let cdef = cdecl::parse_cdef(src).map_err(|e| cdef_error(&e))?;
         self.current_opts = opts;
         for decl in cdef.decls {
+            if let Some((name, span)) = self.first_unknown_name(&decl) {
+                return Err(unknown_name_error(src, &cdef.files, &name, span));
+            }
             self.declare_one(decl, override_)?;
         }
         Ok(())
+    }
+
+    /// The first type name a declaration uses that is neither declared so far nor predeclared
+    /// (C requires typedefs before use; the parser cannot know them).
+    fn first_unknown_name(&self, decl: &Decl) -> Option<(String, Span)> {
+        let mut found = None;
+        let mut check = |ty: &Ty, span: Span| {
+            if found.is_none() {
+                found = self.unknown_in(ty).map(|n| (n, span));
+            }
+        };
+        match decl {
+            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => check(ty, *span),
+            Decl::Function { sig, span, .. } => {
+                check(&sig.result, *span);
+                for p in &sig.params {
+                    check(&p.ty, *span);
+                }
+            }
+            Decl::Tag { base, span } => check(&Ty::Base { base: base.clone(), quals: Default::default() }, *span),
+            Decl::Define { .. } => {}
+        }
+        found
+    }
+
+    fn unknown_in(&self, ty: &Ty) -> Option<String> {
+        match ty {
+            Ty::Base { base, .. } => match base {
+                BaseType::Name(n) => (!self.is_known_type_name(n)).then(|| n.clone()),
+                BaseType::Record(r) => r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty)),
+                _ => None,
+            },
+            Ty::Pointer { to, .. } => self.unknown_in(to),
+            Ty::Array { of, .. } => self.unknown_in(of),
+            Ty::Function(sig) => self
+                .unknown_in(&sig.result)
+                .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty))),
+        }
+    }
+
+    fn is_known_type_name(&self, name: &str) -> bool {
+        self.typedefs.contains_key(name)
+            || model::primitive(name).is_some()
+            || crate::commontypes::COMMON_TYPES.iter().any(|(n, _)| *n == name)
     }
 
     fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
