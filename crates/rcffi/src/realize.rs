@@ -442,8 +442,8 @@ impl Context {
 
     fn complete_record(&mut self, py: Python<'_>, t: &Bound<'_, CType>, body: &RecordBody, opts: PackOptions) -> RResult<()> {
         if body.partial {
-            // Layout unknown without the compiler: leave the type opaque.
-            return Ok(());
+            // The layout needs the C compiler (API mode); upstream raises the same.
+            return Err(VerificationMissing::new_err(t.get().name.clone()).into());
         }
         let mut decls = Vec::with_capacity(body.fields.len());
         for f in &body.fields {
