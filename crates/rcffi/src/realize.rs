@@ -407,7 +407,10 @@ impl Context {
                 self.anonymous.insert(key, t.clone_ref(py));
                 if let Some(body) = &r.body {
                     let opts = self.current_opts;
-                    self.complete_record(py, t.bind(py), body, opts)?;
+                    if let Err(e) = self.complete_record(py, t.bind(py), body, opts) {
+                        self.anonymous.remove(&key);
+                        return Err(e);
+                    }
                 }
                 Ok(t)
             }
@@ -429,7 +432,14 @@ impl Context {
         let body = entry.body.clone();
         let opts = entry.opts;
         if let Some(body) = body {
-            self.complete_record(py, t.bind(py), &body, opts)?;
+            if let Err(e) = self.complete_record(py, t.bind(py), &body, opts) {
+                // Not usable: forget it, so that the next use reports the error again.
+                let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
+                if let Some(entry) = map.get_mut(tag) {
+                    entry.realized = None;
+                }
+                return Err(e);
+            }
         }
         Ok(t)
     }
