@@ -182,9 +182,12 @@ print(json.dumps(info))
 
 def probe(py):
     try:
-        proc = subprocess.run([py, "-c", PROBE], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=120,
-                              cwd=tempfile.gettempdir())
+        # From an empty directory: a stray bisect.py or pytest.py in the
+        # temp dir must not shadow the modules being probed.
+        with tempfile.TemporaryDirectory() as empty:
+            proc = subprocess.run([py, "-c", PROBE], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=120,
+                                  cwd=empty)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise RunError("cannot run %s: %s" % (py, e))
     if proc.returncode != 0:

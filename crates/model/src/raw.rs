@@ -135,9 +135,21 @@ fn extended_to_f64(b: [u8; 10]) -> f64 {
     if e == 0x7fff {
         return if m << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
     }
-    // value = m * 2^(e - 16383 - 63); powi keeps this exact until the final rounding.
-    let exp = e - 16383 - 63;
-    sign * (m as f64) * 2f64.powi(exp.clamp(-1100, 1100)) * 2f64.powi(exp - exp.clamp(-1100, 1100))
+    // value = m * 2^(e - 16383 - 63)
+    sign * ldexp(m as f64, e - 16383 - 63)
+}
+
+/// `x * 2^exp`, scaling in steps so that no intermediate power of two under- or overflows.
+fn ldexp(mut x: f64, mut exp: i32) -> f64 {
+    while exp > 1000 {
+        x *= 2f64.powi(1000);
+        exp -= 1000;
+    }
+    while exp < -1000 {
+        x *= 2f64.powi(-1000);
+        exp += 1000;
+    }
+    x * 2f64.powi(exp)
 }
 
 #[cfg(test)]
