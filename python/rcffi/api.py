@@ -7,6 +7,7 @@ builder methods that generate and compile C code, the setuptools glue,
 ``verify()`` and embedding.
 """
 
+import os
 import sys
 
 from . import _backend
@@ -84,6 +85,28 @@ class FFI(_BackendFFI):
 
     # ------------------------------------------------------------------
     # out-of-line modules: declaring the source
+
+    def dlopen(self, name, flags=0):
+        """Load and return a dynamic library identified by 'name'.  The
+        standard C library can be loaded by passing None.  A short name like
+        "m" or "c" is looked up the way ctypes.util.find_library() does."""
+        if name is None or not isinstance(name, str):
+            return _BackendFFI.dlopen(self, name, flags)
+        first_error = None
+        if '.' in name or '/' in name or os.sep in name:
+            try:
+                return _BackendFFI.dlopen(self, name, flags)
+            except OSError as e:
+                first_error = e
+        import ctypes.util
+        path = ctypes.util.find_library(name)
+        if path is None:
+            msg = ("ctypes.util.find_library() did not manage to locate a "
+                   "library called %r" % (name,))
+            if first_error is not None:
+                msg = "%s.  Additionally, %s" % (first_error, msg)
+            raise OSError(msg)
+        return _BackendFFI.dlopen(self, path, flags)
 
     def set_source(self, module_name, source, source_extension='.c', **kwds):
         """Name the out-of-line module to build and give its C source

@@ -243,6 +243,13 @@ impl Ffi {
     #[pyo3(signature = (cdata, *fields_or_indexes))]
     fn addressof(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, fields_or_indexes: &Bound<'_, PyTuple>) -> PyResult<Py<CData>> {
         let Ok(cd) = cdata.cast::<CData>() else {
+            if let Ok(lib) = cdata.cast::<crate::dllib::DlLib>() {
+                if fields_or_indexes.len() != 1 {
+                    return Err(PyTypeError::new_err("addressof(lib, name) takes exactly one name"));
+                }
+                let name: String = fields_or_indexes.get_item(0)?.extract()?;
+                return Ok(lib.call_method1("__addressof__", (name,))?.cast_into::<CData>()?.unbind());
+            }
             return Err(PyTypeError::new_err("expected a cdata struct/union/array/pointer object"));
         };
         let c = cd.get();
@@ -459,6 +466,20 @@ impl Ffi {
     #[setter]
     fn set_errno(&self, value: i32) {
         crate::errno::set(value)
+    }
+
+    /// Load and return a dynamic library identified by 'name'. The standard C library can be
+    /// loaded by passing None. Note that functions and types declared with 'ffi.cdef()' are not
+    /// linked to a particular library, just like C headers.
+    #[pyo3(signature = (name, flags=0))]
+    fn dlopen(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, flags: i32) -> PyResult<Py<crate::dllib::DlLib>> {
+        crate::dllib::dlopen(slf.py(), slf, name, flags)
+    }
+
+    /// Close a library obtained with ffi.dlopen(). After this call, access to functions or
+    /// variables from the library will fail (possibly with a segmentation fault).
+    fn dlclose(&self, py: Python<'_>, lib: &Bound<'_, crate::dllib::DlLib>) -> PyResult<()> {
+        crate::dllib::dlclose(py, lib)
     }
 
     /// Include the declarations of another FFI instance in this one.

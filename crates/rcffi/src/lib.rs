@@ -11,6 +11,7 @@ mod callback;
 mod cdata;
 mod commontypes;
 mod convert;
+mod dllib;
 mod ctype;
 mod errno;
 mod errors;
@@ -38,6 +39,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CData", py.get_type::<cdata::CData>())?;
     m.add_class::<record::CField>()?;
     m.add_class::<ffi::Ffi>()?;
+    m.add_class::<dllib::DlLib>()?;
     lowlevel::register(m)?;
     Ok(())
 }

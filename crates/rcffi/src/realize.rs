@@ -29,6 +29,14 @@ impl From<PyErr> for RealizeError {
 
 pub type RResult<T> = Result<T, RealizeError>;
 
+/// A realize error as a Python exception (outside type strings, where no caret is shown).
+pub fn into_pyerr(e: RealizeError) -> PyErr {
+    match e {
+        RealizeError::Py(e) => e,
+        RealizeError::Lookup { message, name, .. } => FFIError::new_err(format!("{message}: '{name}'")),
+    }
+}
+
 /// Struct layout options of the `cdef()` call that declared a record.
 #[derive(Clone, Copy, Default)]
 pub struct PackOptions {
