@@ -1,0 +1,169 @@
+"""Time ``FFI().cdef(text)`` on the header corpora, rcffi vs upstream cffi.
+
+    python bench/bench_cdef.py [--quick] [--sizes 1k,5k,20k] [--json out.json]
+
+Both implementations run in this one process, round-robin (rep 1 of each,
+then rep 2 of each, ...), on the same text.  Each rep appends a unique
+``#define`` so that no implementation can answer from a cache keyed by the
+text.  Two variants:
+
+  cdef      FFI() + cdef(text)
+  cdef+use  the same, then ffi.sizeof() of up to 50 struct types and
+            ffi.typeof() of up to 50 typedefs spread over the corpus, so
+            that work deferred by a lazy cdef is paid for
+
+Reported: median CPU time of this thread (``RCFFI_BENCH_TIMER=wall`` for
+wall clock) and the ratio upstream/rcffi (> 1: rcffi is faster).
+"""
+import gc
+import json
+import sys
+import time
+import warnings
+
+import _common
+from _common import fmt_ratio, fmt_time, median, print_table, ratio
+
+# reps per corpus size (full run, quick run)
+REPS = {"1k": (9, 3), "5k": (7, 3), "20k": (5, 1)}
+# a cell stops early (after at least one rep) once it has used this much
+BUDGET = (60.0, 12.0)
+
+
+def _one(impl, text, structs, typedefs, timer):
+    FFI = impl.FFI
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = timer()
+        ffi = FFI()
+        ffi.cdef(text)
+        for s in structs:
+            ffi.sizeof(s)
+        for t in typedefs:
+            ffi.typeof(t)
+        t1 = timer()
+    del ffi
+    return t1 - t0
+
+
+def run(quick=False, sizes=None, timer_name=None, verbose=True,
+        corpora=None, variants=None):
+    import corpus as corpus_mod
+    timer_name, timer = _common.get_timer(timer_name)
+    impls = [i for i in _common.load_impls()]
+    avail = [i for i in impls if i.module is not None]
+    if corpora is None:
+        corpora = corpus_mod.get_corpora(verbose=verbose)
+    sizes = sizes or list(corpus_mod.SIZES)
+    if variants is None:
+        variants = ["cdef", "cdef+use"]
+    result = {"timer": timer_name, "quick": quick, "rows": [],
+              "errors": {}, "missing": {i.name: i.error for i in impls
+                                         if i.module is None}}
+    # warm-up: pycparser builds its tables on first use, rcffi loads
+    for impl in avail:
+        try:
+            _one(impl, corpora[sizes[0]]["text"], [], [], timer)
+        except Exception:
+            pass
+    rep_id = [0]
+    broken = set()
+    for variant in variants:
+        for label in sizes:
+            info = corpora[label]
+            structs = info["structs"] if variant == "cdef+use" else []
+            typedefs = info["typedefs"] if variant == "cdef+use" else []
+            reps = REPS.get(label, (3, 1))[1 if quick else 0]
+            budget = BUDGET[1 if quick else 0]
+            samples = {i.name: [] for i in avail}
+            t_start = time.time()
+            for rep in range(reps):
+                order = avail if rep % 2 == 0 else avail[::-1]
+                for impl in order:
+                    if (impl.name, label, variant) in broken:
+                        continue
+                    rep_id[0] += 1
+                    text = info["text"] + "#define RCFFI_BENCH_REP_%d %d\n" % (
+                        rep_id[0], rep_id[0])
+                    try:
+                        samples[impl.name].append(
+                            _one(impl, text, structs, typedefs, timer))
+                    except Exception as e:
+                        broken.add((impl.name, label, variant))
+                        msg = "%s: %s" % (type(e).__name__, e)
+                        result["errors"]["%s %s %s" % (impl.name, variant,
+                                                       label)] = msg[:2000]
+                        if verbose:
+                            print("!! %s fails on %s (%s): %s"
+                                  % (impl.name, label, variant, msg[:300]),
+                                  file=sys.stderr)
+                if time.time() - t_start > budget:
+                    break
+            row = {"corpus": label, "lines": info["lines"],
+                   "variant": variant, "n_structs": len(structs),
+                   "n_typedefs": len(typedefs)}
+            for impl in avail:
+                s = samples[impl.name]
+                row[impl.name] = {"median_s": median(s) if s else None,
+                                  "samples_s": s}
+            med = {k: (row[k]["median_s"] if k in row else None)
+                   for k in ("cffi", "rcffi")}
+            row["ratio_cffi_over_rcffi"] = ratio(med["cffi"], med["rcffi"])
+            result["rows"].append(row)
+            if verbose:
+                print("  cdef %-8s %-4s cffi %-9s rcffi %-9s ratio %s"
+                      % (variant, label, fmt_time(med["cffi"] or float("nan")),
+                         fmt_time(med["rcffi"] or float("nan")),
+                         fmt_ratio(row["ratio_cffi_over_rcffi"])),
+                      file=sys.stderr)
+    return result
+
+
+def print_result(result, out=sys.stdout):
+    print("== cdef parse time (%s time, median of reps; ratio > 1: rcffi "
+          "faster) ==" % result["timer"], file=out)
+    rows = []
+    for r in result["rows"]:
+        def cell(name):
+            d = r.get(name)
+            if not d or d["median_s"] is None:
+                return "n/a"
+            return fmt_time(d["median_s"])
+        n = max(len((r.get(k) or {}).get("samples_s", []))
+                for k in ("cffi", "rcffi"))
+        what = r["variant"]
+        if r["variant"] == "cdef+use":
+            what += " (%d sizeof, %d typeof)" % (r["n_structs"],
+                                                r["n_typedefs"])
+        rows.append([r["corpus"], str(r["lines"]), what, str(n),
+                     cell("cffi"), cell("rcffi"),
+                     fmt_ratio(r["ratio_cffi_over_rcffi"])])
+    print_table(["corpus", "lines", "variant", "reps", "cffi", "rcffi",
+                 "cffi/rcffi"], rows, aligns=list("lrlrrrr"), out=out)
+    for k, v in sorted(result["missing"].items()):
+        print("  %s not measured: %s" % (k, v), file=out)
+    for k, v in sorted(result["errors"].items()):
+        print("  ERROR %s: %s" % (k, v.splitlines()[0][:300]), file=out)
+    print(file=out)
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None,
+                    help="comma-separated corpus labels (1k,5k,20k)")
+    ap.add_argument("--json", default=None, help="write results here")
+    args = ap.parse_args(argv)
+    sizes = args.sizes.split(",") if args.sizes else None
+    res = run(quick=args.quick, sizes=sizes)
+    print_result(res)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": _common.machine_info(), "cdef": res}, f,
+                      indent=1)
+
+
+if __name__ == "__main__":
+    main()
