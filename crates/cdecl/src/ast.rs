@@ -151,8 +151,9 @@ pub struct Record {
     pub kind: RecordKind,
     /// None for an anonymous struct/union.
     pub tag: Option<String>,
-    /// None for a reference or forward declaration; Some for a definition.
-    pub body: Option<RecordBody>,
+    /// None for a reference or forward declaration; Some for a definition. Shared, because a
+    /// definition is both registered under its tag and kept in the type that wrote it.
+    pub body: Option<std::sync::Arc<RecordBody>>,
     pub span: Span,
 }
 

@@ -208,7 +208,7 @@ impl<'a> Parser<'a> {
                 RecordKind::Union
             };
             let body = if has_body {
-                Some(self.record_body()?)
+                Some(std::sync::Arc::new(self.record_body()?))
             } else {
                 None
             };

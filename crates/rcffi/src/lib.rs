@@ -17,6 +17,7 @@ mod errno;
 mod errors;
 mod ffi;
 mod file;
+mod fxhash;
 mod handle;
 mod lowlevel;
 mod realize;

@@ -3,7 +3,6 @@
 //! `cdef()` only records declarations (cheap, so big headers cost little); a type becomes a
 //! `CType` the first time something asks for it, and is cached from then on.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Record, RecordBody, RecordKind, Span, Ty};
@@ -11,6 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::ctype::{self, CType, Kind};
+use crate::fxhash::FxHashMap as HashMap;
 use crate::errors::{CDefError, FFIError, VerificationMissing};
 use crate::record::{self, FieldDecl};
 
@@ -230,7 +230,7 @@ impl Context {
                 let entry = map.entry(tag.clone()).or_insert(RecordEntry { body: None, opts, realized: None });
                 if let Some(body) = &r.body {
                     if entry.body.is_none() {
-                        entry.body = Some(Arc::new(body.clone()));
+                        entry.body = Some(body.clone());
                         entry.opts = opts;
                     }
                 }
