@@ -177,7 +177,7 @@ pub struct Field {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enum {
     pub tag: Option<String>,
-    pub body: Option<EnumBody>,
+    pub body: Option<std::sync::Arc<EnumBody>>,
     pub span: Span,
 }
 

@@ -196,7 +196,7 @@ impl<'a> Parser<'a> {
         }
         Ok(if kw.kind == T::Enum {
             let body = if has_body {
-                Some(self.enum_body()?)
+                Some(std::sync::Arc::new(self.enum_body()?))
             } else {
                 None
             };

@@ -507,7 +507,9 @@ impl CData {
                     Ok(v.into_pyobject(py)?.into_any().unbind())
                 }
                 Some(PrimKind::Char | PrimKind::WideChar) => {
-                    let v = model::raw::read_int(self.addr(), t.size() as usize, false);
+                    // wchar_t is signed on Linux; char, char16_t and char32_t read unsigned.
+                    let signed = t.name == "wchar_t";
+                    let v = model::raw::read_int(self.addr(), t.size() as usize, signed);
                     Ok(v.into_pyobject(py)?.into_any().unbind())
                 }
                 Some(PrimKind::Float | PrimKind::LongDouble) => {

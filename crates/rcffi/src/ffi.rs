@@ -22,8 +22,9 @@ pub struct Ffi {
     type_cache: Mutex<HashMap<String, (Py<CType>, bool)>>,
     init_once_results: Mutex<HashMap<String, Py<PyAny>>>,
     init_once_locks: Mutex<HashMap<String, Py<PyAny>>>,
-    /// `struct foo` in a type string declares an opaque struct if unknown (cffi.FFI does this;
-    /// the bare `_cffi_backend.FFI` reports "undefined struct/union name").
+    /// Behave like upstream's Python-level `cffi.FFI` rather than the bare `_cffi_backend.FFI`:
+    /// `struct foo` in a type string declares an opaque struct if unknown (instead of "undefined
+    /// struct/union name"), and errors in type strings are `CDefError` (instead of `ffi.error`).
     auto_declare_tags: std::sync::atomic::AtomicBool,
 }
 
@@ -48,10 +49,12 @@ impl Ffi {
                 let text = s.to_str()?;
                 let (t, raw_fn) = self.resolve_str(py, text)?;
                 if raw_fn && !allow_raw_function {
-                    return Err(FFIError::new_err(format!(
-                        "the type '{}' is a function type, not a pointer-to-function type",
-                        text
-                    )));
+                    let msg = format!("the type '{text}' is a function type, not a pointer-to-function type");
+                    return Err(if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
+                        crate::errors::CDefError::new_err(msg)
+                    } else {
+                        FFIError::new_err(msg)
+                    });
                 }
                 return Ok(t.into_bound(py));
             }
@@ -77,7 +80,8 @@ impl Ffi {
         if let Some((t, raw)) = self.type_cache.lock().unwrap().get(text) {
             return Ok((t.clone_ref(py), *raw));
         }
-        let ty = cdecl::parse_type_name(text).map_err(|e| bad_type(e.message, e.pos, text))?;
+        let compat = self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed);
+        let ty = cdecl::parse_type_name(text).map_err(|e| bad_type(e.message, e.pos, text, compat))?;
         let result = {
             let mut ctx = self.ctx.lock().unwrap();
             if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
@@ -92,7 +96,7 @@ impl Ffi {
                 // Point at the name itself (a struct's span starts at its keyword).
                 let from = span.map_or(0, |s| (s.col as usize).saturating_sub(1)).min(text.len());
                 let pos = text.get(from..).and_then(|rest| rest.find(name.as_str())).map_or(from, |i| from + i);
-                return Err(bad_type(message, pos, text));
+                return Err(bad_type(message, pos, text, compat));
             }
         };
         self.type_cache.lock().unwrap().insert(text.to_string(), (t.clone_ref(py), raw));
@@ -127,9 +131,10 @@ fn auto_declare_tags(ctx: &mut Context, ty: &cdecl::Ty) {
 
 /// Upstream's type-string error: the message, then (for inputs up to 500 bytes) the input with
 /// unprintable bytes shown as `?` and a caret under the position.
-fn bad_type(message: &str, pos: usize, text: &str) -> PyErr {
+fn bad_type(message: &str, pos: usize, text: &str, cdef_error: bool) -> PyErr {
+    let make = |m: String| if cdef_error { crate::errors::CDefError::new_err(m) } else { FFIError::new_err(m) };
     if text.len() > 500 {
-        return FFIError::new_err(message.to_string());
+        return make(message.to_string());
     }
     let shown: String = text
         .bytes()
@@ -139,7 +144,7 @@ fn bad_type(message: &str, pos: usize, text: &str) -> PyErr {
             _ => '?',
         })
         .collect();
-    FFIError::new_err(format!("{message}\n{shown}\n{}^", " ".repeat(pos)))
+    make(format!("{message}\n{shown}\n{}^", " ".repeat(pos)))
 }
 
 #[pymethods]
@@ -168,8 +173,20 @@ impl Ffi {
     }
 
     /// Parse the given C source: declarations of types, functions, variables and constants.
-    #[pyo3(signature = (csource, r#override=false, packed=false, pack=None))]
-    fn cdef(&self, csource: &Bound<'_, PyAny>, r#override: bool, packed: bool, pack: Option<i32>) -> PyResult<()> {
+    #[pyo3(signature = (csource, r#override=false, packed=None, pack=None))]
+    fn cdef(&self, csource: &Bound<'_, PyAny>, r#override: bool, packed: Option<&Bound<'_, PyAny>>, pack: Option<i32>) -> PyResult<()> {
+        let packed = match packed {
+            None => false,
+            Some(p) => match p.extract::<i64>() {
+                Ok(0) => false,
+                Ok(1) => true,
+                _ => {
+                    return Err(pyo3::exceptions::PyValueError::new_err(
+                        "'packed' should be False or True; use 'pack' to give another value",
+                    ))
+                }
+            },
+        };
         let src: String = if let Ok(s) = csource.cast::<PyString>() {
             s.to_str()?.to_string()
         } else {
@@ -177,13 +194,15 @@ impl Ffi {
         };
         let pack = match pack {
             Some(n) if n > 0 && (n & (n - 1)) != 0 => {
-                return Err(pyo3::exceptions::PyValueError::new_err("'pack' must be a power of two, not 3"))
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("'pack' must be a power of two, not {n}")))
             }
             Some(n) if n > 0 => n,
             _ => 0,
         };
         if packed && pack > 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err("'packed' should be False or True; use 'pack' to give another value"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "'packed' should be False or True; use 'pack' to give another value",
+            ));
         }
         self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)
     }
@@ -314,9 +333,12 @@ impl Ffi {
     /// Return a new cdata object that points to the same data. Later, when this new cdata object
     /// is garbage-collected, 'destructor(old_cdata_object)' will be called.
     #[pyo3(signature = (cdata, destructor, size=0))]
-    fn gc(&self, py: Python<'_>, cdata: &Bound<'_, CData>, destructor: Option<Py<PyAny>>, size: isize) -> PyResult<Py<CData>> {
+    fn gc(&self, py: Python<'_>, cdata: &Bound<'_, CData>, destructor: Option<Py<PyAny>>, size: isize) -> PyResult<Option<Py<CData>>> {
         let _ = size;
-        api::gc(py, cdata, destructor)
+        let detach = destructor.is_none();
+        let r = api::gc(py, cdata, destructor)?;
+        // ffi.gc(p, None) detaches the destructor and returns None.
+        Ok((!detach).then_some(r))
     }
 
     /// Release now the resources held by a 'cdata' object from ffi.new(), ffi.gc() or

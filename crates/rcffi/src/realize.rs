@@ -66,8 +66,15 @@ pub struct Context {
     structs: HashMap<String, RecordEntry>,
     unions: HashMap<String, RecordEntry>,
     enums: HashMap<String, EnumEntry>,
-    /// Anonymous struct/union/enum definitions, realized, keyed by where they were written.
-    anonymous: HashMap<(u8, u16, u32, u32), Py<CType>>,
+    /// Anonymous struct/union/enum definitions, realized, keyed by the address of their shared
+    /// body (every copy of one definition shares it; distinct definitions never do).
+    anonymous: HashMap<usize, Py<CType>>,
+    /// Structs reached through pointers, created but not laid out yet: completing them is
+    /// deferred until the outermost realization is done, so that `struct a { struct b *p; };
+    /// struct b { struct a x; };` works from either end.
+    pending: Vec<(Py<CType>, Arc<RecordBody>, PackOptions)>,
+    /// Records being laid out right now (a struct containing itself must not recurse forever).
+    in_progress: Vec<usize>,
     anon_counter: usize,
     /// Enumerators and `#define`d integers.
     pub constants: HashMap<String, i128>,
@@ -165,6 +172,13 @@ impl Context {
         match decl {
             Decl::Define { name, value, .. } => match value {
                 cdecl::DefineValue::Int(v) => {
+                    if let Some(old) = self.constants.get(&name) {
+                        if *old != v && !override_ {
+                            return Err(FFIError::new_err(format!(
+                                "multiple declarations of constant: {name}"
+                            )));
+                        }
+                    }
                     self.constants.insert(name, v);
                 }
                 cdecl::DefineValue::Dotdotdot => self.dotdotdot_constants.push(name),
@@ -269,9 +283,49 @@ impl Context {
     /// Realize a type. A bare function type gives its function-pointer ctype; the second value
     /// says whether it was a bare function type.
     pub fn realize(&mut self, py: Python<'_>, ty: &Ty) -> RResult<(Py<CType>, bool)> {
-        match ty {
-            Ty::Function(sig) => Ok((self.realize_function(py, sig)?, true)),
-            _ => Ok((self.realize_type(py, ty, None)?, false)),
+        let r = match ty {
+            Ty::Function(sig) => (self.realize_function_inner(py, sig)?, true),
+            _ => (self.realize_type(py, ty, None)?, false),
+        };
+        self.complete_pending(py)?;
+        Ok(r)
+    }
+
+    /// Realize a function declaration's type (the function-pointer ctype).
+    pub fn realize_function(&mut self, py: Python<'_>, sig: &cdecl::FuncSig) -> RResult<Py<CType>> {
+        let t = self.realize_function_inner(py, sig)?;
+        self.complete_pending(py)?;
+        Ok(t)
+    }
+
+    /// Lay out the structs that were reached through pointers while realizing.
+    fn complete_pending(&mut self, py: Python<'_>) -> RResult<()> {
+        while let Some((t, body, opts)) = self.pending.pop() {
+            if t.get().record.get().is_some() {
+                continue;
+            }
+            if let Err(e) = self.complete_record(py, t.bind(py), &body, opts) {
+                self.forget(t.get());
+                self.pending.clear();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drop a struct/union type that failed to complete from the caches, so that the next use
+    /// reports the error again.
+    fn forget(&mut self, t: &CType) {
+        for map in [&mut self.structs, &mut self.unions] {
+            for entry in map.values_mut() {
+                if entry.realized.as_ref().is_some_and(|r| std::ptr::eq(r.get(), t)) {
+                    entry.realized = None;
+                }
+            }
+        }
+        self.anonymous.retain(|_, r| !std::ptr::eq(r.get(), t));
+        for entry in self.typedefs.values_mut() {
+            entry.1 = None;
         }
     }
 
@@ -280,7 +334,12 @@ impl Context {
             Ty::Base { base, .. } => self.realize_base(py, base, name_hint),
             Ty::Pointer { to, .. } => {
                 if let Ty::Function(sig) = &**to {
-                    return self.realize_function(py, sig);
+                    return self.realize_function_inner(py, sig);
+                }
+                if let Ty::Base { base: BaseType::Record(Record { kind, tag: Some(tag), span, .. }), .. } = &**to {
+                    // Through a pointer, a struct need not be laid out yet.
+                    let item = self.realize_tag(py, *kind, tag, Some(*span), true)?;
+                    return Ok(ctype::new_pointer(py, item.bind(py))?);
                 }
                 let item = self.realize_type(py, to, None)?;
                 Ok(ctype::new_pointer(py, item.bind(py))?)
@@ -308,7 +367,7 @@ impl Context {
                 let ptr = ctype::new_pointer(py, item_t)?;
                 Ok(ctype::new_array(py, ptr.bind(py), length)?)
             }
-            Ty::Function(sig) => self.realize_function(py, sig),
+            Ty::Function(sig) => self.realize_function_inner(py, sig),
         }
     }
 
@@ -329,18 +388,18 @@ impl Context {
         isize::try_from(v).map_err(|_| RealizeError::Py(pyo3::exceptions::PyOverflowError::new_err("array length too large")))
     }
 
-    pub fn realize_function(&mut self, py: Python<'_>, sig: &cdecl::FuncSig) -> RResult<Py<CType>> {
+    fn realize_function_inner(&mut self, py: Python<'_>, sig: &cdecl::FuncSig) -> RResult<Py<CType>> {
         let mut args = Vec::with_capacity(sig.params.len());
         for p in &sig.params {
             let t = match &p.ty {
                 // A parameter of function type is a function pointer, as in C.
-                Ty::Function(inner) => self.realize_function(py, inner)?,
+                Ty::Function(inner) => self.realize_function_inner(py, inner)?,
                 other => self.realize_type(py, other, None)?,
             };
             args.push(crate::call::check_arg_type(py, t.bind(py))?);
         }
         let result = match &sig.result {
-            Ty::Function(inner) => self.realize_function(py, inner)?,
+            Ty::Function(inner) => self.realize_function_inner(py, inner)?,
             other => self.realize_type(py, other, None)?,
         };
         crate::call::check_result_type(py, result.bind(py))?;
@@ -375,7 +434,7 @@ impl Context {
             }
             let ty = ty.clone();
             let t = match &*ty {
-                Ty::Function(sig) => self.realize_function(py, sig)?,
+                Ty::Function(sig) => self.realize_function_inner(py, sig)?,
                 other => self.realize_type(py, other, Some(name))?,
             };
             if let Some(entry) = self.typedefs.get_mut(name) {
@@ -397,9 +456,9 @@ impl Context {
 
     fn realize_record(&mut self, py: Python<'_>, r: &Record, name_hint: Option<&str>) -> RResult<Py<CType>> {
         match &r.tag {
-            Some(tag) => self.realize_tag_by_name(py, r.kind, tag, Some(r.span)),
+            Some(tag) => self.realize_tag(py, r.kind, tag, Some(r.span), false),
             None => {
-                let key = (r.kind as u8, r.span.file, r.span.line, r.span.col);
+                let key = r.body.as_ref().map_or(0, |b| Arc::as_ptr(b) as usize);
                 if let Some(t) = self.anonymous.get(&key) {
                     return Ok(t.clone_ref(py));
                 }
@@ -425,20 +484,34 @@ impl Context {
         }
     }
 
-    /// `struct tag` / `union tag`: the declared one, or (when `auto_declare`) a new opaque one.
-    fn realize_tag_by_name(&mut self, py: Python<'_>, kind: RecordKind, tag: &str, span: Option<Span>) -> RResult<Py<CType>> {
+    /// `struct tag` / `union tag` as declared. With `defer`, a definition is laid out later (see
+    /// `pending`); otherwise now.
+    fn realize_tag(&mut self, py: Python<'_>, kind: RecordKind, tag: &str, span: Option<Span>, defer: bool) -> RResult<Py<CType>> {
         let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
         let Some(entry) = map.get_mut(tag) else {
             return Err(RealizeError::Lookup { message: "undefined struct/union name", name: tag.to_string(), span });
         };
         if let Some(t) = &entry.realized {
-            return Ok(t.clone_ref(py));
+            let t = t.clone_ref(py);
+            // Reached directly after being deferred: it must be laid out now.
+            let busy = self.in_progress.contains(&(t.get() as *const CType as usize));
+            if !defer && !busy && t.get().record.get().is_none() {
+                if let Some(body) = entry.body.clone() {
+                    let opts = entry.opts;
+                    self.complete_record(py, t.bind(py), &body, opts)?;
+                }
+            }
+            return Ok(t);
         }
         let kw = if kind == RecordKind::Struct { "struct" } else { "union" };
         let t = ctype::new_record(py, &format!("{kw} {tag}"), kind == RecordKind::Union)?;
         entry.realized = Some(t.clone_ref(py));
         let body = entry.body.clone();
         let opts = entry.opts;
+        if let (true, Some(body)) = (defer, &body) {
+            self.pending.push((t.clone_ref(py), body.clone(), opts));
+            return Ok(t);
+        }
         if let Some(body) = body {
             if let Err(e) = self.complete_record(py, t.bind(py), &body, opts) {
                 // Not usable: forget it, so that the next use reports the error again.
@@ -459,6 +532,14 @@ impl Context {
     }
 
     fn complete_record(&mut self, py: Python<'_>, t: &Bound<'_, CType>, body: &RecordBody, opts: PackOptions) -> RResult<()> {
+        let id = t.get() as *const CType as usize;
+        self.in_progress.push(id);
+        let r = self.complete_record_inner(py, t, body, opts);
+        self.in_progress.retain(|&x| x != id);
+        r
+    }
+
+    fn complete_record_inner(&mut self, py: Python<'_>, t: &Bound<'_, CType>, body: &RecordBody, opts: PackOptions) -> RResult<()> {
         if body.partial {
             // The layout needs the C compiler (API mode); upstream raises the same.
             return Err(VerificationMissing::new_err(t.get().name.clone()).into());
@@ -496,7 +577,7 @@ impl Context {
                 }
             }
             None => {
-                let key = (2u8, e.span.file, e.span.line, e.span.col);
+                let key = e.body.as_ref().map_or(0, |b| Arc::as_ptr(b) as usize);
                 if let Some(t) = self.anonymous.get(&key) {
                     return Ok(t.clone_ref(py));
                 }
@@ -512,6 +593,13 @@ impl Context {
             }
         };
         let mut items = Vec::new();
+        if def.body.is_none() {
+            let msg = std::ffi::CString::new(format!(
+                "'{name}' has no values explicitly defined; guessing that it is equivalent to 'unsigned int'"
+            ))
+            .unwrap();
+            PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 1)?;
+        }
         if let Some(body) = &def.body {
             if body.partial {
                 return Err(VerificationMissing::new_err(format!(
@@ -533,7 +621,8 @@ impl Context {
                 }
             }
             None => {
-                self.anonymous.insert((2u8, e.span.file, e.span.line, e.span.col), t.clone_ref(py));
+                let key = e.body.as_ref().map_or(0, |b| Arc::as_ptr(b) as usize);
+                self.anonymous.insert(key, t.clone_ref(py));
             }
         }
         Ok(t)
