@@ -81,7 +81,13 @@ impl Ffi {
             return Ok((t.clone_ref(py), *raw));
         }
         let compat = self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed);
-        let ty = cdecl::parse_type_name(text).map_err(|e| bad_type(e.message, e.pos, text, compat))?;
+        let ty = match cdecl::parse_type_name(text) {
+            Ok(ty) => ty,
+            // cffi.FFI also takes types that define structs ("struct { int a; } *"): parse
+            // those with the cdef parser.
+            Err(_) if compat && text.contains('{') => type_from_cdef_parser(text)?,
+            Err(e) => return Err(bad_type(e.message, e.pos, text, compat)),
+        };
         let result = {
             let mut ctx = self.ctx.lock().unwrap();
             if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
@@ -105,6 +111,16 @@ impl Ffi {
 
     fn ctype_of<'py>(&self, py: Python<'py>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CType>> {
         self.resolve(py, arg, ACCEPT_STRING | ACCEPT_CTYPE, false)
+    }
+}
+
+/// A type string with a struct/union body, parsed as the type of a typedef.
+fn type_from_cdef_parser(text: &str) -> PyResult<cdecl::Ty> {
+    let src = format!("typedef {text} __rcffi_type__;");
+    let cdef = cdecl::parse_cdef(&src).map_err(|e| crate::errors::CDefError::new_err(e.to_string()))?;
+    match cdef.decls.into_iter().next() {
+        Some(cdecl::Decl::Typedef { ty, .. }) => Ok(ty),
+        _ => Err(crate::errors::CDefError::new_err(format!("cannot parse the type '{text}'"))),
     }
 }
 
@@ -507,7 +523,7 @@ impl Ffi {
     /// Include the declarations of another FFI instance in this one.
     fn include(&self, py: Python<'_>, other: &Bound<'_, Ffi>) -> PyResult<()> {
         if std::ptr::eq(other.get(), self) {
-            return Err(PyTypeError::new_err("cannot include an ffi into itself"));
+            return Err(pyo3::exceptions::PyValueError::new_err("cannot include an ffi into itself"));
         }
         let theirs = other.get().ctx.lock().unwrap();
         self.ctx.lock().unwrap().include(py, &theirs);

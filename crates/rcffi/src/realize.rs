@@ -345,6 +345,9 @@ impl Context {
                 Ok(ctype::new_pointer(py, item.bind(py))?)
             }
             Ty::Array { of, len } => {
+                if matches!(**of, Ty::Function(_)) {
+                    return Err(CDefError::new_err("array of functions: use an array of function pointers, e.g. 'int(*[5])(int)'").into());
+                }
                 let item = self.realize_type(py, of, None)?;
                 let item_t = item.bind(py);
                 if item_t.get().kind == Kind::Array && item_t.get().length < 0 {
@@ -394,6 +397,11 @@ impl Context {
             let t = match &p.ty {
                 // A parameter of function type is a function pointer, as in C.
                 Ty::Function(inner) => self.realize_function_inner(py, inner)?,
+                // A parameter of array type is a pointer, as in C (its items need no size yet).
+                Ty::Array { of, .. } => {
+                    let as_ptr = Ty::Pointer { to: of.clone(), quals: Default::default() };
+                    self.realize_type(py, &as_ptr, None)?
+                }
                 other => self.realize_type(py, other, None)?,
             };
             args.push(crate::call::check_arg_type(py, t.bind(py))?);
@@ -494,11 +502,17 @@ impl Context {
         if let Some(t) = &entry.realized {
             let t = t.clone_ref(py);
             // Reached directly after being deferred: it must be laid out now.
+            // Declared opaque first and defined later, or deferred earlier: lay it out now
+            // (or, through a pointer, once the outer type is done).
             let busy = self.in_progress.contains(&(t.get() as *const CType as usize));
-            if !defer && !busy && t.get().record.get().is_none() {
+            if !busy && t.get().record.get().is_none() {
                 if let Some(body) = entry.body.clone() {
                     let opts = entry.opts;
-                    self.complete_record(py, t.bind(py), &body, opts)?;
+                    if defer {
+                        self.pending.push((t.clone_ref(py), body, opts));
+                    } else {
+                        self.complete_record(py, t.bind(py), &body, opts)?;
+                    }
                 }
             }
             return Ok(t);
