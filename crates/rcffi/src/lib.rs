@@ -26,7 +26,9 @@ mod varsize;
 
 use pyo3::prelude::*;
 
-#[pymodule]
+// cdata memory is plain C memory with no locking, as in upstream: keep the GIL on free-threaded
+// Python builds.
+#[pymodule(gil_used = true)]
 fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", "2.0.0")?;
