@@ -566,3 +566,32 @@ def test_enum_in_struct_and_new():
         p.c = 2 ** 32
     e = ffi.new("enum color *", 1)
     assert e[0] == 1
+
+
+# --------------------------------------------------------------------------
+# robustness: absurd nesting gives a clean error, never a crash
+
+@pytest.mark.parametrize("kind", ["paren", "ptr", "arr", "expr", "struct"])
+def test_deep_nesting_is_a_clean_error(kind):
+    n = 100000
+    source = {
+        'paren': 'typedef int ' + '(' * n + 'x' + ')' * n + ';',
+        'ptr': 'typedef int ' + '*' * n + 'x;',
+        'arr': 'typedef int x' + '[1]' * n + ';',
+        'expr': 'enum e { A = ' + '(' * n + '1' + ')' * n + ' };',
+        'struct': 'struct s { ' + 'struct { ' * n + 'int a;' + ' } f;' * n +
+                  ' };',
+    }[kind]
+    with pytest.raises(CDefError):
+        FFI().cdef(source)
+
+
+def test_declarator_complexity_limit():
+    ffi = FFI()
+    ffi.cdef("typedef int " + "*" * 64 + "x;")
+    assert ffi.typeof("x").cname == "int" + " *" * 64
+    msg = cdef_error("typedef int " + "*" * 65 + "x;")
+    assert "declarator too complex: more than 64 '*', '[]' and '()' in one " \
+           "declarator" in msg
+    with pytest.raises(FFIError):
+        ffi.typeof("int" + "*" * 100000)

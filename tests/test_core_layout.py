@@ -411,3 +411,19 @@ def test_struct_completed_by_a_later_cdef():
     assert ffi.sizeof("struct later") == 8
     u = ffi.new("struct user *")
     u.p = ffi.new("struct later *", [1, 2])
+
+
+@pytest.mark.parametrize("decl,message", [
+    ("struct s { int a : 40; };",
+     "bit field 'struct s.a' is declared 'int:40', which exceeds the width of "
+     "the type"),
+    ("struct s { float f : 3; };",
+     "field 'struct s.f' declared as 'float' cannot be a bit field"),
+    ("struct s { int a : 0; };", "field 'struct s.a' is declared with :0"),
+])
+def test_invalid_bitfields(decl, message):
+    ffi = FFI()
+    ffi.cdef(decl)
+    with pytest.raises(TypeError) as e:
+        ffi.sizeof("struct s")
+    assert str(e.value) == message
