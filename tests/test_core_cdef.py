@@ -254,21 +254,18 @@ def test_typedef_name_redeclared_as_variable():
             in msg)
 
 
-@pytest.mark.parametrize("source", [
-    "foo_t x;",
-    "extern foo_t x;",
-    "typedef foo_t bar_t;",
-    "struct s { foo_t x; };",
-    "int f(foo_t);",
+@pytest.mark.parametrize("source,col", [
+    ("foo_t x;", 1),
+    ("extern foo_t x;", 8),
+    ("typedef foo_t bar_t;", 9),
+    ("struct s { foo_t x; };", 12),
+    ("int f(foo_t);", 7),
 ])
-@pytest.mark.xfail(reason="an unknown type name is accepted by cdef() (the "
-                          "error comes later, when the type is used: for "
-                          "'struct s { foo_t x; }', ffi.sizeof('struct s') "
-                          "says \"undefined type name / struct s\", not "
-                          "naming foo_t); upstream raises CDefError in "
-                          "cdef()", strict=True)
-def test_unknown_type_name_is_a_cdef_error(source):
-    cdef_error(source)
+def test_unknown_type_name_is_a_cdef_error(source, col):
+    msg = cdef_error(source)
+    assert "unknown type name 'foo_t'" in msg
+    assert "  --> <cdef source string>:1:%d" % col in msg.splitlines()
+    assert caret_lines(msg) == (source, " " * (col - 1) + "^")
 
 
 @pytest.mark.xfail(reason="an enum value naming an unknown constant raises "
@@ -593,5 +590,5 @@ def test_declarator_complexity_limit():
     msg = cdef_error("typedef int " + "*" * 65 + "x;")
     assert "declarator too complex: more than 64 '*', '[]' and '()' in one " \
            "declarator" in msg
-    with pytest.raises(FFIError):
+    with pytest.raises(CDefError):
         ffi.typeof("int" + "*" * 100000)
