@@ -480,6 +480,24 @@ def test_whatsnew_1_8_3_void_pointer_autocast():
     assert ip[0][0] == 5
 
 
+# 003 s3.8.10 v1.8.3: char * does not convert to other pointer types like
+# void * does; the docs announce a warning that "will turn into an error in a
+# future version" -- in cffi 2.0 it is a TypeError
+def test_whatsnew_1_8_3_no_char_pointer_autocast():
+    ffi = FFI()
+    c = ffi.new("char[]", b"abcd")
+    with pytest.raises(TypeError) as e:
+        ffi.new("int **", c)
+    assert str(e.value).startswith("implicit cast from 'char *' to a "
+                                   "different pointer type")
+    with pytest.raises(TypeError) as e:
+        ffi.new("char **", ffi.new("int *"))
+    assert str(e.value).startswith("implicit cast to 'char *' from a "
+                                   "different pointer type")
+    assert ffi.new("unsigned char **", c)[0] == c   # char-like: allowed
+    assert ffi.new("void **", c)[0] == c
+
+
 # 003 s3.8.11 v1.8.2: ffi.new() on structs/unions with nested anonymous
 # structs/unions, initialized from a list or a dict like GCC's { }
 def test_whatsnew_1_8_2_nested_anonymous_init():
