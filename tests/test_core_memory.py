@@ -710,3 +710,31 @@ def test_list_types_sorted_and_grouped(ffi):
              " typedef struct { int b; } st_t;")
     assert ffi.list_types() == (['aa_t', 'st_t', 'zz_t'],
                                 ['box', 'outer', 'pt'], ['un'])
+
+
+# Field access through a NULL struct pointer: upstream cffi segfaults (it
+# only checks p[0]); a NULL check is cheap, so rcffi must raise.  Run in a
+# subprocess so that a crash cannot take the test run down.
+@pytest.mark.parametrize("stmt", ["p.x", "p.x = 1"])
+@pytest.mark.xfail(reason="reading or writing a field through a NULL struct "
+                          "pointer (ffi.cast('struct pt *', 0).x) segfaults "
+                          "instead of raising RuntimeError", strict=True)
+def test_field_access_through_null_struct_pointer_raises(stmt):
+    import subprocess
+    code = "\n".join([
+        "from rcffi import FFI",
+        "ffi = FFI()",
+        "ffi.cdef('struct pt { int x; };')",
+        "p = ffi.cast('struct pt *', 0)",
+        "try:",
+        "    " + stmt,
+        "except RuntimeError as e:",
+        "    print('RuntimeError', e)",
+        "else:",
+        "    print('no error')",
+    ])
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.startswith("RuntimeError")
