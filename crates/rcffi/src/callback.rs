@@ -1,14 +1,352 @@
-//! `ffi.callback()`: C function pointers that call Python. (Closures over libffi.)
+//! `ffi.callback()`: C function pointers that call Python, built on libffi closures.
+//!
+//! The closure's code address is the cdata's address. When C calls it, the trampoline takes the
+//! GIL (from any thread, including ones Python did not create), converts the arguments, calls
+//! the Python callable and converts its result back. Exceptions never reach C: they are reported
+//! through `sys.unraisablehook` (or handed to `onerror`) and the `error` value is returned.
 
+use std::ffi::{c_char, c_void, CString};
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+
+use libffi::raw;
+use model::PrimKind;
+use pyo3::exceptions::{PyMemoryError, PyNotImplementedError, PySystemError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
-/// The closure behind a callback cdata: keeps the callable alive.
-pub struct Closure {
+use crate::cdata::{CData, Owner};
+use crate::convert;
+use crate::ctype::{CType, Kind};
+
+/// What the trampoline needs; boxed so that its address (libffi's user data) never moves.
+struct Info {
+    /// The function type; it owns the CIF the closure uses, so it must outlive the closure.
+    ctype: Py<CType>,
     callable: Py<PyAny>,
+    /// The result to return when the callable raises: `error` converted, or zeros.
+    error: Vec<u8>,
+    /// False for `void` results: nothing to write.
+    has_result: bool,
+    onerror: Option<Py<PyAny>>,
 }
+
+/// The closure behind a callback cdata: keeps the libffi closure and the callable alive.
+pub struct Closure {
+    closure: *mut raw::ffi_closure,
+    info: Box<Info>,
+}
+
+// SAFETY: the libffi closure is written only while being prepared (before this value exists)
+// and freed in Drop; in between, only C callers read it.
+unsafe impl Send for Closure {}
+// SAFETY: as above; `Info` is read-only after creation.
+unsafe impl Sync for Closure {}
 
 impl Closure {
     pub fn callable(&self) -> &Py<PyAny> {
-        &self.callable
+        &self.info.callable
     }
+}
+
+impl Drop for Closure {
+    fn drop(&mut self) {
+        // SAFETY: allocated by ffi_closure_alloc in `new_callback`, freed only here; the info it
+        // points to is dropped after it.
+        unsafe { raw::ffi_closure_free(self.closure.cast()) };
+    }
+}
+
+/// Frees a closure allocation if creating the callback fails half-way.
+struct AllocGuard(*mut raw::ffi_closure);
+
+impl Drop for AllocGuard {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: allocated by ffi_closure_alloc and not handed to anyone else.
+            unsafe { raw::ffi_closure_free(self.0.cast()) };
+        }
+    }
+}
+
+/// `_cffi_backend.callback(ctype, python_callable, error=None, onerror=None)`.
+#[pyfunction]
+#[pyo3(signature = (ctype, python_callable, error=None, onerror=None))]
+pub fn callback(
+    py: Python<'_>,
+    ctype: &Bound<'_, CType>,
+    python_callable: &Bound<'_, PyAny>,
+    error: Option<&Bound<'_, PyAny>>,
+    onerror: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<CData>> {
+    new_callback(py, ctype, python_callable, error, onerror)
+}
+
+/// Build a callback cdata of function type `ct` calling `callable`.
+pub fn new_callback(
+    py: Python<'_>,
+    ct: &Bound<'_, CType>,
+    callable: &Bound<'_, PyAny>,
+    error: Option<&Bound<'_, PyAny>>,
+    onerror: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<CData>> {
+    let t = ct.get();
+    let Some(f) = t.func.as_ref().filter(|_| t.kind == Kind::Function) else {
+        return Err(PyTypeError::new_err(format!("expected a function ctype, got '{}'", t.name)));
+    };
+    if !callable.is_callable() {
+        return Err(PyTypeError::new_err(format!(
+            "expected a callable object, not {}",
+            convert::type_name(callable)
+        )));
+    }
+    let onerror = onerror.filter(|o| !o.is_none());
+    if let Some(o) = onerror {
+        if !o.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "expected a callable object for 'onerror', not {}",
+                convert::type_name(o)
+            )));
+        }
+    }
+    let rt = f.result.bind(py);
+    let mut error_value = vec![0u8; rt.get().size().max(8) as usize];
+    if let Some(e) = error.filter(|e| !e.is_none()) {
+        // SAFETY: the buffer holds max(size, 8) bytes, what encode_result writes at most.
+        unsafe { encode_result(py, rt, error_value.as_mut_ptr(), e)? };
+    }
+
+    let mut code: *mut c_void = std::ptr::null_mut();
+    // SAFETY: allocates a closure and its executable alias; both checked below.
+    let alloc = unsafe { raw::ffi_closure_alloc(std::mem::size_of::<raw::ffi_closure>(), &mut code) };
+    let guard = AllocGuard(alloc.cast());
+    if alloc.is_null() || code.is_null() {
+        return Err(PyMemoryError::new_err(
+            "Cannot allocate write+execute memory for ffi.callback(). You might be running on a system that prevents this. For more information, see https://cffi.readthedocs.io/en/latest/using.html#callbacks",
+        ));
+    }
+    let plan = if f.ellipsis { None } else { plan_or_none(py, t)? };
+    let Some(plan) = plan else {
+        return Err(PyNotImplementedError::new_err(format!(
+            "{}: callback with unsupported argument or return type or with '...'",
+            t.name
+        )));
+    };
+
+    let info = Box::new(Info {
+        ctype: ct.clone().unbind(),
+        callable: callable.clone().unbind(),
+        error: error_value,
+        has_result: rt.get().size() > 0,
+        onerror: onerror.map(|o| o.clone().unbind()),
+    });
+    // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which `info`
+    // keeps alive as long as the closure; `info` is boxed, so its address is stable, and it is
+    // dropped only after the closure is freed (see `Closure`).
+    let status = unsafe {
+        raw::ffi_prep_closure_loc(
+            guard.0,
+            plan.raw_cif(),
+            Some(trampoline),
+            (&*info as *const Info).cast_mut().cast(),
+            code,
+        )
+    };
+    if status != raw::ffi_status_FFI_OK {
+        return Err(PySystemError::new_err("libffi failed to build this callback"));
+    }
+    let closure = Closure { closure: guard.0, info };
+    std::mem::forget(guard);
+    Py::new(py, CData::with(ct, code.cast(), -1, Owner::Callback(closure)))
+}
+
+/// The function type's call plan, or None if libffi cannot describe it.
+fn plan_or_none<'a>(py: Python<'_>, t: &'a CType) -> PyResult<Option<&'a crate::call::Prepared>> {
+    match crate::call::plan_of(py, t) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Store a callback's result for libffi: integer results smaller than a machine word fill the
+/// whole word (sign- or zero-extended), as libffi expects.
+///
+/// # Safety
+/// `result` must be valid for max(size of the result type, 8) bytes.
+unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    let t = rt.get();
+    let size = t.size();
+    if size < 8 {
+        if t.kind == Kind::Void {
+            if obj.is_none() {
+                return Ok(());
+            }
+            return Err(PyTypeError::new_err("callback with the return type 'void' must return None"));
+        }
+        // SAFETY (all accesses below): `result` holds at least 8 bytes.
+        unsafe {
+            if t.prim_kind() == Some(PrimKind::Signed) {
+                convert::write(py, rt, result, obj)?;
+                let v = model::raw::read_int(result, size as usize, true);
+                model::raw::write_int(result, 8, v);
+                return Ok(());
+            }
+            if t.is_pointer_like()
+                || matches!(
+                    t.prim_kind(),
+                    Some(PrimKind::Unsigned | PrimKind::Bool | PrimKind::Char | PrimKind::WideChar)
+                )
+            {
+                std::ptr::write_bytes(result, 0, 8);
+            }
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { convert::write(py, rt, result, obj) }
+}
+
+/// Called by libffi when C calls a callback. Never unwinds into C.
+unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, args: *mut *mut c_void, user: *mut c_void) {
+    // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, alive as long as the closure.
+    let info = unsafe { &*(user as *const Info) };
+    let result = result.cast::<u8>();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        // C's errno becomes the saved errno that Python code sees, and back again.
+        crate::errno::save();
+        // SAFETY: libffi passes a result buffer for the CIF's result type (at least a word) and
+        // one pointer per argument, each to a value of that argument's type.
+        Python::attach(|py| unsafe { invoke(py, info, result, args) });
+        crate::errno::restore();
+    }));
+    if outcome.is_err() {
+        // A bug on our side; C still gets a defined result.
+        // SAFETY: as above.
+        unsafe { copy_error_value(info, result) };
+    }
+}
+
+/// Return the `error` value to C.
+///
+/// # Safety
+/// `result` must be libffi's result buffer: the result type's size, and at least a word.
+unsafe fn copy_error_value(info: &Info, result: *mut u8) {
+    if info.has_result {
+        // SAFETY: `error` holds max(size, 8) bytes, which the buffer holds too.
+        unsafe { std::ptr::copy_nonoverlapping(info.error.as_ptr(), result, info.error.len()) };
+    }
+}
+
+/// Why a call into Python failed.
+struct Failure {
+    err: PyErr,
+    /// The result could not be converted back to C.
+    in_result: bool,
+}
+
+/// # Safety
+/// As for `trampoline`.
+unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c_void) {
+    let ct = info.ctype.bind(py).get();
+    let Some(f) = ct.func.as_ref() else { return };
+    let rt = f.result.bind(py);
+    let run = || -> Result<(), Failure> {
+        let fail = |err| Failure { err, in_result: false };
+        let mut values = Vec::with_capacity(f.args.len());
+        for (i, a) in f.args.iter().enumerate() {
+            // SAFETY: libffi gives one pointer per declared argument, to a value of its type.
+            let v = unsafe { convert::read(py, a.bind(py), (*args.add(i)).cast()) }.map_err(fail)?;
+            values.push(v);
+        }
+        let tuple = PyTuple::new(py, values).map_err(fail)?;
+        let res = info.callable.bind(py).call1(tuple).map_err(fail)?;
+        // SAFETY: libffi's result buffer fits the result type and at least a word.
+        unsafe { encode_result(py, rt, result, &res) }.map_err(|err| Failure { err, in_result: true })
+    };
+    let Err(failure) = run() else { return };
+    // SAFETY: forwarded from the caller.
+    unsafe { copy_error_value(info, result) };
+    let extra = if failure.in_result { ", trying to convert the result back to C" } else { "" };
+    let callable = info.callable.bind(py);
+    let Some(onerror) = &info.onerror else {
+        write_unraisable(py, failure.err, "from cffi callback ", Some(callable), extra);
+        return;
+    };
+    let err = failure.err;
+    let (exc, val, tb) = (
+        err.get_type(py).into_any(),
+        err.value(py).clone().into_any(),
+        err.traceback(py).map_or_else(|| py.None().into_bound(py), |t| t.into_any()),
+    );
+    let handled = onerror.bind(py).call1((exc, val, tb)).and_then(|r| {
+        if r.is_none() {
+            return Ok(());
+        }
+        // SAFETY: as above.
+        unsafe { encode_result(py, rt, result, &r) }
+    });
+    if let Err(err2) = handled {
+        write_unraisable(py, err, "from cffi callback ", Some(callable), extra);
+        write_unraisable(py, err2, "during handling of the above exception by 'onerror'", None, "");
+    }
+}
+
+// ---- reporting ---------------------------------------------------------------------------------
+
+type WriteUnraisableMsg = unsafe extern "C" fn(*const c_char, *mut pyo3::ffi::PyObject);
+type FormatUnraisable = unsafe extern "C" fn(*const c_char, ...);
+
+enum Reporter {
+    /// CPython < 3.13: `_PyErr_WriteUnraisableMsg(msg, obj)` prints "Exception ignored <msg>".
+    Msg(WriteUnraisableMsg),
+    /// CPython >= 3.13: `PyErr_FormatUnraisable(format, ...)`.
+    Format(FormatUnraisable),
+    None,
+}
+
+fn reporter() -> &'static Reporter {
+    static R: OnceLock<Reporter> = OnceLock::new();
+    R.get_or_init(|| {
+        // SAFETY: looking up symbols of the running interpreter; their C signatures are the ones
+        // given by the types they are converted to.
+        unsafe {
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"_PyErr_WriteUnraisableMsg".as_ptr());
+            if !p.is_null() {
+                return Reporter::Msg(std::mem::transmute::<*mut c_void, WriteUnraisableMsg>(p));
+            }
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"PyErr_FormatUnraisable".as_ptr());
+            if !p.is_null() {
+                return Reporter::Format(std::mem::transmute::<*mut c_void, FormatUnraisable>(p));
+            }
+            Reporter::None
+        }
+    })
+}
+
+/// Report `err` through `sys.unraisablehook` with the message "Exception ignored <descr><repr of
+/// obj><extra>", with the exception's full traceback.
+pub fn write_unraisable(py: Python<'_>, err: PyErr, descr: &str, obj: Option<&Bound<'_, PyAny>>, extra: &str) {
+    let what = match obj {
+        Some(o) => o.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<object>".into()),
+        None => String::new(),
+    };
+    let msg = CString::new(format!("{descr}{what}{extra}").replace('\0', "\\0")).unwrap_or_default();
+    err.restore(py);
+    match reporter() {
+        // SAFETY: an exception is set, as these functions require; the message outlives the call.
+        Reporter::Msg(f) => unsafe { f(msg.as_ptr(), std::ptr::null_mut()) },
+        // SAFETY: as above; "%s" takes one C string.
+        Reporter::Format(f) => unsafe { f(c"Exception ignored %s".as_ptr(), msg.as_ptr()) },
+        Reporter::None => {
+            let o = obj.map_or(std::ptr::null_mut(), |o| o.as_ptr());
+            // SAFETY: an exception is set; `o` is null or a live object.
+            unsafe { pyo3::ffi::PyErr_WriteUnraisable(o) }
+        }
+    }
+    // The reporters clear the exception; make sure nothing is left over.
+    let _ = PyErr::take(py);
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(callback, m)?)
 }

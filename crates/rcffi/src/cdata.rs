@@ -720,8 +720,13 @@ impl CData {
         Py::new(py, CDataIter { array: slf.clone().unbind(), next: Mutex::new(0) })
     }
 
-    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        crate::call::call_cdata(slf, args)
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::call::call_cdata(slf, args, kwargs)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

@@ -19,9 +19,11 @@ mod ffi;
 mod file;
 mod fxhash;
 mod handle;
+mod library;
 mod lowlevel;
 mod realize;
 mod record;
+mod testfunc;
 mod varsize;
 
 use pyo3::prelude::*;
@@ -44,5 +46,8 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ffi::Ffi>()?;
     m.add_class::<dllib::DlLib>()?;
     lowlevel::register(m)?;
+    callback::register(m)?;
+    library::register(m)?;
+    testfunc::register(m)?;
     Ok(())
 }

@@ -116,12 +116,12 @@ pub fn new_function_type(
     ellipsis: bool,
     abi: i32,
 ) -> PyResult<Py<CType>> {
+    crate::call::check_result_type(py, result)?;
     let mut list = Vec::with_capacity(args.len());
     for a in args.iter() {
         let a = a.cast::<CType>().map_err(|_| PyTypeError::new_err("expected a tuple of ctypes"))?;
         list.push(crate::call::check_arg_type(py, a)?);
     }
-    crate::call::check_result_type(py, result)?;
     ctype::new_function(py, list, result.clone().unbind(), ellipsis, abi)
 }
 

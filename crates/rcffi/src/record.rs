@@ -43,12 +43,16 @@ pub struct RecordInfo {
     pub align: usize,
     /// Ends with a `T[]` (directly or in a nested struct): `ffi.new()` may size it.
     pub varsize: bool,
+    /// Offsets/size differ from the cdef's, or anonymous members: not passable by value.
+    pub custom_field_pos: bool,
+    /// Packing moved a field: not passable by value (libffi would lay it out differently).
+    pub with_packed_change: bool,
 }
 
 impl RecordInfo {
     pub fn new(fields: Vec<Field>, size: usize, align: usize, varsize: bool) -> RecordInfo {
         let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-        RecordInfo { fields, by_name, size, align, varsize }
+        RecordInfo { fields, by_name, size, align, varsize, custom_field_pos: false, with_packed_change: false }
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -163,7 +167,9 @@ pub fn complete(
             }
         }
     }
-    let info = RecordInfo::new(out, lay.size, lay.align, lay.has_var_array);
+    let mut info = RecordInfo::new(out, lay.size, lay.align, lay.has_var_array);
+    info.custom_field_pos = lay.custom_field_pos;
+    info.with_packed_change = lay.with_packed_change;
     let _ = t.record.set(info);
     Ok(())
 }
