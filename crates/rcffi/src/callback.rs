@@ -7,7 +7,7 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use libffi::raw;
 use model::PrimKind;
@@ -23,12 +23,13 @@ use crate::ctype::{CType, Kind};
 struct Info {
     /// The function type; it owns the CIF the closure uses, so it must outlive the closure.
     ctype: Py<CType>,
-    callable: Py<PyAny>,
+    /// The callable and `onerror`; None once the garbage collector broke a cycle through them.
+    callable: Mutex<Option<Py<PyAny>>>,
     /// The result to return when the callable raises: `error` converted, or zeros.
     error: Vec<u8>,
     /// False for `void` results: nothing to write.
     has_result: bool,
-    onerror: Option<Py<PyAny>>,
+    onerror: Mutex<Option<Py<PyAny>>>,
 }
 
 /// The closure behind a callback cdata: keeps the libffi closure and the callable alive.
@@ -44,9 +45,33 @@ unsafe impl Send for Closure {}
 unsafe impl Sync for Closure {}
 
 impl Closure {
-    pub fn callable(&self) -> &Py<PyAny> {
-        &self.info.callable
+    /// The Python callable (None once cleared by the garbage collector).
+    pub fn callable(&self, py: Python<'_>) -> Py<PyAny> {
+        lock(&self.info.callable).as_ref().map_or_else(|| py.None(), |c| c.clone_ref(py))
     }
+
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        for cell in [&self.info.callable, &self.info.onerror] {
+            if let Ok(guard) = cell.try_lock() {
+                if let Some(o) = guard.as_ref() {
+                    visit.call(o)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Break reference cycles (callable -> ... -> this callback). Calls from C then only
+    /// return the error value.
+    pub fn clear(&self) {
+        let callable = lock(&self.info.callable).take();
+        let onerror = lock(&self.info.onerror).take();
+        drop((callable, onerror));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for Closure {
@@ -135,10 +160,10 @@ pub fn new_callback(
 
     let info = Box::new(Info {
         ctype: ct.clone().unbind(),
-        callable: callable.clone().unbind(),
+        callable: Mutex::new(Some(callable.clone().unbind())),
         error: error_value,
         has_result: rt.get().size() > 0,
-        onerror: onerror.map(|o| o.clone().unbind()),
+        onerror: Mutex::new(onerror.map(|o| o.clone().unbind())),
     });
     // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which `info`
     // keeps alive as long as the closure; `info` is boxed, so its address is stable, and it is
@@ -250,6 +275,13 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
     let ct = info.ctype.bind(py).get();
     let Some(f) = ct.func.as_ref() else { return };
     let rt = f.result.bind(py);
+    // Owned references: the garbage collector may clear the closure while Python code runs.
+    let Some(callable) = lock(&info.callable).as_ref().map(|c| c.clone_ref(py).into_bound(py)) else {
+        // SAFETY: forwarded from the caller.
+        unsafe { copy_error_value(info, result) };
+        return;
+    };
+    let onerror = lock(&info.onerror).as_ref().map(|o| o.clone_ref(py));
     let run = || -> Result<(), Failure> {
         let fail = |err| Failure { err, in_result: false };
         let mut values = Vec::with_capacity(f.args.len());
@@ -259,7 +291,7 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
             values.push(v);
         }
         let tuple = PyTuple::new(py, values).map_err(fail)?;
-        let res = info.callable.bind(py).call1(tuple).map_err(fail)?;
+        let res = callable.call1(tuple).map_err(fail)?;
         // SAFETY: libffi's result buffer fits the result type and at least a word.
         unsafe { encode_result(py, rt, result, &res) }.map_err(|err| Failure { err, in_result: true })
     };
@@ -267,9 +299,8 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
     // SAFETY: forwarded from the caller.
     unsafe { copy_error_value(info, result) };
     let extra = if failure.in_result { ", trying to convert the result back to C" } else { "" };
-    let callable = info.callable.bind(py);
-    let Some(onerror) = &info.onerror else {
-        write_unraisable(py, failure.err, "from cffi callback ", Some(callable), extra);
+    let Some(onerror) = onerror else {
+        write_unraisable(py, failure.err, "from cffi callback ", Some(&callable), extra);
         return;
     };
     let err = failure.err;
@@ -286,7 +317,7 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
         unsafe { encode_result(py, rt, result, &r) }
     });
     if let Err(err2) = handled {
-        write_unraisable(py, err, "from cffi callback ", Some(callable), extra);
+        write_unraisable(py, err, "from cffi callback ", Some(&callable), extra);
         write_unraisable(py, err2, "during handling of the above exception by 'onerror'", None, "");
     }
 }

@@ -461,7 +461,7 @@ impl CData {
             }
             Owner::Handle(h) => return Ok(format!("<cdata '{}' handle to {}>", t.name, h.object(py).bind(py).repr()?)),
             Owner::Callback(c) => {
-                return Ok(format!("<cdata '{}' calling {}>", t.name, c.callable().bind(py).repr()?))
+                return Ok(format!("<cdata '{}' calling {}>", t.name, c.callable(py).bind(py).repr()?))
             }
             _ => {}
         }
@@ -761,6 +761,7 @@ impl CData {
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         match &self.owner {
             Owner::Handle(h) => h.traverse(&visit),
+            Owner::Callback(c) => c.traverse(&visit),
             Owner::Keep(o) => visit.call(o),
             Owner::CoOwn(p) => visit.call(p),
             Owner::Gc { original, .. } => visit.call(original),
@@ -772,6 +773,9 @@ impl CData {
     fn __clear__(&self) {
         if let Owner::Handle(h) = &self.owner {
             drop(h.clear());
+        }
+        if let Owner::Callback(c) = &self.owner {
+            c.clear();
         }
     }
 
