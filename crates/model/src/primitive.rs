@@ -58,8 +58,10 @@ pub const PRIMITIVES: &[Primitive] = &[
     p("float", Float, 4),
     p("double", Float, 8),
     p("long double", LongDouble, 16),
-    p("float _Complex", Complex, 8),
-    p("double _Complex", Complex, 16),
+    // Upstream names the complex types after its C header's typedefs; they align like their
+    // float/double parts.
+    Primitive { name: "_cffi_float_complex_t", kind: Complex, size: 8, align: 4 },
+    Primitive { name: "_cffi_double_complex_t", kind: Complex, size: 16, align: 8 },
     p("_Bool", Bool, 1),
     p("wchar_t", WideChar, 4),
     p("char16_t", WideChar, 2),
@@ -97,15 +99,20 @@ pub const PRIMITIVES: &[Primitive] = &[
     p("ssize_t", Signed, 8),
 ];
 
-/// The primitive with this exact name, if any.
+/// The primitive with this name, if any (C spellings of the complex types included).
 pub fn primitive(name: &str) -> Option<&'static Primitive> {
+    let name = match name {
+        "float _Complex" => "_cffi_float_complex_t",
+        "double _Complex" => "_cffi_double_complex_t",
+        other => other,
+    };
     PRIMITIVES.iter().find(|p| p.name == name)
 }
 
 /// Whether `name` is a standard typedef that cdef knows without a declaration (so that a user
 /// typedef of the same name may override it).
 pub fn is_predeclared_typedef(name: &str) -> bool {
-    name == "FILE" || primitive(name).is_some_and(|p| !is_c_keyword_type(p.name))
+    name == "FILE" || (primitive(name).is_some() && !is_c_keyword_type(name))
 }
 
 /// Whether the name is spelled with C keywords only ("unsigned long", "_Bool"), as opposed to a
@@ -133,5 +140,7 @@ mod tests {
         assert!(is_predeclared_typedef("FILE"));
         assert!(!is_predeclared_typedef("int"));
         assert!(!is_predeclared_typedef("double _Complex"));
+        assert_eq!(primitive("double _Complex").unwrap().align, 8);
+        assert_eq!(primitive("float _Complex").unwrap().name, "_cffi_float_complex_t");
     }
 }

@@ -176,13 +176,28 @@ impl CData {
         }
     }
 
+    /// Whether `ffi.release()` / `with` applies: only to what ffi.new(), ffi.gc(),
+    /// ffi.from_buffer() and allocators return.
+    pub fn check_releasable(&self) -> PyResult<()> {
+        match &self.owner {
+            Owner::Own(_) | Owner::Gc { .. } | Owner::Buffer { .. } | Owner::Allocated { .. } => Ok(()),
+            _ => Err(PyValueError::new_err(
+                "ffi.release() and 'with' apply only to cdata returned by ffi.new(), ffi.gc(), ffi.from_buffer() or an allocator of ffi.new_allocator()",
+            )),
+        }
+    }
+
     /// End ownership now (`ffi.release()`, `with`): run a gc destructor, let go of a buffer.
+    /// An exception in a destructor is reported as unraisable, as when the cdata dies.
     pub fn release(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_releasable()?;
         match &self.owner {
             Owner::Gc { original, destructor } => {
                 let d = destructor.lock().unwrap().take();
                 if let Some(d) = d {
-                    d.call1(py, (original.clone_ref(py),))?;
+                    if let Err(e) = d.call1(py, (original.clone_ref(py),)) {
+                        e.write_unraisable(py, Some(d.bind(py)));
+                    }
                 }
                 Ok(())
             }
@@ -194,15 +209,25 @@ impl CData {
             Owner::Allocated { raw, free } => {
                 let f = free.lock().unwrap().take();
                 if let Some(f) = f {
-                    f.call1(py, (raw.clone_ref(py),))?;
+                    if let Err(e) = f.call1(py, (raw.clone_ref(py),)) {
+                        e.write_unraisable(py, Some(f.bind(py)));
+                    }
                 }
                 Ok(())
             }
-            Owner::Own(_) | Owner::Handle(_) | Owner::Callback(_) => Ok(()),
-            Owner::None | Owner::Inline(_) | Owner::Keep(_) | Owner::CoOwn(_) => Err(PyValueError::new_err(
-                "ffi.release() cannot be used on this cdata: only on cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()()",
-            )),
+            _ => Ok(()),
         }
+    }
+
+    /// Field access through a NULL pointer raises instead of crashing (upstream crashes).
+    fn check_not_null(&self) -> PyResult<()> {
+        if self.addr().is_null() {
+            return Err(PyRuntimeError::new_err(format!(
+                "cannot access fields through a NULL pointer: cdata '{}' NULL",
+                self.ctype.get().name
+            )));
+        }
+        Ok(())
     }
 
     fn type_error_attr(&self, name: &str, what: &str) -> PyErr {
@@ -632,6 +657,7 @@ impl CData {
         let Some(f) = rec.field(name) else {
             return Err(this.type_error_attr(name, "has no field"));
         };
+        this.check_not_null()?;
         if f.bitshift == model::layout::BS_EMPTY_ARRAY {
             let data = this.addr().wrapping_add(f.offset);
             let ft = f.ctype.bind(py);
@@ -660,6 +686,7 @@ impl CData {
         let Some(f) = rec.field(name) else {
             return Err(self.type_error_attr(name, "has no field"));
         };
+        self.check_not_null()?;
         // SAFETY: the field lies within the struct this cdata points to.
         unsafe { convert::write_field(py, f, self.addr(), value) }
     }
@@ -729,8 +756,9 @@ impl CData {
         crate::call::call_cdata(slf, args, kwargs)
     }
 
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().check_releasable()?;
+        Ok(slf)
     }
 
     fn __exit__(

@@ -20,8 +20,9 @@ pub struct Ffi {
     ctx: Mutex<Context>,
     /// Type strings already realized: text -> (ctype, was a bare function type).
     type_cache: Mutex<HashMap<String, (Py<CType>, bool)>>,
-    init_once_results: Mutex<HashMap<String, Py<PyAny>>>,
-    init_once_locks: Mutex<HashMap<String, Py<PyAny>>>,
+    /// `init_once()`: tag -> result, and tag -> lock (tags are any hashable objects).
+    init_once_results: Py<PyDict>,
+    init_once_locks: Py<PyDict>,
     /// Behave like upstream's Python-level `cffi.FFI` rather than the bare `_cffi_backend.FFI`:
     /// `struct foo` in a type string declares an opaque struct if unknown (instead of "undefined
     /// struct/union name"), and errors in type strings are `CDefError` (instead of `ffi.error`).
@@ -167,15 +168,15 @@ fn bad_type(message: &str, pos: usize, text: &str, cdef_error: bool) -> PyErr {
 impl Ffi {
     #[new]
     #[pyo3(signature = (*args, **kwargs))]
-    fn py_new(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn py_new(py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let _ = kwargs;
         // Subclasses may take arguments in their __init__; the base class takes none.
         let _ = args;
         Ok(Ffi {
             ctx: Mutex::new(Context::default()),
             type_cache: Mutex::new(HashMap::new()),
-            init_once_results: Mutex::new(HashMap::new()),
-            init_once_locks: Mutex::new(HashMap::new()),
+            init_once_results: PyDict::new(py).unbind(),
+            init_once_locks: PyDict::new(py).unbind(),
             auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -213,12 +214,13 @@ impl Ffi {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!("'pack' must be a power of two, not {n}")))
             }
             Some(n) if n > 0 => n,
+            Some(n) if n < 0 => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("'pack' must be a power of two, not {n}")))
+            }
             _ => 0,
         };
         if packed && pack > 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "'packed' should be False or True; use 'pack' to give another value",
-            ));
+            return Err(pyo3::exceptions::PyValueError::new_err("cannot give both 'pack' and 'packed'"));
         }
         self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)
     }
@@ -250,6 +252,10 @@ impl Ffi {
             return api::sizeof_cdata(py, cd.get());
         }
         let ct = self.ctype_of(py, cdecl)?;
+        if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
+            // cffi.FFI: the backend's ValueError.
+            return api::sizeof_type(ct.get());
+        }
         api::sizeof_type(ct.get()).map_err(|_| FFIError::new_err(format!("don't know the size of ctype '{}'", ct.get().name)))
     }
 
@@ -417,30 +423,29 @@ impl Ffi {
     /// init_once(function, tag): run function() once. More precisely, the first time this is
     /// called with a given tag, it calls function() and stores its result; later calls with the
     /// same tag return that result.
-    fn init_once(&self, py: Python<'_>, func: &Bound<'_, PyAny>, tag: &str) -> PyResult<Py<PyAny>> {
-        if let Some(r) = self.init_once_results.lock().unwrap().get(tag) {
-            return Ok(r.clone_ref(py));
+    fn init_once(&self, py: Python<'_>, func: &Bound<'_, PyAny>, tag: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let results = self.init_once_results.bind(py);
+        if let Some(r) = results.get_item(tag)? {
+            return Ok(r.unbind());
         }
-        let lock = {
-            let mut locks = self.init_once_locks.lock().unwrap();
-            match locks.get(tag) {
-                Some(l) => l.clone_ref(py),
-                None => {
-                    let l = py.import("threading")?.getattr("Lock")?.call0()?.unbind();
-                    locks.insert(tag.to_string(), l.clone_ref(py));
-                    l
-                }
+        let locks = self.init_once_locks.bind(py);
+        let lock = match locks.get_item(tag)? {
+            Some(l) => l,
+            None => {
+                let l = py.import("threading")?.getattr("Lock")?.call0()?;
+                locks.set_item(tag, &l)?;
+                l
             }
         };
-        let lock = lock.bind(py);
+        // Waiting on a Python lock releases the GIL, so other threads go on meanwhile.
         lock.call_method0("acquire")?;
         let result = (|| {
-            if let Some(r) = self.init_once_results.lock().unwrap().get(tag) {
-                return Ok(r.clone_ref(py));
+            if let Some(r) = results.get_item(tag)? {
+                return Ok(r.unbind());
             }
-            let r = func.call0()?.unbind();
-            self.init_once_results.lock().unwrap().insert(tag.to_string(), r.clone_ref(py));
-            Ok(r)
+            let r = func.call0()?;
+            results.set_item(tag, &r)?;
+            Ok(r.unbind())
         })();
         lock.call_method0("release")?;
         result

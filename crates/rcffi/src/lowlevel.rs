@@ -17,13 +17,7 @@ pub const FFI_STDCALL: i32 = FFI_DEFAULT_ABI;
 
 #[pyfunction]
 pub fn new_primitive_type(py: Python<'_>, name: &str) -> PyResult<Py<CType>> {
-    // The complex types also go by the names of upstream's C header.
-    let canonical = match name {
-        "_cffi_float_complex_t" => "float _Complex",
-        "_cffi_double_complex_t" => "double _Complex",
-        other => other,
-    };
-    let prim = model::primitive(canonical).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+    let prim = model::primitive(name).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
     ctype::new_primitive(py, prim)
 }
 

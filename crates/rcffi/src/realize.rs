@@ -207,11 +207,30 @@ impl Context {
             }
             Decl::Variable { name, ty, .. } => {
                 self.register_tags(&ty)?;
-                self.variables.insert(name, Arc::new(ty));
+                // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
+                if let Some(sig) = self.function_typedef(&ty) {
+                    self.functions.insert(name, FunctionDecl { sig, extern_python: cdecl::ExternPython::No });
+                } else {
+                    self.variables.insert(name, Arc::new(ty));
+                }
             }
             Decl::Tag { base, .. } => self.register_base(&base)?,
         }
         Ok(())
+    }
+
+    /// The signature behind a typedef name that names a function type (following typedef
+    /// chains), if `ty` is such a name.
+    fn function_typedef(&self, ty: &Ty) -> Option<cdecl::FuncSig> {
+        let mut ty = ty;
+        for _ in 0..100 {
+            match ty {
+                Ty::Function(sig) => return Some((**sig).clone()),
+                Ty::Base { base: BaseType::Name(n), .. } => ty = &self.typedefs.get(n)?.0,
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Register every struct/union/enum definition that appears inside `ty`.
@@ -425,7 +444,9 @@ impl Context {
             BaseType::Name(name) => self.realize_typedef(py, name),
             BaseType::Record(r) => self.realize_record(py, r, name_hint),
             BaseType::Enum(e) => self.realize_enum(py, e, name_hint),
-            BaseType::UnknownInt | BaseType::UnknownFloat | BaseType::Opaque => {
+            // `typedef ... t;`: an opaque type, usable through pointers.
+            BaseType::Opaque => Ok(ctype::new_record(py, name_hint.unwrap_or("$opaque"), false)?),
+            BaseType::UnknownInt | BaseType::UnknownFloat => {
                 let what = name_hint.unwrap_or("this type");
                 Err(VerificationMissing::new_err(format!(
                     "'{what}' is declared with '...' and needs the C compiler: use set_source() and compile() (API mode)"
