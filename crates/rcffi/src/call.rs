@@ -338,7 +338,8 @@ pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Opt
     let nargs = args.len();
     let declared = f.args.len();
     let variadic_plan;
-    let mut arg_types: Vec<Bound<'_, CType>> = f.args.iter().map(|a| a.bind(py).clone()).collect();
+    // The types of the variadic arguments, as passed.
+    let mut var_types: Vec<Bound<'_, CType>> = Vec::new();
     let plan = if !f.ellipsis {
         if nargs != declared {
             return Err(PyTypeError::new_err(format!("'{}' expects {} arguments, got {}", t.name, declared, nargs)));
@@ -352,9 +353,9 @@ pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Opt
             )));
         }
         for (i, obj) in args.iter().enumerate().skip(declared) {
-            arg_types.push(vararg_type(py, i, &obj)?);
+            var_types.push(vararg_type(py, i, &obj)?);
         }
-        let refs: Vec<&CType> = arg_types.iter().map(|a| a.get()).collect();
+        let refs: Vec<&CType> = f.args.iter().map(|a| a.get()).chain(var_types.iter().map(|a| a.get())).collect();
         variadic_plan = Prepared::new(py, &refs, f.result.get(), Some(declared), f.abi)?;
         &variadic_plan
     };
@@ -368,10 +369,9 @@ pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Opt
         slots.push(slot.cast());
         // SAFETY: the slot is sized (rounded up to 16 bytes) for this argument's type.
         unsafe {
-            if i < declared {
-                write_argument(py, &arg_types[i], slot, &obj, &mut temps)?;
-            } else {
-                write_vararg(py, arg_types[i].get(), slot, &obj)?;
+            match f.args.get(i) {
+                Some(at) => write_argument(py, at.bind(py), slot, &obj, &mut temps)?,
+                None => write_vararg(py, var_types[i - declared].get(), slot, &obj)?,
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use libffi::raw;
 use model::PrimKind;
@@ -19,7 +19,8 @@ use crate::cdata::{CData, Owner};
 use crate::convert;
 use crate::ctype::{CType, Kind};
 
-/// What the trampoline needs; boxed so that its address (libffi's user data) never moves.
+/// What the trampoline needs. Shared: its address is libffi's user data, and a running call
+/// holds its own reference, so that the callback cdata may die during the call.
 struct Info {
     /// The function type; it owns the CIF the closure uses, so it must outlive the closure.
     ctype: Py<CType>,
@@ -35,13 +36,13 @@ struct Info {
 /// The closure behind a callback cdata: keeps the libffi closure and the callable alive.
 pub struct Closure {
     closure: *mut raw::ffi_closure,
-    info: Box<Info>,
+    info: Arc<Info>,
 }
 
 // SAFETY: the libffi closure is written only while being prepared (before this value exists)
 // and freed in Drop; in between, only C callers read it.
 unsafe impl Send for Closure {}
-// SAFETY: as above; `Info` is read-only after creation.
+// SAFETY: as above; what `Info` lets change is behind Mutexes.
 unsafe impl Sync for Closure {}
 
 impl Closure {
@@ -158,7 +159,7 @@ pub fn new_callback(
         )));
     };
 
-    let info = Box::new(Info {
+    let info = Arc::new(Info {
         ctype: ct.clone().unbind(),
         callable: Mutex::new(Some(callable.clone().unbind())),
         error: error_value,
@@ -166,14 +167,14 @@ pub fn new_callback(
         onerror: Mutex::new(onerror.map(|o| o.clone().unbind())),
     });
     // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which `info`
-    // keeps alive as long as the closure; `info` is boxed, so its address is stable, and it is
-    // dropped only after the closure is freed (see `Closure`).
+    // keeps alive as long as the closure; `info` is shared, so its address is stable, and the
+    // closure's reference is dropped only after the closure is freed (see `Closure`).
     let status = unsafe {
         raw::ffi_prep_closure_loc(
             guard.0,
             plan.raw_cif(),
             Some(trampoline),
-            (&*info as *const Info).cast_mut().cast(),
+            Arc::as_ptr(&info).cast_mut().cast(),
             code,
         )
     };
@@ -233,21 +234,26 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
 
 /// Called by libffi when C calls a callback. Never unwinds into C.
 unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, args: *mut *mut c_void, user: *mut c_void) {
-    // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, alive as long as the closure.
-    let info = unsafe { &*(user as *const Info) };
+    let user = user as *const Info;
+    // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, from Arc::as_ptr; the closure
+    // being called holds a reference, so taking our own for the call is sound.
+    let info = unsafe {
+        Arc::increment_strong_count(user);
+        Arc::from_raw(user)
+    };
     let result = result.cast::<u8>();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         // C's errno becomes the saved errno that Python code sees, and back again.
         crate::errno::save();
         // SAFETY: libffi passes a result buffer for the CIF's result type (at least a word) and
         // one pointer per argument, each to a value of that argument's type.
-        Python::attach(|py| unsafe { invoke(py, info, result, args) });
+        Python::attach(|py| unsafe { invoke(py, &info, result, args) });
         crate::errno::restore();
     }));
     if outcome.is_err() {
         // A bug on our side; C still gets a defined result.
         // SAFETY: as above.
-        unsafe { copy_error_value(info, result) };
+        unsafe { copy_error_value(&info, result) };
     }
 }
 
