@@ -53,14 +53,8 @@ PLAIN_EXPECTED = [
 ]
 
 
-COMPLEX_ALIGN_BUG = pytest.mark.xfail(
-    reason="alignof('double _Complex') is 16 and alignof('float _Complex') "
-           "is 8 in rcffi; gcc (and upstream cffi) say 8 and 4", strict=True)
-
-
-@pytest.mark.parametrize("ctype,size,align,offsets", [
-    pytest.param(*e, marks=COMPLEX_ALIGN_BUG) if e[0] == "struct a8" else e
-    for e in PLAIN_EXPECTED], ids=[e[0] for e in PLAIN_EXPECTED])
+@pytest.mark.parametrize("ctype,size,align,offsets", PLAIN_EXPECTED,
+                         ids=[e[0] for e in PLAIN_EXPECTED])
 def test_plain_layout(ctype, size, align, offsets):
     ffi = FFI()
     ffi.cdef(PLAIN)
@@ -291,8 +285,7 @@ def test_pack_1_is_packed():
 @pytest.mark.parametrize("bad", [
     3,
     6, 12,
-    pytest.param(-2, marks=pytest.mark.xfail(
-        reason="pack=-2 is accepted; upstream raises ValueError", strict=True)),
+    -2,
 ])
 def test_pack_must_be_a_power_of_two(bad):
     ffi = FFI()
@@ -313,10 +306,6 @@ def test_pack_larger_than_any_alignment_changes_nothing():
     assert ffi.sizeof("struct s") == 32
 
 
-@pytest.mark.xfail(reason="packed=True with pack=2 says \"'packed' should "
-                          "be False or True; use 'pack' to give another "
-                          "value\"; upstream: \"cannot give both 'pack' "
-                          "and 'packed'\"", strict=True)
 def test_packed_and_pack_together_refused():
     ffi = FFI()
     with pytest.raises(ValueError) as e:
@@ -384,10 +373,6 @@ def test_incomplete_struct_cannot_be_instantiated():
                             "unknown size")
 
 
-@pytest.mark.xfail(reason="ffi.sizeof('struct opaque') raises FFIError "
-                          "\"don't know the size of ctype ...\"; upstream "
-                          "raises ValueError \"ctype 'struct opaque' is of "
-                          "unknown size\"", strict=True)
 def test_incomplete_struct_sizeof_error():
     ffi = FFI()
     ffi.cdef("struct opaque;")

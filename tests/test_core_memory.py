@@ -314,11 +314,6 @@ def test_gc_destructor_exception_is_reported_not_raised_on_collect(ffi,
     assert [type(u.exc_value) for u in unraisable] == [ValueError]
 
 
-@pytest.mark.xfail(reason="ffi.release() of a ffi.gc() object whose "
-                          "destructor raises propagates the exception; "
-                          "upstream reports it as unraisable (\"Exception "
-                          "ignored from callback for ffi.gc ...\") and "
-                          "returns None", strict=True)
 def test_release_with_raising_destructor(ffi, monkeypatch):
     unraisable = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
@@ -364,10 +359,6 @@ def test_release_refusal_message(ffi):
         "ffi.release()")
 
 
-@pytest.mark.xfail(reason="'with' on a non-owning cdata (ffi.cast('int *', "
-                          "0)) enters the block and raises only in "
-                          "__exit__; upstream raises ValueError in "
-                          "__enter__", strict=True)
 def test_with_refuses_non_owning_cdata(ffi):
     body_ran = []
     with pytest.raises(ValueError):
@@ -376,9 +367,6 @@ def test_with_refuses_non_owning_cdata(ffi):
     assert body_ran == []
 
 
-@pytest.mark.xfail(reason="ffi.release() of a handle from ffi.new_handle() "
-                          "is accepted; upstream raises ValueError (only "
-                          "new/gc/from_buffer/allocator cdata)", strict=True)
 def test_release_refuses_handles(ffi):
     with pytest.raises(ValueError):
         ffi.release(ffi.new_handle(5))
@@ -598,9 +586,6 @@ def test_init_once_threads_block_until_done(ffi):
     assert calls == [1]
 
 
-@pytest.mark.xfail(reason="init_once() only accepts str tags (TypeError "
-                          "\"'int' object is not an instance of 'str'\"); "
-                          "upstream accepts any hashable tag", strict=True)
 def test_init_once_other_tag_types(ffi):
     assert [ffi.init_once(lambda: i, tag) for i, tag in
             enumerate([1, (1, 2), b"x"])] == [0, 1, 2]
@@ -716,9 +701,6 @@ def test_list_types_sorted_and_grouped(ffi):
 # only checks p[0]); a NULL check is cheap, so rcffi must raise.  Run in a
 # subprocess so that a crash cannot take the test run down.
 @pytest.mark.parametrize("stmt", ["p.x", "p.x = 1"])
-@pytest.mark.xfail(reason="reading or writing a field through a NULL struct "
-                          "pointer (ffi.cast('struct pt *', 0).x) segfaults "
-                          "instead of raising RuntimeError", strict=True)
 def test_field_access_through_null_struct_pointer_raises(stmt):
     import subprocess
     code = "\n".join([

@@ -76,10 +76,6 @@ def test_getctype_errors(ffi):
     assert "nope_t" in str(e.value)
 
 
-@pytest.mark.xfail(reason="complex types are named 'float _Complex' / "
-                          "'double _Complex'; cffi 2.0 names them "
-                          "'_cffi_float_complex_t' / '_cffi_double_complex_t' "
-                          "in getctype() and reprs", strict=True)
 def test_complex_type_names(ffi):
     assert ffi.getctype("double _Complex", "c") == "_cffi_double_complex_t c"
     assert repr(ffi.typeof("float _Complex")) == \
@@ -130,12 +126,8 @@ def test_complex_type_names(ffi):
     ("intmax_t", "intmax_t", 8, 8),
     ("uintmax_t", "uintmax_t", 8, 8),
     ("void *", "void *", 8, 8),
-    pytest.param("double _Complex", None, 16, 8, marks=pytest.mark.xfail(
-        reason="ffi.alignof('double _Complex') is 16; gcc and upstream say "
-               "8", strict=True)),
-    pytest.param("float _Complex", None, 8, 4, marks=pytest.mark.xfail(
-        reason="ffi.alignof('float _Complex') is 8; gcc and upstream say 4",
-        strict=True)),
+    ("double _Complex", "_cffi_double_complex_t", 16, 8),
+    ("float _Complex", "_cffi_float_complex_t", 8, 4),
 ])
 def test_primitive_types(ffi, name, cname, size, align):
     t = ffi.typeof(name)

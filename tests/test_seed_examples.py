@@ -92,11 +92,6 @@ import pytest
 from rcffi import FFI, CDefError
 
 
-NO_CALLBACKS = pytest.mark.xfail(
-    reason="ffi.callback() is not implemented: rcffi._backend has no "
-           "'callback' (AttributeError)", strict=True)
-
-
 # --------------------------------------------------------------------------
 # 000 "Struct/Array Example (minimal, in-line)" == 003 s5.2.2
 
@@ -285,10 +280,6 @@ def test_whatsnew_1_13_unnamed_bitfield():
 
 
 # 003 s3.3 v1.13: calling a NULL function pointer gives RuntimeError
-@pytest.mark.xfail(reason="calling a cdata function pointer is not "
-                          "implemented: ffi.cast('int(*)(int)', 0)(1) raises "
-                          "TypeError \"'int' object is not an instance of "
-                          "'tuple'\"", strict=True)
 def test_whatsnew_1_13_call_null_function_pointer():
     ffi = FFI()
     fptr = ffi.cast("int(*)(int)", 0)
@@ -711,10 +702,6 @@ def test_ref_6_1_out_parameters():
 
 # 003 s6.1: p_handle = ffi.new("opaque_t **") for an opaque_t * out-parameter
 # (opaque_t declared with 'typedef ... opaque_t;', 003 s8.4)
-@pytest.mark.xfail(reason="ffi.new('opaque_t **') with 'typedef ... "
-                          "opaque_t;' raises VerificationMissing in ABI mode; "
-                          "upstream allows pointers to opaque types",
-                   strict=True)
 def test_ref_6_1_opaque_handle_out_parameter():
     ffi = FFI()
     ffi.cdef("typedef ... opaque_t;")
@@ -870,7 +857,6 @@ def test_ref_6_3_argv_keepalive():
 # --------------------------------------------------------------------------
 # 003 s6.8 "Callbacks (old style)"
 
-@NO_CALLBACKS
 def test_ref_6_8_callback_decorator():
     ffi = FFI()
 
@@ -890,7 +876,6 @@ def test_ref_6_8_callback_decorator():
 
 # 003 s6.8: my_global_callback with a handle (called directly, not through
 # lib.register_stuff_with_callback_and_voidp_arg)
-@NO_CALLBACKS
 def test_ref_6_8_global_callback_with_handle(capsys):
     ffi = FFI()
 
@@ -913,7 +898,6 @@ def test_ref_6_8_global_callback_with_handle(capsys):
 
 
 # 003 s6.8: the deprecated non-decorator form
-@NO_CALLBACKS
 def test_ref_6_8_callback_direct_form():
     ffi = FFI()
 
@@ -925,7 +909,6 @@ def test_ref_6_8_callback_direct_form():
 
 
 # 003 s6.8 / s6.7.4: error= and onerror= of callbacks
-@NO_CALLBACKS
 def test_ref_6_8_callback_error_and_onerror(capsys, monkeypatch):
     ffi = FFI()
     # upstream prints the exception through sys.unraisablehook (whose
@@ -962,7 +945,6 @@ def test_ref_6_8_callback_error_and_onerror(capsys, monkeypatch):
 # --------------------------------------------------------------------------
 # 003 s6.9 "Windows: calling conventions" -- accepted but ignored elsewhere
 
-@NO_CALLBACKS
 def test_ref_6_9_stdcall_callback():
     ffi = FFI()
 

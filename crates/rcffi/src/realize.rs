@@ -423,6 +423,7 @@ impl Context {
                 }
                 other => self.realize_type(py, other, None)?,
             };
+            refuse_incomplete_by_value(t.bind(py).get())?;
             args.push(crate::call::check_arg_type(py, t.bind(py))?);
         }
         let result = match &sig.result {
@@ -700,6 +701,19 @@ impl Context {
             self.constants.entry(k.clone()).or_insert(*v);
         }
     }
+}
+
+/// `struct X { void (*f)(struct X); }`: X is passed by value while being laid out. Upstream
+/// refuses this with NotImplementedError too.
+fn refuse_incomplete_by_value(t: &CType) -> RResult<()> {
+    if t.is_record() && t.record.get().is_none() {
+        return Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
+            "'{}' is passed by value in a function type before its definition is complete",
+            t.name
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// The integer type upstream gives an enum: `int` or `long` when some value is negative,
