@@ -652,15 +652,17 @@ def pick_names(ffi, text, limit=50):
     """Up to `limit` complete struct types and typedefs, spread over the
     corpus, that upstream can sizeof/typeof."""
     p = ffi._parser
-    structs = [k for k in p._declarations if k.startswith("struct ")
-               and not k[7:].startswith("$")]
+    # complete structs only (an opaque one cannot be sized)
+    structs = [k for k, (tp, _) in p._declarations.items()
+               if k.startswith("struct ") and not k[7:].startswith("$")
+               and getattr(tp, "fldnames", None) is not None]
     typedefs = [k[8:] for k in p._declarations if k.startswith("typedef ")]
 
     def spread(items, ok):
         good = []
         step = max(1, len(items) // (limit * 2))
-        for it in items[::step] + items:
-            if len(good) >= limit:
+        for n, it in enumerate(items[::step] + items):
+            if len(good) >= limit or n >= limit * 4:
                 break
             if it in good:
                 continue
