@@ -176,14 +176,19 @@ impl<'a> Parser<'a> {
     fn is_grouping(&self, mode: NameMode) -> bool {
         match self.peek_at(1) {
             // No parameter starts with '(' or '[': these can only be parentheses for grouping.
-            T::Star
-            | T::LParen
-            | T::LBracket
-            | T::Const
-            | T::Volatile
-            | T::Restrict
-            | T::Stdcall
-            | T::Cdecl => true,
+            T::Star | T::LParen | T::LBracket | T::Stdcall | T::Cdecl => true,
+            // `(const void *)` is a parameter list; `(const *p)` (accepted by pycparser) groups.
+            T::Const | T::Volatile | T::Restrict => {
+                let mut k = 2;
+                while matches!(self.peek_at(k), T::Const | T::Volatile | T::Restrict) {
+                    k += 1;
+                }
+                match self.peek_at(k) {
+                    T::Star | T::LParen | T::LBracket | T::RParen => true,
+                    T::Ident => !self.starts_type_name(k),
+                    _ => false,
+                }
+            }
             T::Ident => match mode {
                 NameMode::Required => true,
                 NameMode::Optional => !self.starts_type_name(1),

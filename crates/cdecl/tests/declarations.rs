@@ -909,3 +909,15 @@ fn output_keeps_source_order() {
     );
     let _ = parse_err; // used by the error tests
 }
+
+#[test]
+fn abstract_function_types_with_qualified_parameters() {
+    // `(const void *)` after a type is a parameter list, not parentheses around a declarator.
+    assert_eq!(
+        parse("void qsort_like(int(const void *, const void *)); void g(int (*)(volatile int));"),
+        [
+            "function qsort_like: void(int(const void *, const void *))",
+            "function g: void(int(*)(volatile int))",
+        ]
+    );
+}

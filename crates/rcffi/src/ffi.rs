@@ -86,7 +86,7 @@ impl Ffi {
             Ok(ty) => ty,
             // cffi.FFI also takes types that define structs ("struct { int a; } *"): parse
             // those with the cdef parser.
-            Err(_) if compat && text.contains('{') => type_from_cdef_parser(text)?,
+            Err(e) if compat => type_from_cdef_parser(text).map_err(|_| bad_type(e.message, e.pos, text, compat))?,
             Err(e) => return Err(bad_type(e.message, e.pos, text, compat)),
         };
         let result = {
@@ -115,13 +115,16 @@ impl Ffi {
     }
 }
 
-/// A type string with a struct/union body, parsed as the type of a typedef.
-fn type_from_cdef_parser(text: &str) -> PyResult<cdecl::Ty> {
-    let src = format!("typedef {text} __rcffi_type__;");
-    let cdef = cdecl::parse_cdef(&src).map_err(|e| crate::errors::CDefError::new_err(e.to_string()))?;
+/// A type string that only the full cdef grammar takes (cffi.FFI accepts those: struct bodies,
+/// `int(const void *)`...), parsed as the parameter type of a made-up prototype.
+fn type_from_cdef_parser(text: &str) -> Result<cdecl::Ty, ()> {
+    let src = format!("void __rcffi_type__({text});");
+    let cdef = cdecl::parse_cdef(&src).map_err(|_| ())?;
     match cdef.decls.into_iter().next() {
-        Some(cdecl::Decl::Typedef { ty, .. }) => Ok(ty),
-        _ => Err(crate::errors::CDefError::new_err(format!("cannot parse the type '{text}'"))),
+        Some(cdecl::Decl::Function { mut sig, .. }) if sig.params.len() == 1 && !sig.variadic => {
+            Ok(sig.params.pop().unwrap().ty)
+        }
+        _ => Err(()),
     }
 }
 
@@ -243,7 +246,7 @@ impl Ffi {
     /// the type of a cdata.
     #[pyo3(name = "typeof")]
     fn typeof_(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<Py<CType>> {
-        Ok(self.resolve(py, cdecl, ACCEPT_STRING | ACCEPT_CDATA, true)?.unbind())
+        Ok(self.resolve(py, cdecl, ACCEPT_STRING | ACCEPT_CDATA, false)?.unbind())
     }
 
     /// Return the size in bytes of the argument: a C type as a string or ctype, or a cdata.
