@@ -18,7 +18,6 @@ that has no ``dlopen`` or ``callback`` yet.
 Ratios: cffi/rcffi and ctypes/rcffi; > 1 means rcffi is faster.
 """
 import ctypes
-import ctypes.util
 import json
 import os
 import shutil
