@@ -80,7 +80,9 @@ fn new_size<'py>(
                 // The cdata remembers its allocated size, so `p.y` is a `T[0]`-sized view.
                 return Ok((size as usize, size, item));
             }
-            Ok((size as usize, -1, item))
+            // A lone char gets a terminating NUL after it, so that ffi.string() stops there.
+            let chars = it.is_char() || it.prim_kind() == Some(PrimKind::WideChar);
+            Ok((size as usize * if chars { 2 } else { 1 }, -1, item))
         }
         Kind::Array => {
             let item = t.item.as_ref().unwrap().bind(py).clone();
@@ -461,7 +463,7 @@ pub fn units_to_string<'py>(py: Python<'py>, units: &[u32], size: usize) -> PyRe
         }
         match char::from_u32(u) {
             Some(c) => s.push(c),
-            None if size == 4 => {
+            None if u > 0x10ffff => {
                 return Err(PyValueError::new_err(format!(
                     "char32_t out of range for conversion to unicode: 0x{u:x}"
                 )))

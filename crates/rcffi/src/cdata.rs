@@ -13,7 +13,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyAttributeError, PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
-use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PySlice, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PySlice, PyString, PyTuple};
 
 use crate::convert;
 use crate::ctype::{self, CType, Kind};
@@ -219,6 +219,24 @@ impl CData {
         }
     }
 
+    /// Read a field of the struct this cdata is (or points to).
+    fn read_field(&self, py: Python<'_>, f: &crate::record::Field) -> PyResult<Py<PyAny>> {
+        self.check_not_null()?;
+        if f.bitshift == model::layout::BS_EMPTY_ARRAY {
+            let data = self.addr().wrapping_add(f.offset);
+            let ft = f.ctype.bind(py);
+            if let Some(total) = self.var_byte_size(py) {
+                let item_size = ft.get().item_ref(py).size().max(1);
+                let n = (total - f.offset as isize).max(0) / item_size;
+                return Ok(CData::sized(py, ft, data, n)?.into_any());
+            }
+            let p = ctype::new_pointer(py, ft.get().item.as_ref().unwrap().bind(py))?;
+            return Ok(CData::borrowed(py, p.bind(py), data)?.into_any());
+        }
+        // SAFETY: the field lies within the struct this cdata points to.
+        unsafe { convert::read_field(py, f, self.addr()) }
+    }
+
     /// Field access through a NULL pointer raises instead of crashing (upstream crashes).
     fn check_not_null(&self) -> PyResult<()> {
         if self.addr().is_null() {
@@ -420,6 +438,9 @@ impl CData {
 
 /// A Python integer index, as `PyNumber_AsSsize_t` with IndexError on overflow.
 fn index_of(obj: &Bound<'_, PyAny>) -> PyResult<isize> {
+    if let Ok(i) = obj.cast::<PyInt>() {
+        return i.extract::<isize>().map_err(|_| PyIndexError::new_err("cannot fit 'int' into an index-sized integer"));
+    }
     let i = obj.call_method0("__index__").map_err(|_| {
         PyTypeError::new_err(format!(
             "'{}' object cannot be interpreted as an integer",
@@ -642,35 +663,33 @@ impl CData {
         Err(PyTypeError::new_err("'del x[n]' not supported for cdata objects"))
     }
 
-    fn __getattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
+    /// Fields first (the hot path: no failed generic lookup before reaching them), then the
+    /// ordinary attributes of the type; errors worded like upstream's.
+    fn __getattribute__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let this = slf.get();
-        let Some(rt) = this.record_type(py) else {
-            return Err(this.type_error_attr(name, "has no attribute"));
-        };
-        let Some(rec) = rt.record.get() else {
-            return Err(PyAttributeError::new_err(format!(
-                "cdata '{}' points to an opaque type: cannot read fields",
-                this.ctype.get().name
-            )));
-        };
-        let Some(f) = rec.field(name) else {
-            return Err(this.type_error_attr(name, "has no field"));
-        };
-        this.check_not_null()?;
-        if f.bitshift == model::layout::BS_EMPTY_ARRAY {
-            let data = this.addr().wrapping_add(f.offset);
-            let ft = f.ctype.bind(py);
-            if let Some(total) = this.var_byte_size(py) {
-                let item_size = ft.get().item_ref(py).size().max(1);
-                let n = (total - f.offset as isize).max(0) / item_size;
-                return Ok(CData::sized(py, ft, data, n)?.into_any());
+        let rec = this.record_type(py).map(|rt| rt.record.get());
+        if let Some(Some(rec)) = rec {
+            if let Some(f) = rec.field(name.to_str()?) {
+                return this.read_field(py, f);
             }
-            let p = ctype::new_pointer(py, ft.get().item.as_ref().unwrap().bind(py))?;
-            return Ok(CData::borrowed(py, p.bind(py), data)?.into_any());
         }
-        // SAFETY: the field lies within the struct this cdata points to.
-        unsafe { convert::read_field(py, f, this.addr()) }
+        // SAFETY: both pointers are live objects; the result is a new reference or NULL with an
+        // exception set, which from_owned_ptr_or_err turns into a PyResult.
+        let generic = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyObject_GenericGetAttr(slf.as_ptr(), name.as_ptr())) };
+        Ok(generic?.unbind())
+    }
+
+    /// Only reached when `__getattribute__` found nothing: upstream's error messages.
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        Err(match self.record_type(py).map(|rt| rt.record.get()) {
+            None => self.type_error_attr(name, "has no attribute"),
+            Some(None) => PyAttributeError::new_err(format!(
+                "cdata '{}' points to an opaque type: cannot read fields",
+                self.ctype.get().name
+            )),
+            Some(Some(_)) => self.type_error_attr(name, "has no field"),
+        })
     }
 
     fn __setattr__(&self, py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -94,13 +94,12 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
 fn wide_char_to_py(py: Python<'_>, code: u32, size: usize) -> PyResult<Py<PyAny>> {
     match char::from_u32(code) {
         Some(c) => Ok(PyString::new(py, c.encode_utf8(&mut [0; 4])).into_any().unbind()),
-        None if size == 2 => {
-            // A lone surrogate: Python can represent it even though Rust cannot.
-            Ok(py.eval(&std::ffi::CString::new(format!("chr({code})")).unwrap(), None, None)?.unbind())
+        // A lone surrogate: Python can represent it even though Rust cannot.
+        None if code <= 0x10ffff => Ok(py.import("builtins")?.getattr("chr")?.call1((code,))?.unbind()),
+        None => {
+            let _ = size;
+            Err(PyValueError::new_err(format!("char32_t out of range for conversion to unicode: 0x{code:x}")))
         }
-        None => Err(PyValueError::new_err(format!(
-            "char32_t out of range for conversion to unicode: 0x{code:x}"
-        ))),
     }
 }
 
@@ -267,11 +266,18 @@ fn wide_char_from(obj: &Bound<'_, PyAny>, size: usize) -> PyResult<u32> {
     )))
 }
 
-/// The code units of `s` as UTF-16 (size 2, with surrogate pairs) or UTF-32 (size 4).
+/// The code units of `s` as UTF-16 (size 2: characters above U+FFFF become surrogate pairs) or
+/// UTF-32 (size 4). Lone surrogates in the str pass through as they are.
 pub fn string_to_units(s: &Bound<'_, PyString>, size: usize) -> PyResult<Vec<u32>> {
-    let mut out = Vec::new();
-    for ch in s.to_cow().unwrap_or_else(|_| std::borrow::Cow::Owned(lossy_chars(s))).chars() {
-        let c = ch as u32;
+    // SAFETY: `data()` reads the str's canonical storage, which lives as long as `s`.
+    let data = unsafe { s.data()? };
+    let code_points: Vec<u32> = match data {
+        pyo3::types::string::PyStringData::Ucs1(b) => b.iter().map(|&c| c as u32).collect(),
+        pyo3::types::string::PyStringData::Ucs2(b) => b.iter().map(|&c| c as u32).collect(),
+        pyo3::types::string::PyStringData::Ucs4(b) => b.to_vec(),
+    };
+    let mut out = Vec::with_capacity(code_points.len());
+    for c in code_points {
         if size == 2 && c > 0xffff {
             let v = c - 0x10000;
             out.push(0xd800 + (v >> 10));
@@ -281,10 +287,6 @@ pub fn string_to_units(s: &Bound<'_, PyString>, size: usize) -> PyResult<Vec<u32
         }
     }
     Ok(out)
-}
-
-fn lossy_chars(s: &Bound<'_, PyString>) -> String {
-    s.to_string_lossy().into_owned()
 }
 
 /// The address a Python object stands for when stored into a pointer of type `t`.

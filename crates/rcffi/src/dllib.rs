@@ -80,6 +80,18 @@ impl DlLib {
             }
             Some((t, false)) => Ok(library.call_method1("read_variable", (t, name))?.unbind()),
             None => {
+                let ctx = this.ffi.get().context();
+                if ctx.partial_enumerators.contains(name) {
+                    return Err(crate::errors::VerificationMissing::new_err(format!(
+                        "enum value '{name}' is declared in an enum with '...': it needs the C compiler"
+                    )));
+                }
+                if ctx.const_globals.contains(name) {
+                    return Err(PyNotImplementedError::new_err(format!(
+                        "non-integer constant '{name}' cannot be accessed from a dlopen() library"
+                    )));
+                }
+                drop(ctx);
                 let value = this.ffi.get().context().constants.get(name).copied();
                 match value {
                     Some(v) => {
@@ -118,7 +130,14 @@ impl DlLib {
 
     fn __dir__(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         let ctx = self.ffi.get().context();
-        let mut names: Vec<String> = ctx.functions.keys().chain(ctx.variables.keys()).chain(ctx.constants.keys()).cloned().collect();
+        let mut names: Vec<String> = ctx
+            .functions
+            .keys()
+            .chain(ctx.variables.keys())
+            .chain(ctx.constants.keys())
+            .chain(ctx.const_globals.iter())
+            .cloned()
+            .collect();
         names.sort();
         names.dedup();
         Ok(PyList::new(py, names)?.unbind())
@@ -149,6 +168,14 @@ impl DlLib {
                 "cffi library has no function or global variable named '{name}'"
             ))),
         }
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.ffi)?;
+        if let Some(l) = &self.library {
+            visit.call(l)?;
+        }
+        Ok(())
     }
 
     fn __cffi_close__(slf: &Bound<'_, Self>) -> PyResult<()> {

@@ -23,6 +23,8 @@ pub struct Ffi {
     /// `init_once()`: tag -> result, and tag -> lock (tags are any hashable objects).
     init_once_results: Py<PyDict>,
     init_once_locks: Py<PyDict>,
+    /// The libraries of `dlopen()`, kept alive as long as the ffi (as upstream does).
+    libraries: Mutex<Vec<Py<PyAny>>>,
     /// Behave like upstream's Python-level `cffi.FFI` rather than the bare `_cffi_backend.FFI`:
     /// `struct foo` in a type string declares an opaque struct if unknown (instead of "undefined
     /// struct/union name"), and errors in type strings are `CDefError` (instead of `ffi.error`).
@@ -180,6 +182,7 @@ impl Ffi {
             type_cache: Mutex::new(HashMap::new()),
             init_once_results: PyDict::new(py).unbind(),
             init_once_locks: PyDict::new(py).unbind(),
+            libraries: Mutex::new(Vec::new()),
             auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -225,7 +228,10 @@ impl Ffi {
         if packed && pack > 0 {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot give both 'pack' and 'packed'"));
         }
-        self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)
+        self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)?;
+        // New declarations can change what a type string means (an opaque struct gets fields).
+        self.type_cache.lock().unwrap().clear();
+        Ok(())
     }
 
     /// Allocate an instance according to the specified C type and return a pointer to it.
@@ -519,7 +525,25 @@ impl Ffi {
     /// linked to a particular library, just like C headers.
     #[pyo3(signature = (name, flags=0))]
     fn dlopen(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, flags: i32) -> PyResult<Py<crate::dllib::DlLib>> {
-        crate::dllib::dlopen(slf.py(), slf, name, flags)
+        let lib = crate::dllib::dlopen(slf.py(), slf, name, flags)?;
+        slf.get().libraries.lock().unwrap().push(lib.clone_ref(slf.py()).into_any());
+        Ok(lib)
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.init_once_results)?;
+        visit.call(&self.init_once_locks)?;
+        if let Ok(libs) = self.libraries.try_lock() {
+            for l in libs.iter() {
+                visit.call(l)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let libs = std::mem::take(&mut *self.libraries.lock().unwrap());
+        drop(libs);
     }
 
     /// Close a library obtained with ffi.dlopen(). After this call, access to functions or

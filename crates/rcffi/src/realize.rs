@@ -81,6 +81,10 @@ pub struct Context {
     /// Names declared with `#define NAME ...` (need the compiler).
     pub dotdotdot_constants: Vec<String>,
     pub functions: HashMap<String, FunctionDecl>,
+    /// Globals declared `const` without an integer value: constants only the compiler knows.
+    pub const_globals: std::collections::HashSet<String>,
+    /// Enumerators of enums declared with `...`: their values need the compiler.
+    pub partial_enumerators: std::collections::HashSet<String>,
     pub variables: HashMap<String, Arc<Ty>>,
     /// Options of the `cdef()` being processed.
     current_opts: PackOptions,
@@ -210,6 +214,9 @@ impl Context {
                 // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
                 if let Some(sig) = self.function_typedef(&ty) {
                     self.functions.insert(name, FunctionDecl { sig, extern_python: cdecl::ExternPython::No });
+                } else if matches!(ty, Ty::Base { quals: cdecl::Quals { is_const: true, .. }, .. }) {
+                    // `static const float x = 1.5;`: a constant, not a variable (as upstream).
+                    self.const_globals.insert(name);
                 } else {
                     self.variables.insert(name, Arc::new(ty));
                 }
@@ -271,6 +278,9 @@ impl Context {
             }
             BaseType::Enum(e) => {
                 if let Some(body) = &e.body {
+                    if body.partial {
+                        self.partial_enumerators.extend(body.items.iter().map(|i| i.name.clone()));
+                    }
                     let mut next = 0i128;
                     for item in &body.items {
                         let v = match &item.value {
@@ -405,7 +415,7 @@ impl Context {
             _ => self.eval(e).map_err(|m| RealizeError::Py(CDefError::new_err(m)))?,
         };
         if v < 0 {
-            return Err(RealizeError::Py(FFIError::new_err("negative array length")));
+            return Err(RealizeError::Py(PyValueError::new_err("negative array length")));
         }
         isize::try_from(v).map_err(|_| RealizeError::Py(pyo3::exceptions::PyOverflowError::new_err("array length too large")))
     }
