@@ -56,10 +56,9 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
     // SAFETY (all reads below): forwarded from the caller; sizes come from the ctype.
     unsafe {
         Ok(match prim.kind {
-            PrimKind::Signed | PrimKind::Unsigned => {
-                let v = raw::read_int(ptr, prim.size, prim.kind == PrimKind::Signed);
-                v.into_pyobject(py)?.into_any().unbind()
-            }
+            // Through i64/u64: Python ints are made much faster from those than from i128.
+            PrimKind::Signed => (raw::read_int(ptr, prim.size, true) as i64).into_pyobject(py)?.into_any().unbind(),
+            PrimKind::Unsigned => (raw::read_int(ptr, prim.size, false) as u64).into_pyobject(py)?.into_any().unbind(),
             PrimKind::Bool => match *ptr {
                 0 => false.into_pyobject(py)?.to_owned().into_any().unbind(),
                 1 => true.into_pyobject(py)?.to_owned().into_any().unbind(),

@@ -2,11 +2,11 @@
 //! anonymous nested structs/unions appear as fields of the outer one), lookup by name, and the
 //! `CField` objects that `ctype.fields` shows.
 
-use std::collections::HashMap;
 
 use pyo3::prelude::*;
 
 use crate::ctype::{CType, Kind};
+use crate::fxhash::FxHashMap;
 
 /// Field flag: a union member after the first, skipped by list initializers.
 pub const BF_IGNORE_IN_CTOR: i32 = 1;
@@ -38,7 +38,7 @@ impl Field {
 
 pub struct RecordInfo {
     pub fields: Vec<Field>,
-    by_name: HashMap<String, usize>,
+    by_name: FxHashMap<String, usize>,
     pub size: usize,
     pub align: usize,
     /// Ends with a `T[]` (directly or in a nested struct): `ffi.new()` may size it.
