@@ -225,23 +225,8 @@ impl<'a> Parser<'a> {
     /// know them (declared earlier in this source, or predeclared).
     pub(crate) fn starts_type_name(&self, n: usize) -> bool {
         match self.peek_at(n) {
-            T::Void
-            | T::Char
-            | T::Short
-            | T::Int
-            | T::Long
-            | T::Float
-            | T::Double
-            | T::Signed
-            | T::Unsigned
-            | T::Bool
-            | T::Complex
-            | T::Struct
-            | T::Union
-            | T::Enum
-            | T::Const
-            | T::Volatile
-            | T::Restrict => true,
+            t if is_type_word(t) => true,
+            T::Struct | T::Union | T::Enum | T::Const | T::Volatile | T::Restrict => true,
             T::Ident => {
                 let name = self.text(self.toks[self.pos + n]);
                 self.typedefs.contains(name) || is_predeclared(name)

@@ -33,23 +33,27 @@ unsafe impl Sync for OwnedMem {}
 impl OwnedMem {
     /// Zeroed memory of `size` bytes (at least 1) aligned to `align`.
     pub fn zeroed(size: usize, align: usize) -> PyResult<OwnedMem> {
-        let layout = Layout::from_size_align(size.max(1), align.clamp(1, 4096).next_power_of_two())
-            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        if ptr.is_null() {
-            return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
-        }
-        Ok(OwnedMem { ptr, layout })
+        OwnedMem::allocate(size, align, true)
     }
 
     /// Memory of `size` bytes (at least 1) left uninitialized, for allocators created with
     /// `should_clear_after_alloc=False`.
     pub fn uninit(size: usize, align: usize) -> PyResult<OwnedMem> {
+        OwnedMem::allocate(size, align, false)
+    }
+
+    fn allocate(size: usize, align: usize, zeroed: bool) -> PyResult<OwnedMem> {
         let layout = Layout::from_size_align(size.max(1), align.clamp(1, 4096).next_power_of_two())
             .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
-        // SAFETY: the layout has a non-zero size; the bytes are only ever read as plain data.
-        let ptr = unsafe { std::alloc::alloc(layout) };
+        // SAFETY: the layout has a non-zero size; uninitialized bytes are only ever read as
+        // plain data (C's malloc semantics).
+        let ptr = unsafe {
+            if zeroed {
+                std::alloc::alloc_zeroed(layout)
+            } else {
+                std::alloc::alloc(layout)
+            }
+        };
         if ptr.is_null() {
             return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
         }
