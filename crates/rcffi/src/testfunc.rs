@@ -250,6 +250,46 @@ pub fn _testfunc(num: i32) -> PyResult<usize> {
     address(num).ok_or_else(|| PyValueError::new_err(()))
 }
 
+// ---- _testbuff: buffer providers for upstream's test_from_buffer_more_cases ---------------
+
+static TEST_BUF: [u8; 4] = *b"GTB\0";
+static TEST_BUF_RO: [u8; 4] = *b"ROB\0";
+
+unsafe extern "C" fn test_getbuf(obj: *mut pyo3::ffi::PyObject, view: *mut pyo3::ffi::Py_buffer, flags: std::os::raw::c_int) -> std::os::raw::c_int {
+    // SAFETY: CPython calls this with a valid object and view; the data is static. FillInfo
+    // never writes through the pointer (readonly only describes it to consumers).
+    unsafe { pyo3::ffi::PyBuffer_FillInfo(view, obj, TEST_BUF.as_ptr() as *mut _, 3, 0, flags) }
+}
+
+unsafe extern "C" fn test_getbuf_ro(obj: *mut pyo3::ffi::PyObject, view: *mut pyo3::ffi::Py_buffer, flags: std::os::raw::c_int) -> std::os::raw::c_int {
+    // SAFETY: as above, read-only.
+    unsafe { pyo3::ffi::PyBuffer_FillInfo(view, obj, TEST_BUF_RO.as_ptr() as *mut _, 3, 1, flags) }
+}
+
+/// `_testbuff(cls, methods)`: give a Python class a buffer that exports "GTB" (writable,
+/// methods & 8) or "ROB" (read-only, methods & 16), for upstream's from_buffer tests.
+#[pyfunction]
+fn _testbuff(cls: &Bound<'_, pyo3::types::PyType>, methods: i32) -> PyResult<()> {
+    let tp = cls.as_type_ptr();
+    // SAFETY: `tp` is a live type object; a heap type (a Python class) embeds its
+    // tp_as_buffer struct, which we only fill in, then tell CPython the type changed.
+    unsafe {
+        let ab = (*tp).tp_as_buffer;
+        if ab.is_null() || (*tp).tp_flags & pyo3::ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err("_testbuff() needs a Python class"));
+        }
+        if methods & 8 != 0 {
+            (*ab).bf_getbuffer = Some(test_getbuf);
+        }
+        if methods & 16 != 0 {
+            (*ab).bf_getbuffer = Some(test_getbuf_ro);
+        }
+        pyo3::ffi::PyType_Modified(tp);
+    }
+    Ok(())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_testfunc, m)?)
+    m.add_function(wrap_pyfunction!(_testfunc, m)?)?;
+    m.add_function(wrap_pyfunction!(_testbuff, m)?)
 }
