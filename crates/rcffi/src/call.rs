@@ -3,7 +3,8 @@
 //! A function type's libffi description (its `CallPlan`) is built on first use and cached in the
 //! ctype; a variadic call builds one per call from the types of the cdata actually passed. The
 //! arguments are converted into one exchange buffer (one 16-byte-aligned slot per argument, plus
-//! one for the result), then `ffi_call` runs with the GIL released.
+//! one for the result), then `ffi_call` runs with the GIL released. Non-variadic calls take the
+//! allocation-free path of `call_fast`, which also calls common signatures without libffi.
 
 use std::ffi::c_void;
 
@@ -11,12 +12,18 @@ use libffi::middle::{Cif, Type};
 use libffi::raw;
 use model::{PrimKind, Primitive};
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyRuntimeError, PySystemError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::cdata::{CData, OwnedMem, Owner};
 use crate::convert;
 use crate::ctype::{CType, FunctionInfo, Kind};
+
+#[path = "call_fast.rs"]
+mod fast;
+
+pub use fast::VECTORCALL;
 
 // ---- libffi type descriptions ----------------------------------------------------------------
 
@@ -214,6 +221,8 @@ pub struct Prepared {
     arg_offsets: Vec<usize>,
     /// Total size of the exchange buffer, a multiple of 16.
     size: usize,
+    /// The conversions and the direct-call layout (non-variadic function types only).
+    fast: Option<fast::FastPlan>,
 }
 
 // SAFETY: the CIF and its types are never modified after preparation; libffi only reads them
@@ -247,7 +256,7 @@ impl Prepared {
             Some(n) => Cif::try_new_variadic_with_abi(atypes, n, rtype, abi),
         }
         .map_err(|_| PySystemError::new_err("libffi failed to build this function type"))?;
-        Ok(Prepared { cif: Box::new(cif), arg_offsets, size: offset.max(16) })
+        Ok(Prepared { cif: Box::new(cif), arg_offsets, size: offset.max(16), fast: None })
     }
 
     pub fn raw_cif(&self) -> *mut raw::ffi_cif {
@@ -261,7 +270,10 @@ pub fn plan_of<'a>(py: Python<'_>, t: &'a CType) -> PyResult<&'a Prepared> {
     if f.call.get().is_none() {
         let args: Vec<&CType> = f.args.iter().map(|a| a.get()).collect();
         let prepared = match Prepared::new(py, &args, f.result.get(), None, f.abi) {
-            Ok(p) => Ok(p),
+            Ok(mut p) => {
+                p.fast = Some(fast::FastPlan::new(py, f));
+                Ok(p)
+            }
             Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => Err(e.value(py).to_string()),
             Err(e) => return Err(e),
         };
@@ -320,45 +332,63 @@ impl RawCall {
 
 // ---- calls -------------------------------------------------------------------------------------
 
-/// `cdata(*args)` for a function pointer cdata.
+/// `cdata(*args)` for a function pointer cdata, through `tp_call`: the first call of any
+/// function cdata; it switches all of them to the vectorcall entry.
 pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let cd = slf.get();
+    if let Some(entry) = cd.vectorcall.as_ref() {
+        let offset = (entry as *const ffi::vectorcallfunc as usize).wrapping_sub(slf.as_ptr() as usize);
+        // SAFETY: `offset` is where the vectorcall field of this cdata lies in its object, the
+        // same in every CData object (one layout; the type cannot be subclassed).
+        unsafe { fast::install_vectorcall(py, offset) };
+    }
+    // SAFETY: a tuple's items, alive as long as the tuple.
+    let items = unsafe {
+        let tuple = args.as_ptr().cast::<ffi::PyTupleObject>();
+        std::slice::from_raw_parts((*tuple).ob_item.as_ptr(), args.len())
+    };
+    call_objects(py, cd, items, kwargs.is_some_and(|k| !k.is_empty()))
+}
+
+/// A call with these positional arguments (borrowed references); `has_kwargs` refuses the call.
+fn call_objects(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject], has_kwargs: bool) -> PyResult<Py<PyAny>> {
     let t = cd.ctype.get();
     let f = match (&t.func, t.kind) {
         (Some(f), Kind::Function) => f,
-        _ => return Err(PyTypeError::new_err(format!("cdata '{}' is not callable", t.name))),
+        _ => return Err(fast::not_callable(t)),
     };
     if cd.addr().is_null() {
         return Err(PyRuntimeError::new_err(format!("cannot call null pointer pointer from cdata '{}'", t.name)));
     }
-    if kwargs.is_some_and(|k| !k.is_empty()) {
+    if has_kwargs {
         return Err(PyTypeError::new_err("a cdata function cannot be called with keyword arguments"));
     }
     let nargs = args.len();
     let declared = f.args.len();
-    let variadic_plan;
-    // The types of the variadic arguments, as passed.
-    let mut var_types: Vec<Bound<'_, CType>> = Vec::new();
-    let plan = if !f.ellipsis {
+    if !f.ellipsis {
         if nargs != declared {
             return Err(PyTypeError::new_err(format!("'{}' expects {} arguments, got {}", t.name, declared, nargs)));
         }
-        plan_of(py, t)?
-    } else {
-        if nargs < declared {
-            return Err(PyTypeError::new_err(format!(
-                "'{}' expects at least {} arguments, got {}",
-                t.name, declared, nargs
-            )));
-        }
-        for (i, obj) in args.iter().enumerate().skip(declared) {
-            var_types.push(vararg_type(py, i, &obj)?);
-        }
-        let refs: Vec<&CType> = f.args.iter().map(|a| a.get()).chain(var_types.iter().map(|a| a.get())).collect();
-        variadic_plan = Prepared::new(py, &refs, f.result.get(), Some(declared), f.abi)?;
-        &variadic_plan
-    };
+        let prepared = plan_of(py, t)?;
+        let plan = prepared.fast.as_ref().ok_or_else(|| PySystemError::new_err("function type without a fast plan"))?;
+        return fast::call_planned(py, cd.addr(), f, prepared, plan, args);
+    }
+    if nargs < declared {
+        return Err(PyTypeError::new_err(format!(
+            "'{}' expects at least {} arguments, got {}",
+            t.name, declared, nargs
+        )));
+    }
+    // SAFETY: the arguments are valid objects, borrowed for the whole call.
+    let args: Vec<pyo3::Borrowed<'_, '_, PyAny>> = args.iter().map(|&p| unsafe { pyo3::Borrowed::from_ptr(py, p) }).collect();
+    // The types of the variadic arguments, as passed.
+    let mut var_types: Vec<Bound<'_, CType>> = Vec::new();
+    for (i, obj) in args.iter().enumerate().skip(declared) {
+        var_types.push(vararg_type(py, i, obj)?);
+    }
+    let refs: Vec<&CType> = f.args.iter().map(|a| a.get()).chain(var_types.iter().map(|a| a.get())).collect();
+    let plan = Prepared::new(py, &refs, f.result.get(), Some(declared), f.abi)?;
 
     let mut buf = Exchange::new(plan.size);
     let mut slots: Vec<*mut c_void> = Vec::with_capacity(nargs);
@@ -370,8 +400,8 @@ pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Opt
         // SAFETY: the slot is sized (rounded up to 16 bytes) for this argument's type.
         unsafe {
             match f.args.get(i) {
-                Some(at) => write_argument(py, at.bind(py), slot, &obj, &mut temps)?,
-                None => write_vararg(py, var_types[i - declared].get(), slot, &obj)?,
+                Some(at) => write_argument(py, at.bind(py), slot, obj, &mut temps)?,
+                None => write_vararg(py, var_types[i - declared].get(), slot, obj)?,
             }
         }
     }

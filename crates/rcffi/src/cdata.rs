@@ -110,6 +110,9 @@ pub struct CData {
     /// For `T[]` arrays: the item count; for a var-size struct from `ffi.new()`: its byte size.
     pub length: isize,
     pub owner: Owner,
+    /// For function cdata: CPython's vectorcall entry (`call::VECTORCALL`); read by CPython at
+    /// the type's `tp_vectorcall_offset`.
+    pub vectorcall: Option<pyo3::ffi::vectorcallfunc>,
 }
 
 impl CData {
@@ -122,7 +125,8 @@ impl CData {
     }
 
     pub fn with(ct: &Bound<'_, CType>, ptr: *mut u8, length: isize, owner: Owner) -> CData {
-        CData { ctype: ct.clone().unbind(), ptr: ptr as usize, length, owner }
+        let vectorcall = (ct.get().kind == Kind::Function).then_some(crate::call::VECTORCALL);
+        CData { ctype: ct.clone().unbind(), ptr: ptr as usize, length, owner, vectorcall }
     }
 
     pub fn borrowed(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8) -> PyResult<Py<CData>> {
