@@ -1007,10 +1007,6 @@ def test_ref_6_8_variadic_callback_workaround(seedlib_path, capsys):
 # 003 s6.8: the build script declares 'void *const c_callback; /* pass this
 # const ptr to C routines */'.  That is an API-mode declaration: in-line ABI
 # mode refuses every non-integer constant of a dlopen() library.
-@pytest.mark.xfail(reason="a pointer constant ('void *const c_callback;', "
-                          "'int *const pc;') is read as a variable of a "
-                          "dlopen() library instead of raising "
-                          "NotImplementedError", strict=True)
 def test_ref_6_8_const_pointer_not_in_dlopen_lib(seedlib_path):
     ffi = FFI()
     ffi.cdef("""
@@ -1591,12 +1587,6 @@ def test_ref_8_6_include_in_abi_mode(seedlib_path):
     assert other_lib.point_code([[1, 2]]) == 102
 
 
-@pytest.mark.xfail(reason="ffi.include(other_ffi) copies the struct types "
-                          "instead of sharing them: ffi.typeof('struct "
-                          "point_s *') is not other_ffi's, and other_lib "
-                          "refuses a 'struct point_s *' made by ffi.new() "
-                          "(TypeError: ... the types are different)",
-                   strict=True)
 def test_ref_8_6_include_shares_types(seedlib_path):
     other_ffi = FFI()
     other_ffi.cdef("""

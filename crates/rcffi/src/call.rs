@@ -407,7 +407,7 @@ fn call_objects(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject], has_kwa
     }
     let result = buf.at(0);
     let job = RawCall { cif: plan.raw_cif(), func: cd.addr(), result, args: slots.as_mut_ptr() };
-    py.detach(move || job.run());
+    fast::without_gil(py, move || job.run());
     drop(temps);
     // SAFETY: the result slot holds a value of the result type, written by the call.
     unsafe { read_result(py, f, result) }

@@ -382,13 +382,14 @@ pub(super) fn call_planned(
             }
         }
         let func = func as usize;
-        let (rax, xmm0) = py.detach(move || {
+        let (ints, sses) = (&ints, &sses);
+        let (rax, xmm0) = without_gil(py, move || {
             crate::errno::restore();
             // SAFETY: `func` is a function of the type `f` describes (that is what the cdata's
             // ctype claims, as in C); the plan is direct only for the signatures `call_direct`
             // serves, and the registers hold the arguments in the classes and order the ABI
             // assigns them.
-            let r = unsafe { call_direct(func, &ints, &sses) };
+            let r = unsafe { call_direct(func, ints, sses) };
             crate::errno::save();
             r
         });
@@ -447,7 +448,7 @@ unsafe fn call_ffi(
         }
         let result = buf;
         let job = super::RawCall { cif: prepared.raw_cif(), func, result, args: slots.as_mut_ptr() };
-        py.detach(move || job.run());
+        without_gil(py, move || job.run());
         temps.clear();
         match plan.result {
             Some(v) if v.reg != Reg::Memory => {
@@ -457,6 +458,26 @@ unsafe fn call_ffi(
             _ => read_result(py, f, result),
         }
     }
+}
+
+/// Run `f` with the GIL released (as `Python::detach` does, minus its bookkeeping, which costs
+/// as much as a small C call): `PyEval_SaveThread` before, `PyEval_RestoreThread` after, also
+/// when `f` panics. `f` cannot hold a `Python` token (it is `Send`); it runs C code only. PyO3's
+/// own count of attachments stays as it was meanwhile, so code that C calls back on this thread
+/// must take the GIL itself: the callbacks' trampoline does (`PyGILState_Ensure`) before anything
+/// else.
+#[inline(always)]
+pub(super) fn without_gil<R, F: FnOnce() -> R + Send>(_py: Python<'_>, f: F) -> R {
+    struct Reattach(*mut ffi::PyThreadState);
+    impl Drop for Reattach {
+        fn drop(&mut self) {
+            // SAFETY: the thread state this thread detached from just below.
+            unsafe { ffi::PyEval_RestoreThread(self.0) };
+        }
+    }
+    // SAFETY: the GIL is held (the token proves it); it is released until `Reattach` drops.
+    let _reattach = Reattach(unsafe { ffi::PyEval_SaveThread() });
+    f()
 }
 
 /// Call `func` with its integer-class arguments in rdi, rsi, rdx, rcx, r8, r9 and its SSE-class

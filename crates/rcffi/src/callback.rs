@@ -232,29 +232,57 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
     unsafe { convert::write(py, rt, result, obj) }
 }
 
+/// The GIL taken with `PyGILState_Ensure`, released on drop.
+struct GilState(Option<pyo3::ffi::PyGILState_STATE>);
+
+impl GilState {
+    fn ensure() -> GilState {
+        // SAFETY: Py_IsInitialized may be called at any time; PyGILState_Ensure works from any
+        // thread of an initialized interpreter, whether it holds the GIL or not.
+        unsafe { GilState((pyo3::ffi::Py_IsInitialized() != 0).then(|| pyo3::ffi::PyGILState_Ensure())) }
+    }
+}
+
+impl Drop for GilState {
+    fn drop(&mut self) {
+        if let Some(state) = self.0 {
+            // SAFETY: pairs with the PyGILState_Ensure above, on the same thread.
+            unsafe { pyo3::ffi::PyGILState_Release(state) };
+        }
+    }
+}
+
 /// Called by libffi when C calls a callback. Never unwinds into C.
+///
+/// The GIL is taken with `PyGILState_Ensure` before anything else: C may call back on a thread
+/// that released it without PyO3's knowledge (calls release it with `PyEval_SaveThread`, see
+/// `call::fast::without_gil`), so `Python::attach` alone could wrongly assume it held.
 unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, args: *mut *mut c_void, user: *mut c_void) {
     let user = user as *const Info;
+    let result = result.cast::<u8>();
+    // C's errno becomes the saved errno that Python code sees, and back again.
+    crate::errno::save();
+    let gil = GilState::ensure();
     // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, from Arc::as_ptr; the closure
     // being called holds a reference, so taking our own for the call is sound.
     let info = unsafe {
         Arc::increment_strong_count(user);
         Arc::from_raw(user)
     };
-    let result = result.cast::<u8>();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        // C's errno becomes the saved errno that Python code sees, and back again.
-        crate::errno::save();
         // SAFETY: libffi passes a result buffer for the CIF's result type (at least a word) and
         // one pointer per argument, each to a value of that argument's type.
         Python::attach(|py| unsafe { invoke(py, &info, result, args) });
-        crate::errno::restore();
     }));
     if outcome.is_err() {
         // A bug on our side; C still gets a defined result.
         // SAFETY: as above.
         unsafe { copy_error_value(&info, result) };
     }
+    // With the GIL: this may be the last reference (the callback cdata died during the call).
+    drop(info);
+    drop(gil);
+    crate::errno::restore();
 }
 
 /// Return the `error` value to C.

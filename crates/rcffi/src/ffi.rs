@@ -557,7 +557,9 @@ impl Ffi {
         if std::ptr::eq(other.get(), self) {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot include an ffi into itself"));
         }
-        let theirs = other.get().ctx.lock().unwrap();
+        let mut theirs = other.get().ctx.lock().unwrap();
+        // Share the included FFI's ctypes themselves, not copies (as upstream).
+        theirs.realize_all(py);
         self.ctx.lock().unwrap().include(py, &theirs);
         Ok(())
     }

@@ -214,7 +214,11 @@ impl Context {
                 // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
                 if let Some(sig) = self.function_typedef(&ty) {
                     self.functions.insert(name, FunctionDecl { sig, extern_python: cdecl::ExternPython::No });
-                } else if matches!(ty, Ty::Base { quals: cdecl::Quals { is_const: true, .. }, .. }) {
+                } else if matches!(
+                    ty,
+                    Ty::Base { quals: cdecl::Quals { is_const: true, .. }, .. }
+                        | Ty::Pointer { quals: cdecl::Quals { is_const: true, .. }, .. }
+                ) {
                     // `static const float x = 1.5;`: a constant, not a variable (as upstream).
                     self.const_globals.insert(name);
                 } else {
@@ -683,6 +687,25 @@ impl Context {
         structs.sort();
         unions.sort();
         (typedefs, structs, unions)
+    }
+
+    /// Realize every named type declared so far (errors are left for later uses to report), so
+    /// that an FFI including this one shares these very ctypes.
+    pub fn realize_all(&mut self, py: Python<'_>) {
+        let tags: Vec<(RecordKind, String)> = self
+            .structs
+            .keys()
+            .map(|k| (RecordKind::Struct, k.clone()))
+            .chain(self.unions.keys().map(|k| (RecordKind::Union, k.clone())))
+            .collect();
+        for (kind, tag) in tags {
+            let _ = self.realize_tag(py, kind, &tag, None, false);
+        }
+        let names: Vec<String> = self.typedefs.keys().cloned().collect();
+        for name in names {
+            let _ = self.realize_typedef(py, &name);
+        }
+        let _ = self.complete_pending(py);
     }
 
     /// Copy the declarations of another FFI (`ffi.include()`).
