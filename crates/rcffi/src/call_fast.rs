@@ -381,18 +381,7 @@ pub(super) fn call_planned(
                 Reg::Memory => return Err(PySystemError::new_err("direct call of a memory argument")),
             }
         }
-        let func = func as usize;
-        let (ints, sses) = (&ints, &sses);
-        let (rax, xmm0) = without_gil(py, move || {
-            crate::errno::restore();
-            // SAFETY: `func` is a function of the type `f` describes (that is what the cdata's
-            // ctype claims, as in C); the plan is direct only for the signatures `call_direct`
-            // serves, and the registers hold the arguments in the classes and order the ABI
-            // assigns them.
-            let r = unsafe { call_direct(func, ints, sses) };
-            crate::errno::save();
-            r
-        });
+        let (rax, xmm0) = run_direct(py, func, &ints, &sses);
         drop(temps);
         return result_from_bits(py, f, plan, rax, xmm0);
     }
@@ -411,6 +400,22 @@ pub(super) fn call_planned(
         // SAFETY: as above, with buffers of exactly the needed sizes.
         unsafe { call_ffi(py, func, f, prepared, plan, args, buf, &mut slots, &mut temps) }
     }
+}
+
+/// The C call of a direct plan, with the GIL released; returns rax and xmm0.
+#[inline(always)]
+fn run_direct(py: Python<'_>, func: *mut u8, ints: &[u64; INT_REGS], sses: &[u64; SSE_REGS]) -> (u64, u64) {
+    let func = func as usize;
+    without_gil(py, move || {
+        crate::errno::restore();
+        // SAFETY: `func` is a function of the type the plan describes (that is what the cdata's
+        // ctype claims, as in C); plans are direct only for the signatures `call_direct`
+        // serves, and the registers hold the arguments in the classes and order the ABI
+        // assigns them.
+        let r = unsafe { call_direct(func, ints, sses) };
+        crate::errno::save();
+        r
+    })
 }
 
 /// A call through `ffi_call`, with the exchange buffer and argument pointers given.
@@ -539,10 +544,70 @@ unsafe extern "C" fn vectorcall(
     nargsf: usize,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held, `callable` a function cdata (only those
+    // have this entry) and `args` holding the positional arguments.
+    let hot = std::panic::catch_unwind(|| unsafe {
+        let py = Python::assume_attached();
+        if !kwnames.is_null() {
+            return None;
+        }
+        let nargs = ffi::PyVectorcall_NARGS(nargsf) as usize;
+        let args = if nargs == 0 { &[][..] } else { std::slice::from_raw_parts(args, nargs) };
+        let cd = pyo3::Borrowed::from_ptr(py, callable).cast_unchecked::<CData>();
+        hot_call(py, cd.get(), args)
+    });
+    if let Ok(Some(obj)) = hot {
+        return obj;
+    }
+    // Everything else (including a panic, which cannot happen before the C call) goes through
     // PyO3's trampoline: attach bookkeeping, panics become exceptions, errors are raised.
     let entry = pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, vectorcall_body);
-    // SAFETY: called by CPython with the GIL held and valid arguments.
+    // SAFETY: as above.
     unsafe { entry(callable, args, nargsf as ffi::Py_ssize_t, kwnames) }
+}
+
+/// The hottest path: a direct plan whose arguments all take the fast conversions. None, with
+/// nothing done, for anything else (the general path then does it all, errors included); once
+/// the C function was called, the result or NULL with an exception set.
+///
+/// This runs without PyO3's trampoline (whose bookkeeping costs as much as a small C call):
+/// nothing here runs Python code or drops a `Py` before the call, and after it only the result
+/// is made.
+///
+/// # Safety
+/// `args` must be valid objects; the GIL is held.
+#[inline(always)]
+unsafe fn hot_call(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+    let t = cd.ctype.get();
+    let f = t.func.as_ref()?;
+    if t.kind != Kind::Function || f.ellipsis || args.len() != f.args.len() {
+        return None;
+    }
+    let func = cd.addr();
+    if func.is_null() {
+        return None;
+    }
+    let prepared = f.call.get()?.prepared.as_ref().ok()?;
+    let plan = prepared.fast.as_ref().filter(|p| p.direct)?;
+    let mut ints = [0u64; INT_REGS];
+    let mut sses = [0u64; SSE_REGS];
+    for ((v, at), &obj) in plan.args.iter().zip(f.args.iter()).zip(args) {
+        // SAFETY: forwarded from the caller.
+        let bits = unsafe { fast_arg(py, v, at.get(), obj)? };
+        match v.reg {
+            Reg::Int(r) => ints[r as usize] = bits,
+            Reg::Sse(r) => sses[r as usize] = bits,
+            Reg::Memory => return None,
+        }
+    }
+    let (rax, xmm0) = run_direct(py, func, &ints, &sses);
+    Some(match result_from_bits(py, f, plan, rax, xmm0) {
+        Ok(obj) => obj.into_ptr(),
+        Err(e) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+    })
 }
 
 /// # Safety
