@@ -212,6 +212,11 @@ pub fn cast(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>) -> Py
 
 /// An integer value for casting to a pointer: any int-like (floats truncate), masked to 64 bits.
 fn integer_masked(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if let Ok(i) = obj.cast::<PyInt>() {
+        if let Ok(v) = i.extract::<i64>() {
+            return Ok(v as u64);
+        }
+    }
     let i = if let Ok(i) = obj.cast::<PyInt>() {
         i.clone().into_any()
     } else if obj.hasattr("__int__")? && !obj.is_instance_of::<PyString>() {
@@ -512,11 +517,19 @@ pub fn unpack(py: Python<'_>, cd: &CData, length: isize) -> PyResult<Py<PyAny>> 
                 (0..length as usize).map(|i| model::raw::read_int(p.add(i * size), size, false) as u32).collect();
             return Ok(units_to_string(py, &units, size)?.into_any().unbind());
         }
-        let list = PyList::empty(py);
-        for i in 0..length as usize {
-            list.append(convert::read(py, item, p.add(i * size))?)?;
+        // Plain integers: straight from the bytes, without the generic per-item dispatch.
+        if it.kind == Kind::Primitive && matches!(it.prim_kind(), Some(PrimKind::Signed | PrimKind::Unsigned)) {
+            let signed = it.prim_kind() == Some(PrimKind::Signed);
+            let n = length as usize;
+            let list = if signed {
+                PyList::new(py, (0..n).map(|i| model::raw::read_int(p.add(i * size), size, true) as i64))?
+            } else {
+                PyList::new(py, (0..n).map(|i| model::raw::read_int(p.add(i * size), size, false) as u64))?
+            };
+            return Ok(list.into_any().unbind());
         }
-        Ok(list.into_any().unbind())
+        let items = (0..length as usize).map(|i| convert::read(py, item, p.add(i * size))).collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(py, items)?.into_any().unbind())
     }
 }
 

@@ -21,7 +21,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use libffi::raw;
-use model::PrimKind;
+use model::{PrimKind, Primitive};
 use pyo3::exceptions::{PySystemError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -167,6 +167,28 @@ fn cdata_type(py: Python<'_>) -> *mut ffi::PyTypeObject {
     t
 }
 
+/// If `obj` is a cdata of a primitive type: that type and the address of its value (valid as
+/// long as `obj` lives).
+///
+/// # Safety
+/// `obj` must be a valid object; the GIL is held.
+#[inline(always)]
+unsafe fn primitive_cdata(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(&'static Primitive, *const u8)> {
+    // SAFETY: forwarded from the caller; the cast follows the exact type check.
+    unsafe {
+        if ffi::Py_TYPE(obj) != cdata_type(py) {
+            return None;
+        }
+        let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+        let cd = cd.get();
+        let t = cd.ctype.get();
+        if t.kind != Kind::Primitive {
+            return None;
+        }
+        Some((t.prim?, cd.addr().cast_const()))
+    }
+}
+
 /// The common cases of an argument's conversion, as the raw bits of the C value (integers
 /// sign- or zero-extended to 64 bits, a `float` in the low 32 bits); None means "take the
 /// general path", which also produces every error.
@@ -180,18 +202,26 @@ unsafe fn fast_arg(py: Python<'_>, v: &ValuePlan, at: &CType, obj: *mut ffi::PyO
     unsafe {
         match v.conv {
             Conv::Int | Conv::Bool => {
-                if ffi::PyLong_Check(obj) == 0 {
-                    return None;
-                }
-                let mut overflow = 0;
-                let x = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
-                if overflow != 0 {
-                    return None;
-                }
-                if x == -1 && !ffi::PyErr_Occurred().is_null() {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
+                let x = if ffi::PyLong_Check(obj) != 0 {
+                    let mut overflow = 0;
+                    let x = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+                    if overflow != 0 {
+                        return None;
+                    }
+                    if x == -1 && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear();
+                        return None;
+                    }
+                    x
+                } else {
+                    // An integer cdata: the value its `__int__` gives.
+                    let (prim, p) = primitive_cdata(py, obj)?;
+                    if !prim.is_integer() || prim.size > 8 {
+                        return None;
+                    }
+                    let x = model::raw::read_int(p, prim.size, prim.is_signed());
+                    i64::try_from(x).ok()?
+                };
                 let fits = match (v.conv, v.size, v.signed) {
                     (Conv::Bool, _, _) => x == 0 || x == 1,
                     (_, 8, true) => true,
@@ -215,7 +245,15 @@ unsafe fn fast_arg(py: Python<'_>, v: &ValuePlan, at: &CType, obj: *mut ffi::PyO
                     }
                     x
                 } else {
-                    return None;
+                    // A float or integer cdata: the value `cdata_to_float` gives.
+                    let (prim, p) = primitive_cdata(py, obj)?;
+                    match prim.kind {
+                        PrimKind::Float => model::raw::read_float(p, prim.size),
+                        PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool if prim.size <= 8 => {
+                            model::raw::read_int(p, prim.size, prim.is_signed()) as f64
+                        }
+                        _ => return None,
+                    }
                 };
                 Some(if v.conv == Conv::Float { (x as f32).to_bits() as u64 } else { x.to_bits() })
             }

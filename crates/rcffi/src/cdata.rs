@@ -771,7 +771,7 @@ impl CData {
         if t.kind != Kind::Array {
             return Err(PyTypeError::new_err(format!("cdata '{}' does not support iteration", t.name)));
         }
-        Py::new(py, CDataIter { array: slf.clone().unbind(), next: Mutex::new(0) })
+        Py::new(py, CDataIter { array: slf.clone().unbind(), next: std::sync::atomic::AtomicIsize::new(0) })
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -887,7 +887,7 @@ impl Drop for CData {
 #[pyclass(module = "_cffi_backend", name = "__CDataIter", frozen)]
 pub struct CDataIter {
     array: Py<CData>,
-    next: Mutex<isize>,
+    next: std::sync::atomic::AtomicIsize,
 }
 
 #[pymethods]
@@ -898,13 +898,13 @@ impl CDataIter {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let a = self.array.get();
-        let mut i = self.next.lock().unwrap();
-        if *i >= a.array_length(py) {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if i >= a.array_length(py) {
+            self.next.store(isize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
             return Ok(None);
         }
         let item = a.ctype.get().item.as_ref().unwrap().bind(py);
-        let p = a.addr().wrapping_offset(*i * item.get().size().max(0));
-        *i += 1;
+        let p = a.addr().wrapping_offset(i * item.get().size().max(0));
         // SAFETY: i < the array length.
         Ok(Some(unsafe { convert::read(py, item, p)? }))
     }
