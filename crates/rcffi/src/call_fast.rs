@@ -681,6 +681,12 @@ pub(super) unsafe fn install_vectorcall(py: Python<'_>, offset: usize) {
         // the GIL is held, so no call reads these fields meanwhile. The offset is set before
         // the flag that makes CPython read it.
         unsafe {
+            // The field must lie inside the object itself (as it does with PyO3's layout);
+            // otherwise calls simply keep going through tp_call.
+            let size = (*tp).tp_basicsize as usize;
+            if offset < std::mem::size_of::<ffi::PyObject>() || offset + std::mem::size_of::<usize>() > size {
+                return;
+            }
             (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
             (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
         }
