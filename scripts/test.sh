@@ -6,7 +6,7 @@
 #      setuptools;
 #   2. builds and installs rcffi into it (pip install .);
 #   3. makes rcffi stand in for cffi there (python -m rcffi install-as-cffi);
-#   4. cargo test of the pure crates (cdecl, model);
+#   4. cargo test of the pure crates (cdecl, model, recompiler);
 #   5. the pytest suite in tests/;
 #   6. the upstream conformance ratchet (tests/upstream/run.py).
 #
@@ -88,7 +88,7 @@ else
     skip "build and install rcffi" "no virtual environment"
 fi
 
-step "cargo test -p cdecl -p model" cargo test -q -p cdecl -p model || true
+step "cargo test -p cdecl -p model -p recompiler" cargo test -q -p cdecl -p model -p recompiler || true
 
 if [ $PY_OK = 1 ]; then
     step "pytest tests/" run_pytest || true
