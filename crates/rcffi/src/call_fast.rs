@@ -75,6 +75,9 @@ pub(super) struct FastPlan {
     result: Option<ValuePlan>,
     /// Called without libffi (see the module docs).
     direct: bool,
+    /// Every argument and the result are scalars (each fits one register), and the exchange
+    /// buffer fits on the stack: the hot path may serve the call through libffi.
+    scalar: bool,
 }
 
 /// The conversion and register class of `t`; `Reg::Int(0)` / `Reg::Sse(0)` stand for the class.
@@ -143,12 +146,15 @@ impl FastPlan {
         if result.is_some_and(|r| r.reg == Reg::Memory) {
             direct = false;
         }
+        let scalar = !f.ellipsis
+            && args.len() <= STACK_ARGS
+            && args.iter().chain(result.iter()).all(|v| v.reg != Reg::Memory);
         let direct = direct
             && ints as usize <= INT_REGS
             && sses as usize <= SSE_REGS
             && f.abi == raw::ffi_abi_FFI_DEFAULT_ABI as i32
             && !f.ellipsis;
-        FastPlan { args: args.into_boxed_slice(), result, direct }
+        FastPlan { args: args.into_boxed_slice(), result, direct, scalar }
     }
 }
 
@@ -626,7 +632,11 @@ unsafe fn hot_call(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject]) -> O
         return None;
     }
     let prepared = f.call.get()?.prepared.as_ref().ok()?;
-    let plan = prepared.fast.as_ref().filter(|p| p.direct)?;
+    let plan = prepared.fast.as_ref()?;
+    if !plan.direct {
+        // SAFETY: forwarded from the caller.
+        return unsafe { hot_ffi(py, func, f, prepared, plan, args) };
+    }
     let mut ints = [0u64; INT_REGS];
     let mut sses = [0u64; SSE_REGS];
     for ((v, at), &obj) in plan.args.iter().zip(f.args.iter()).zip(args) {
@@ -639,13 +649,56 @@ unsafe fn hot_call(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject]) -> O
         }
     }
     let (rax, xmm0) = run_direct(py, func, &ints, &sses);
-    Some(match result_from_bits(py, f, plan, rax, xmm0) {
+    Some(into_raw_result(py, result_from_bits(py, f, plan, rax, xmm0)))
+}
+
+fn into_raw_result(py: Python<'_>, r: PyResult<Py<PyAny>>) -> *mut ffi::PyObject {
+    match r {
         Ok(obj) => obj.into_ptr(),
         Err(e) => {
             e.restore(py);
             std::ptr::null_mut()
         }
-    })
+    }
+}
+
+/// `hot_call` for a scalar plan that is not direct (too many arguments for the registers, or a
+/// target without direct calls): through `ffi_call`, from a stack buffer.
+///
+/// # Safety
+/// As for `hot_call`; `args` has one object per declared argument.
+#[inline(never)]
+unsafe fn hot_ffi(
+    py: Python<'_>,
+    func: *mut u8,
+    f: &FunctionInfo,
+    prepared: &Prepared,
+    plan: &FastPlan,
+    args: &[*mut ffi::PyObject],
+) -> Option<*mut ffi::PyObject> {
+    if !plan.scalar || prepared.size > STACK_BYTES {
+        return None;
+    }
+    let mut words = [MaybeUninit::<u128>::uninit(); STACK_BYTES / 16];
+    let mut slots = [std::ptr::null_mut::<c_void>(); STACK_ARGS];
+    let buf = words.as_mut_ptr().cast::<u8>();
+    // SAFETY: `buf` holds STACK_BYTES >= prepared.size bytes; every offset of the plan is inside
+    // it, with room for its (scalar) value; `slots` has STACK_ARGS >= nargs entries (`scalar`).
+    unsafe {
+        std::ptr::write_bytes(buf, 0, prepared.size);
+        for (i, ((v, at), &obj)) in plan.args.iter().zip(f.args.iter()).zip(args).enumerate() {
+            let slot = buf.add(prepared.arg_offsets[i]);
+            slots[i] = slot.cast();
+            store_bits(v, slot, fast_arg(py, v, at.get(), obj)?);
+        }
+        let job = super::RawCall { cif: prepared.raw_cif(), func, result: buf, args: slots.as_mut_ptr() };
+        without_gil(py, move || job.run());
+        let bits = match plan.result {
+            Some(v) => load_bits(&v, buf),
+            None => 0,
+        };
+        Some(into_raw_result(py, result_from_bits(py, f, plan, bits, bits)))
+    }
 }
 
 /// # Safety
