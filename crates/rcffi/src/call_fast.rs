@@ -14,7 +14,11 @@
 //! classification of the signature. Everything else goes through `ffi_call`.
 //!
 //! Function cdata are also called through CPython's vectorcall protocol (installed on the cdata
-//! type on the first call), so that no argument tuple is built.
+//! type on the first call), so that no argument tuple is built. When every argument takes a
+//! fast conversion and the signature is made of scalars, the call is served right there,
+//! without PyO3's trampoline; anything else (errors included) starts over on the general path,
+//! through the trampoline. The GIL is released with the raw `PyEval_SaveThread` /
+//! `PyEval_RestoreThread` pair (`without_gil`).
 
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
@@ -600,18 +604,26 @@ unsafe extern "C" fn vectorcall(
         let cd = pyo3::Borrowed::from_ptr(py, callable).cast_unchecked::<CData>();
         hot_call(py, cd.get(), args)
     });
-    if let Ok(Some(obj)) = hot {
-        return obj;
+    match hot {
+        Ok(Some(obj)) => return obj,
+        Ok(None) => {}
+        Err(_) => {
+            // A bug on our side (nothing there panics); the C function may have run, so it is
+            // not called again.
+            // SAFETY: the GIL is held; the message is a NUL-terminated static string.
+            unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in a call".as_ptr()) };
+            return std::ptr::null_mut();
+        }
     }
-    // Everything else (including a panic, which cannot happen before the C call) goes through
-    // PyO3's trampoline: attach bookkeeping, panics become exceptions, errors are raised.
+    // Everything else goes through PyO3's trampoline: attach bookkeeping, panics become
+    // exceptions, errors are raised.
     let entry = pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, vectorcall_body);
     // SAFETY: as above.
     unsafe { entry(callable, args, nargsf as ffi::Py_ssize_t, kwnames) }
 }
 
-/// The hottest path: a direct plan whose arguments all take the fast conversions. None, with
-/// nothing done, for anything else (the general path then does it all, errors included); once
+/// The hottest path: a plan of scalars (called directly, or through `hot_ffi`) whose arguments
+/// all take the fast conversions. None, with nothing done, for anything else (the general path then does it all, errors included); once
 /// the C function was called, the result or NULL with an exception set.
 ///
 /// This runs without PyO3's trampoline (whose bookkeeping costs as much as a small C call):
