@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyMemoryError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyMemoryError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
@@ -29,6 +29,8 @@ pub struct Ffi {
     /// `struct foo` in a type string declares an opaque struct if unknown (instead of "undefined
     /// struct/union name"), and errors in type strings are `CDefError` (instead of `ffi.error`).
     auto_declare_tags: std::sync::atomic::AtomicBool,
+    /// `__init__` ran (it may only once, as it loads the tables of an out-of-line module).
+    initialized: std::sync::atomic::AtomicBool,
 }
 
 /// Which Python objects a type argument may be.
@@ -184,13 +186,25 @@ impl Ffi {
             init_once_locks: PyDict::new(py).unbind(),
             libraries: Mutex::new(Vec::new()),
             auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
+            initialized: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
+    /// `FFI()`, or `FFI(module_name, _version=..., _types=..., ...)` in the modules that
+    /// `set_source(name, None)` generates: an FFI whose types come from those tables.
+    /// (Subclasses take their own arguments.)
     #[pyo3(signature = (*args, **kwargs))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        if slf.get_type().is(slf.py().get_type::<Ffi>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
-            return Err(PyTypeError::new_err("FFI() takes no arguments"));
+        let py = slf.py();
+        if !slf.get_type().is(py.get_type::<Ffi>()) {
+            return Ok(());
+        }
+        if slf.get().initialized.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Err(pyo3::exceptions::PyValueError::new_err("cannot call FFI.__init__() more than once"));
+        }
+        let table_args = crate::context_tables::TableArgs::parse(args, kwargs)?;
+        if let Some(tables) = crate::context_tables::Tables::load(py, table_args)? {
+            slf.get().ctx.lock().unwrap().tables = Some(Box::new(tables));
         }
         Ok(())
     }
@@ -293,6 +307,13 @@ impl Ffi {
     #[pyo3(signature = (cdata, *fields_or_indexes))]
     fn addressof(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, fields_or_indexes: &Bound<'_, PyTuple>) -> PyResult<Py<CData>> {
         let Ok(cd) = cdata.cast::<CData>() else {
+            if let Ok(lib) = cdata.cast::<crate::libobj::Lib>() {
+                if fields_or_indexes.len() != 1 {
+                    return Err(PyTypeError::new_err("addressof(lib, name) takes exactly one name"));
+                }
+                let name: String = fields_or_indexes.get_item(0)?.extract()?;
+                return crate::libobj::addressof(lib, &name);
+            }
             if let Ok(lib) = cdata.cast::<crate::dllib::DlLib>() {
                 if fields_or_indexes.len() != 1 {
                     return Err(PyTypeError::new_err("addressof(lib, name) takes exactly one name"));
@@ -414,16 +435,25 @@ impl Ffi {
     /// Returns the user type names known to this FFI instance: a tuple of lists (typedef names,
     /// names of structs, names of unions).
     fn list_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let (t, s, u) = self.ctx.lock().unwrap().list_types();
+        let (t, s, u) = {
+            let ctx = self.ctx.lock().unwrap();
+            match &ctx.tables {
+                Some(tables) => tables.list_types(py)?,
+                None => ctx.list_types(),
+            }
+        };
         PyTuple::new(py, [PyList::new(py, t)?, PyList::new(py, s)?, PyList::new(py, u)?])
     }
 
     /// Get the value of an integer constant: an enumerator or a '#define NAME <integer>'.
-    fn integer_const(&self, name: &str) -> PyResult<i128> {
-        self.ctx
-            .lock()
-            .unwrap()
-            .constants
+    fn integer_const(&self, py: Python<'_>, name: &str) -> PyResult<i128> {
+        let ctx = self.ctx.lock().unwrap();
+        if let Some(tables) = &ctx.tables {
+            return tables
+                .int_constant(py, name, 0)
+                .unwrap_or_else(|| Err(PyAttributeError::new_err(format!("integer constant '{name}' not found"))));
+        }
+        ctx.constants
             .get(name)
             .copied()
             .ok_or_else(|| FFIError::new_err(format!("integer constant '{name}' not found")))
@@ -524,10 +554,14 @@ impl Ffi {
     /// loaded by passing None. Note that functions and types declared with 'ffi.cdef()' are not
     /// linked to a particular library, just like C headers.
     #[pyo3(signature = (name, flags=0))]
-    fn dlopen(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, flags: i32) -> PyResult<Py<crate::dllib::DlLib>> {
+    fn dlopen(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, flags: i32) -> PyResult<Py<PyAny>> {
+        // An out-of-line module's FFI gives upstream's `Lib`: the file name is used as is.
+        if slf.get().ctx.lock().unwrap().tables.is_some() {
+            return Ok(crate::libobj::dlopen(slf.py(), slf, name, flags)?.into_any());
+        }
         let lib = crate::dllib::dlopen(slf.py(), slf, name, flags)?;
         slf.get().libraries.lock().unwrap().push(lib.clone_ref(slf.py()).into_any());
-        Ok(lib)
+        Ok(lib.into_any())
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -548,7 +582,13 @@ impl Ffi {
 
     /// Close a library obtained with ffi.dlopen(). After this call, access to functions or
     /// variables from the library will fail (possibly with a segmentation fault).
-    fn dlclose(&self, py: Python<'_>, lib: &Bound<'_, crate::dllib::DlLib>) -> PyResult<()> {
+    fn dlclose(&self, py: Python<'_>, lib: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(lib) = lib.cast::<crate::libobj::Lib>() {
+            return crate::libobj::dlclose(lib);
+        }
+        let lib = lib.cast::<crate::dllib::DlLib>().map_err(|_| {
+            PyTypeError::new_err(format!("dlclose() argument must be _cffi_backend.Lib, not {}", crate::convert::type_name(lib)))
+        })?;
         crate::dllib::dlclose(py, lib)
     }
 
@@ -653,8 +693,7 @@ impl Ffi {
     }
 }
 
-/// `_cffi_backend.callback(ctype, callable, error, onerror)`, looked up by name so that this
-/// module does not depend on how callbacks are built.
+/// A callback cdata (see callback.rs); `None` for `error`/`onerror` means not given.
 fn make_callback(
     py: Python<'_>,
     ct: &Bound<'_, CType>,
@@ -662,8 +701,9 @@ fn make_callback(
     error: &Bound<'_, PyAny>,
     onerror: &Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
-    let backend = py.import("rcffi._backend")?;
-    Ok(backend.getattr("callback")?.call1((ct, f, error, onerror))?.unbind())
+    let error = (!error.is_none()).then_some(error);
+    let onerror = (!onerror.is_none()).then_some(onerror);
+    Ok(crate::callback::new_callback(py, ct, f, error, onerror)?.into_any())
 }
 
 /// What `ffi.callback(cdecl, error=..., onerror=...)` returns without a callable: a decorator.
