@@ -219,15 +219,18 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
     }
     let owner = Owner::Buffer {
         view: std::sync::Mutex::new(Some(view)),
-        type_name: obj.get_type().qualname().map(|n| full_type_name(obj, &n.to_string())).unwrap_or_default(),
+        source_type: obj.get_type().unbind(),
     };
     Py::new(py, CData::with(ct, ptr, length, owner))
 }
 
-fn full_type_name(obj: &Bound<'_, PyAny>, qualname: &str) -> String {
-    let module = obj.get_type().module().map(|m| m.to_string()).unwrap_or_default();
+/// `array.array`, `bytearray`: a type's name as upstream's reprs show it (module-qualified
+/// except for builtins).
+pub fn full_type_name(tp: &Bound<'_, pyo3::types::PyType>) -> String {
+    let qualname = tp.qualname().map(|n| n.to_string()).unwrap_or_default();
+    let module = tp.module().map(|m| m.to_string()).unwrap_or_default();
     if module.is_empty() || module == "builtins" {
-        qualname.to_string()
+        qualname
     } else {
         format!("{module}.{qualname}")
     }

@@ -92,7 +92,8 @@ pub enum Owner {
     /// Borrowed memory, but keeps a Python object alive (e.g. bytes passed as `char *`).
     Keep(Py<PyAny>),
     /// `ffi.from_buffer()`: holds the buffer export until released.
-    Buffer { view: Mutex<Option<PyBuffer<u8>>>, type_name: String },
+    /// `source_type` is the type of the object the buffer came from, named only by the repr.
+    Buffer { view: Mutex<Option<PyBuffer<u8>>>, source_type: Py<pyo3::types::PyType> },
     /// `ffi.gc()`: calls `destructor(original)` once, at release or death.
     Gc { original: Py<CData>, destructor: Mutex<Option<Py<PyAny>>> },
     /// `ffi.new_handle()`: the address identifies the handle; keeps `obj` alive.
@@ -504,7 +505,8 @@ impl CData {
             Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
                 return Ok(format!("<cdata '{}' owning {} bytes>", t.name, self.owned_size(py)))
             }
-            Owner::Buffer { view, type_name } => {
+            Owner::Buffer { view, source_type } => {
+                let type_name = crate::buffer::full_type_name(source_type.bind(py));
                 return Ok(if view.lock().unwrap().is_none() {
                     format!("<cdata '{}' buffer RELEASED>", t.name)
                 } else if t.kind == Kind::Array {

@@ -213,6 +213,16 @@ pub fn new_void(py: Python<'_>) -> PyResult<Py<CType>> {
     Ok(VOID.get_or_init(|| t).clone_ref(py))
 }
 
+/// `void *`, cached for good (handles and `ffi.NULL` use it all the time).
+pub fn void_pointer(py: Python<'_>) -> PyResult<Py<CType>> {
+    static VOID_P: OnceLock<Py<CType>> = OnceLock::new();
+    if let Some(t) = VOID_P.get() {
+        return Ok(t.clone_ref(py));
+    }
+    let t = new_pointer(py, new_void(py)?.bind(py))?;
+    Ok(VOID_P.get_or_init(|| t).clone_ref(py))
+}
+
 pub fn new_pointer(py: Python<'_>, item: &Bound<'_, CType>) -> PyResult<Py<CType>> {
     let it = item.get();
     if let Some(p) = it.derived.lock().unwrap().pointer.as_ref().and_then(|w| upgrade(py, w)) {

@@ -402,8 +402,7 @@ impl Ffi {
     /// Return a non-NULL cdata of type 'void *' that contains an opaque reference to the
     /// argument, which can be any Python object.
     fn new_handle(&self, py: Python<'_>, x: Py<PyAny>) -> PyResult<Py<CData>> {
-        let void_p = self.resolve_str(py, "void *")?.0;
-        api::new_handle(py, void_p.bind(py), x)
+        api::new_handle(py, ctype::void_pointer(py)?.bind(py), x)
     }
 
     /// Cast a 'void *' back to a Python object. Must be used *only* on the pointers returned by

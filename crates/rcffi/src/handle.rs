@@ -4,7 +4,6 @@
 //! registered, so `from_handle()` of a pointer that is not a live handle raises instead of
 //! reading garbage (upstream would crash there).
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
@@ -14,13 +13,16 @@ pub struct HandleCell {
     obj: Mutex<Option<Py<PyAny>>>,
 }
 
-static LIVE: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+type LiveSet = std::collections::HashSet<usize, std::hash::BuildHasherDefault<crate::fxhash::FxHasher>>;
+
+/// Addresses of the live handle cells.
+static LIVE: Mutex<Option<LiveSet>> = Mutex::new(None);
 
 impl HandleCell {
     pub fn new(obj: Py<PyAny>) -> Box<HandleCell> {
         let cell = Box::new(HandleCell { obj: Mutex::new(Some(obj)) });
         let addr = &*cell as *const HandleCell as usize;
-        LIVE.lock().unwrap().get_or_insert_with(HashSet::new).insert(addr);
+        LIVE.lock().unwrap().get_or_insert_with(LiveSet::default).insert(addr);
         cell
     }
 
