@@ -82,6 +82,61 @@ class FFI(_BackendFFI):
         self._backend = backend
         self._windows_unicode = None
         self._embedding = None
+        # What the out-of-line generator replays: every cdef() and include()
+        # in order (see _record()), and upstream's bookkeeping of the same.
+        self._cdef_steps = []
+        self._cdefsources = []
+        self._included_ffis = []
+
+    # ------------------------------------------------------------------
+    # declarations: the backend parses them; here they are also recorded,
+    # because generating an out-of-line module re-parses them
+
+    def _record(self):
+        # subclasses may skip __init__: create the lists on first use
+        d = self.__dict__
+        return (d.setdefault('_cdef_steps', []),
+                d.setdefault('_cdefsources', []),
+                d.setdefault('_included_ffis', []))
+
+    def cdef(self, csource, override=False, packed=False, pack=None):
+        """Parse the given C source.  This registers all declared
+        functions, types, and global variables.  The functions and global
+        variables can then be accessed via either 'ffi.dlopen()' or
+        'ffi.verify()'.  The types can be used in 'ffi.new()' and other
+        functions.  If 'packed' is specified as True, all structs declared
+        inside this cdef are packed, i.e. laid out without any field
+        alignment at all.  Alternatively, 'pack' can be a small integer, and
+        requests for alignment greater than that are ignored (pack=1 is
+        equivalent to packed=True).
+        """
+        _BackendFFI.cdef(self, csource, override=override, packed=packed,
+                         pack=pack)
+        steps, sources, _ = self._record()
+        steps.append(('cdef', csource, bool(override), packed, pack))
+        sources.append(csource)
+
+    def include(self, ffi_to_include):
+        """Includes the typedefs, structs, unions and enums defined in
+        another FFI instance.  Usage is similar to a #include in C, where a
+        part of the program might include types defined in another part for
+        its own usage.  Note that the include() method has no effect on
+        functions, constants and global variables, which must anyway be
+        accessed directly from the lib object returned by the original FFI
+        instance.
+        """
+        if not isinstance(ffi_to_include, FFI):
+            raise TypeError("ffi.include() expects an argument that is also "
+                            "of type cffi.FFI, not %r"
+                            % (type(ffi_to_include).__name__,))
+        _BackendFFI.include(self, ffi_to_include)
+        theirs_steps, theirs_sources, _ = ffi_to_include._record()
+        steps, sources, included = self._record()
+        steps.append(('include', list(theirs_steps)))
+        sources.append('[')
+        sources.extend(theirs_sources)
+        sources.append(']')
+        included.append(ffi_to_include)
 
     # ------------------------------------------------------------------
     # out-of-line modules: declaring the source

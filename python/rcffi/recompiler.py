@@ -1,12 +1,13 @@
 """Out-of-line modules: generating their source and compiling it
 (``cffi.recompiler`` upstream).
 
-The generators themselves -- C source for API mode, Python source for
-out-of-line ABI mode -- are the follow-up work of crates/recompiler; until
-they land, ``make_c_source()`` and ``make_py_source()`` raise
-NotImplementedError.  Everything around them (file names, writing only
-when changed, invoking the compiler through setuptools, the 'target' file
-name) is here already.
+The generators themselves are Rust (crates/recompiler, reached through
+``rcffi._backend``): the Python source of an out-of-line ABI-mode module
+is generated from the cdef() and include() calls the FFI recorded.  The C
+source of API-mode modules is the follow-up work of the same crate; until
+it lands, ``make_c_source()`` raises NotImplementedError.  Everything around
+the generators (file names, writing only when changed, invoking the
+compiler through setuptools, the 'target' file name) is here.
 """
 
 import io
@@ -21,17 +22,42 @@ __all__ = ['recompile', 'make_c_source', 'make_py_source', 'NativeIO']
 #: the text stream type the generators write to
 NativeIO = io.StringIO
 
-_FOLLOW_UP = ("the out-of-line module generator (crates/recompiler, to be "
+_FOLLOW_UP = ("the API-mode C source generator (crates/recompiler, to be "
               "exposed through rcffi._backend and used by rcffi.recompiler)")
+
+
+def _included_module_names(ffi, want_c):
+    """The module names of the FFIs that 'ffi' included, which must have
+    been given to set_source() with the same kind of source (C or None)."""
+    names = []
+    for other in getattr(ffi, '_included_ffis', None) or ():
+        try:
+            name, source = other._assigned_source[:2]
+        except AttributeError:
+            raise VerificationError(
+                "ffi object %r includes %r, but the latter has not been "
+                "prepared with set_source()" % (ffi, other))
+        if want_c and source is None:
+            raise VerificationError("not implemented yet: ffi.include() of a "
+                                    "Python-based ffi inside a C-based ffi")
+        if not want_c and source is not None:
+            raise VerificationError("not implemented yet: ffi.include() of a "
+                                    "C-based ffi inside a Python-based ffi")
+        names.append(name)
+    return names
 
 
 def _generate(ffi, kind, module_name, preamble):
     """Return the text of the out-of-line module 'module_name' for 'ffi':
     kind 'c' (API mode, with the C 'preamble') or 'py' (ABI mode)."""
-    what = {'c': "generating the C source of an API-mode module",
-            'py': "generating the Python source of an ABI-mode module"}[kind]
-    raise NotImplementedError("rcffi: %s is not implemented yet "
-                              "(follow-up work: %s)" % (what, _FOLLOW_UP))
+    if kind == 'py':
+        from . import _backend
+        steps = getattr(ffi, '_cdef_steps', None) or []
+        return _backend._make_py_source(module_name, steps,
+                                        _included_module_names(ffi, False))
+    raise NotImplementedError("rcffi: generating the C source of an API-mode "
+                              "module is not implemented yet (follow-up "
+                              "work: %s)" % (_FOLLOW_UP,))
 
 
 def _write_if_changed(target, text):

@@ -10,6 +10,7 @@ mod call;
 mod callback;
 mod cdata;
 mod commontypes;
+mod context_tables;
 mod convert;
 mod dllib;
 mod ctype;
@@ -19,8 +20,10 @@ mod ffi;
 mod file;
 mod fxhash;
 mod handle;
+mod libobj;
 mod library;
 mod lowlevel;
+mod py_source;
 mod realize;
 mod record;
 mod testfunc;
@@ -45,9 +48,11 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::CField>()?;
     m.add_class::<ffi::Ffi>()?;
     m.add_class::<dllib::DlLib>()?;
+    m.add_class::<libobj::Lib>()?;
     lowlevel::register(m)?;
     callback::register(m)?;
     library::register(m)?;
     testfunc::register(m)?;
+    py_source::register(m)?;
     Ok(())
 }

@@ -88,6 +88,9 @@ pub struct Context {
     pub variables: HashMap<String, Arc<Ty>>,
     /// Options of the `cdef()` being processed.
     current_opts: PackOptions,
+    /// The tables of an out-of-line module, for an FFI made from one: names no cdef() declared
+    /// are looked up there.
+    pub tables: Option<Box<crate::context_tables::Tables>>,
 }
 
 fn cdef_error(e: &cdecl::CdefError) -> PyErr {
@@ -408,7 +411,14 @@ impl Context {
     }
 
     fn array_length(&self, e: &Expr) -> RResult<isize> {
+        let from_tables = match (e, &self.tables) {
+            (Expr::Name(name, _), Some(t)) if !self.constants.contains_key(name) => {
+                Python::attach(|py| t.int_constant(py, name, 0)).transpose()?
+            }
+            _ => None,
+        };
         let v = match e {
+            _ if from_tables.is_some() => from_tables.unwrap_or(0),
             Expr::Name(name, span) if !self.constants.contains_key(name) => {
                 return Err(RealizeError::Lookup {
                     message: "expected a positive integer constant",
@@ -486,6 +496,9 @@ impl Context {
             }
             return Ok(t);
         }
+        if let Some(r) = self.tables.as_mut().and_then(|t| t.typename(py, name)) {
+            return r;
+        }
         if let Some(prim) = model::primitive(name) {
             return Ok(ctype::new_primitive(py, prim)?);
         }
@@ -531,6 +544,13 @@ impl Context {
     /// `struct tag` / `union tag` as declared. With `defer`, a definition is laid out later (see
     /// `pending`); otherwise now.
     fn realize_tag(&mut self, py: Python<'_>, kind: RecordKind, tag: &str, span: Option<Span>, defer: bool) -> RResult<Py<CType>> {
+        let map = if kind == RecordKind::Struct { &self.structs } else { &self.unions };
+        if !map.contains_key(tag) {
+            let union = kind == RecordKind::Union;
+            if let Some(r) = self.tables.as_mut().and_then(|t| t.struct_or_union(py, union, tag, defer)) {
+                return r;
+            }
+        }
         let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
         let Some(entry) = map.get_mut(tag) else {
             return Err(RealizeError::Lookup { message: "undefined struct/union name", name: tag.to_string(), span });
@@ -615,6 +635,9 @@ impl Context {
         let def: Arc<Enum> = match &e.tag {
             Some(tag) => {
                 let Some(entry) = self.enums.get(tag) else {
+                    if let Some(r) = self.tables.as_mut().and_then(|t| t.enum_named(py, tag)) {
+                        return r;
+                    }
                     return Err(RealizeError::Lookup { message: "undefined type name", name: format!("enum {tag}"), span: Some(e.span) });
                 };
                 if let Some(t) = &entry.realized {

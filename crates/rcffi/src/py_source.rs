@@ -1,0 +1,77 @@
+//! `_backend._make_py_source(module_name, steps, include_names)`: the text of an out-of-line
+//! ABI-mode module, from the generator of crates/recompiler. `rcffi.recompiler` calls it with
+//! the cdef() and include() calls the Python-level FFI recorded, in order:
+//!
+//! - `('cdef', source, override, packed, pack)`
+//! - `('include', [steps of the included FFI])`
+
+use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use recompiler::{ErrorKind, GenError, Step};
+
+use crate::errors::{CDefError, FFIError, VerificationError, VerificationMissing};
+
+/// Includes nest no deeper than this (each level is an `ffi.include()`).
+const MAX_INCLUDE_DEPTH: usize = 100;
+
+fn steps_from(list: &Bound<'_, PyAny>, depth: usize) -> PyResult<Vec<Step>> {
+    if depth > MAX_INCLUDE_DEPTH {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err("recursion overflow in ffi.include() delegations"));
+    }
+    let list = list.cast::<PyList>().map_err(|_| PyTypeError::new_err("steps must be a list"))?;
+    let mut steps = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let t = item.cast::<PyTuple>().map_err(|_| PyTypeError::new_err("each step must be a tuple"))?;
+        let tag: String = t.get_item(0)?.extract()?;
+        match tag.as_str() {
+            "cdef" => {
+                let source: String = t.get_item(1)?.extract()?;
+                let override_: bool = t.get_item(2)?.is_truthy()?;
+                let packed = t.get_item(3)?;
+                let pack = t.get_item(4)?;
+                let pack: i64 = if packed.is_truthy()? {
+                    1
+                } else if pack.is_none() {
+                    0
+                } else {
+                    pack.extract()?
+                };
+                steps.push(Step::Cdef { source, override_, pack });
+            }
+            "include" => steps.push(Step::Include(steps_from(&t.get_item(1)?, depth + 1)?)),
+            other => return Err(PyValueError::new_err(format!("unknown step {other:?}"))),
+        }
+    }
+    Ok(steps)
+}
+
+fn to_pyerr(e: GenError) -> PyErr {
+    let m = e.message;
+    match e.kind {
+        ErrorKind::CDefError => CDefError::new_err(m),
+        ErrorKind::FFIError => FFIError::new_err(m),
+        ErrorKind::VerificationError => VerificationError::new_err(m),
+        ErrorKind::VerificationMissing => VerificationMissing::new_err(m),
+        ErrorKind::NotImplementedError => PyNotImplementedError::new_err(m),
+        ErrorKind::TypeError => PyTypeError::new_err(m),
+        ErrorKind::OverflowError => PyOverflowError::new_err(m),
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (module_name, steps, include_names=Vec::new()))]
+fn _make_py_source(py: Python<'_>, module_name: &str, steps: &Bound<'_, PyAny>, include_names: Vec<String>) -> PyResult<String> {
+    let steps = steps_from(steps, 0)?;
+    let generated = recompiler::make_py_source(module_name, &steps, &include_names).map_err(to_pyerr)?;
+    for w in &generated.warnings {
+        let msg = std::ffi::CString::new(w.as_str()).unwrap_or_default();
+        PyErr::warn(py, &py.get_type::<PyUserWarning>(), &msg, 1)?;
+    }
+    Ok(generated.text)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_make_py_source, m)?)
+}
