@@ -773,7 +773,7 @@ impl CData {
         if t.kind != Kind::Array {
             return Err(PyTypeError::new_err(format!("cdata '{}' does not support iteration", t.name)));
         }
-        Py::new(py, CDataIter { array: slf.clone().unbind(), next: std::sync::atomic::AtomicIsize::new(0) })
+        Py::new(py, CDataIter::new(py, slf))
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -885,11 +885,33 @@ impl Drop for CData {
     }
 }
 
-/// Iterator over an array cdata.
+/// Iterator over an array cdata. Reads each item when it is reached (as upstream), from what
+/// was fixed at creation: where the items are, how many, their type and size.
 #[pyclass(module = "_cffi_backend", name = "__CDataIter", frozen)]
 pub struct CDataIter {
-    array: Py<CData>,
+    /// Keeps the array's memory alive.
+    _array: Py<CData>,
+    item: Py<CType>,
+    base: usize,
+    item_size: isize,
+    len: isize,
     next: std::sync::atomic::AtomicIsize,
+}
+
+impl CDataIter {
+    fn new(py: Python<'_>, array: &Bound<'_, CData>) -> CDataIter {
+        let a = array.get();
+        let item = a.ctype.get().item.as_ref().unwrap().clone_ref(py);
+        let item_size = item.get().size().max(0);
+        CDataIter {
+            _array: array.clone().unbind(),
+            item,
+            base: a.addr() as usize,
+            item_size,
+            len: a.array_length(py),
+            next: std::sync::atomic::AtomicIsize::new(0),
+        }
+    }
 }
 
 #[pymethods]
@@ -899,15 +921,13 @@ impl CDataIter {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let a = self.array.get();
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if i >= a.array_length(py) {
-            self.next.store(isize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+        if i >= self.len {
+            self.next.store(self.len, std::sync::atomic::Ordering::Relaxed);
             return Ok(None);
         }
-        let item = a.ctype.get().item.as_ref().unwrap().bind(py);
-        let p = a.addr().wrapping_offset(i * item.get().size().max(0));
-        // SAFETY: i < the array length.
-        Ok(Some(unsafe { convert::read(py, item, p)? }))
+        let p = (self.base as *mut u8).wrapping_offset(i * self.item_size);
+        // SAFETY: i < the array length, and the array is kept alive.
+        Ok(Some(unsafe { convert::read(py, self.item.bind(py), p)? }))
     }
 }
