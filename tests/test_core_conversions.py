@@ -98,10 +98,6 @@ def test_floats(ffi):
            ffi.new, "float *", "x")
 
 
-@pytest.mark.xfail(reason="a cdata 'int' is accepted as initializer of a "
-                          "'double' (gives 5.0); upstream raises TypeError "
-                          "\"float() not supported on cdata 'int'\"",
-                   strict=True)
 def test_double_from_int_cdata_refused(ffi):
     raises(TypeError, "float() not supported on cdata 'int'",
            ffi.new, "double *", ffi.cast("int", 5))
@@ -112,10 +108,6 @@ def test_double_from_double_cdata(ffi):
     assert ffi.new("double *", ffi.cast("long double", 2.5))[0] == 2.5
 
 
-@pytest.mark.xfail(reason="ffi.new('double _Complex *', 'x') raises "
-                          "AttributeError \"'str' object has no attribute "
-                          "'__complex__'\"; upstream raises TypeError",
-                   strict=True)
 def test_complex_from_str_is_type_error(ffi):
     raises(TypeError, None, ffi.new, "double _Complex *", "x")
 

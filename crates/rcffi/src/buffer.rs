@@ -35,7 +35,7 @@ impl Buffer {
     fn slice_range(&self, s: &Bound<'_, PySlice>) -> PyResult<(usize, usize)> {
         let ind = s.indices(self.size as isize)?;
         if ind.step != 1 {
-            return Err(PyValueError::new_err("buffer doesn't support slicing with step != 1"));
+            return Err(PyTypeError::new_err("buffer doesn't support slicing with step != 1"));
         }
         let start = ind.start as usize;
         let stop = (ind.stop as usize).max(start);
@@ -118,6 +118,16 @@ impl Buffer {
             Ok(s) => self.slice_range(s)?,
             Err(_) => {
                 let i = self.index(key.extract()?)?;
+                // One item takes exactly one byte, as upstream's buffer says.
+                match value.cast::<PyBytes>() {
+                    Ok(b) if b.as_bytes().len() == 1 => {}
+                    _ => {
+                        return Err(PyTypeError::new_err(format!(
+                            "must assign a bytes of length 1, not {}",
+                            crate::convert::type_name(value)
+                        )))
+                    }
+                }
                 (i, i + 1)
             }
         };
@@ -188,6 +198,9 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
         // Typed buffers (e.g. array('H')) do not match `u8`: take them as raw bytes.
         raw_buffer(obj)
     })?;
+    if !view.is_c_contiguous() {
+        return Err(PyBufferError::new_err("from_buffer() needs a contiguous buffer"));
+    }
     if require_writable && view.readonly() {
         return Err(PyBufferError::new_err("Object is not writable."));
     }

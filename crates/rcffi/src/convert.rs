@@ -209,6 +209,11 @@ fn int_to_i128(i: &Bound<'_, PyInt>) -> PyResult<i128> {
 /// A float from a Python number (int, float, `__float__`, or a primitive cdata).
 pub fn float_from(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
     if let Ok(cd) = obj.cast::<CData>() {
+        // Only float cdata convert, as `float(cdata)` does upstream.
+        let t = cd.get().ctype.get();
+        if !t.prim.is_some_and(|p| p.is_float()) {
+            return Err(PyTypeError::new_err(format!("float() not supported on cdata '{}'", t.name)));
+        }
         return crate::cdata::cdata_to_float(cd.get());
     }
     obj.extract::<f64>()
@@ -221,7 +226,9 @@ fn complex_from(obj: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
     if let Ok(f) = obj.extract::<f64>() {
         return Ok((f, 0.0));
     }
-    let c = obj.call_method0("__complex__")?;
+    let c = obj.call_method0("__complex__").map_err(|_| {
+        PyTypeError::new_err(format!("complex() argument must be a number, not '{}'", type_name(obj)))
+    })?;
     let c = c.cast::<PyComplex>()?;
     Ok((c.real(), c.imag()))
 }
