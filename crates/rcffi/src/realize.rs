@@ -86,8 +86,10 @@ pub struct Context {
     /// Enumerators of enums declared with `...`: their values need the compiler.
     pub partial_enumerators: std::collections::HashSet<String>,
     pub variables: HashMap<String, Arc<Ty>>,
-    /// Options of the `cdef()` being processed.
+    /// Options and file names of the `cdef()` being processed.
     current_opts: PackOptions,
+    current_override: bool,
+    current_files: Vec<String>,
     /// The tables of an out-of-line module, for an FFI made from one: names no cdef() declared
     /// are looked up there.
     pub tables: Option<Box<crate::context_tables::Tables>>,
@@ -98,6 +100,26 @@ fn cdef_error(e: &cdecl::CdefError) -> PyErr {
         cdecl::ErrorKind::Ffi { .. } => FFIError::new_err(e.to_string()),
         _ => CDefError::new_err(e.to_string()),
     }
+}
+
+/// Upstream's warnings about a cdef source: `#pragma` lines (ignored) and string literals.
+fn warn_about_source(py: Python<'_>, src: &str) -> PyResult<()> {
+    let warn = |msg: &str| -> PyResult<()> {
+        let msg = std::ffi::CString::new(msg).unwrap_or_default();
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 2)
+    };
+    if src.lines().any(|l| l.trim_start().strip_prefix('#').is_some_and(|d| d.trim_start().starts_with("pragma"))) {
+        warn("#pragma in cdef() are entirely ignored. They should be removed for now, otherwise your code might behave differently in a future version of CFFI if #pragma support gets added. Note that '#pragma pack' needs to be replaced with the 'packed' keyword argument to cdef().")?;
+    }
+    // `extern "Python"` and line directives are not string literals.
+    let literal = |l: &str| {
+        let l = l.replace("\"Python+C\"", "").replace("\"Python\"", "");
+        l.contains('"') && !l.trim_start().starts_with('#')
+    };
+    if src.contains('"') && src.lines().any(literal) {
+        warn("String literal found in cdef() or type source. String literals are ignored here, but you should remove them anyway because some character sequences confuse pre-parsing.")?;
+    }
+    Ok(())
 }
 
 /// `<file>:<line>: unknown type name 'foo_t'`, with the line and a caret under the name.
@@ -121,7 +143,10 @@ impl Context {
     /// Record the declarations of one `cdef()` source.
     pub fn declare(&mut self, src: &str, opts: PackOptions, override_: bool) -> PyResult<()> {
         let cdef = cdecl::parse_cdef(src).map_err(|e| cdef_error(&e))?;
+        Python::attach(|py| warn_about_source(py, src))?;
         self.current_opts = opts;
+        self.current_override = override_;
+        self.current_files = cdef.files.clone();
         for decl in cdef.decls {
             if let Some((name, span)) = self.first_unknown_name(&decl) {
                 return Err(unknown_name_error(src, &cdef.files, &name, span));
@@ -199,7 +224,7 @@ impl Context {
                 if let Some((old, _)) = self.typedefs.get(&name) {
                     if **old != ty && !override_ {
                         return Err(FFIError::new_err(format!(
-                            "multiple declarations of typedef '{name}' (use override=True to redefine)"
+                            "multiple declarations of typedef {name} (for interactive usage, try cdef(xx, override=True))"
                         )));
                     }
                 }
@@ -212,7 +237,13 @@ impl Context {
                 }
                 self.functions.insert(name, FunctionDecl { sig, extern_python });
             }
-            Decl::Variable { name, ty, .. } => {
+            Decl::Variable { name, ty, span } => {
+                if self.typedefs.contains_key(&name) {
+                    return Err(CDefError::new_err(format!(
+                        ":{}: Non-typedef '{name}' previously declared as typedef in this scope",
+                        span.line
+                    )));
+                }
                 self.register_tags(&ty)?;
                 // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
                 if let Some(sig) = self.function_typedef(&ty) {
@@ -276,9 +307,21 @@ impl Context {
                 let map = if r.kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
                 let entry = map.entry(tag.clone()).or_insert(RecordEntry { body: None, opts, realized: None });
                 if let Some(body) = &r.body {
-                    if entry.body.is_none() {
-                        entry.body = Some(body.clone());
-                        entry.opts = opts;
+                    match &entry.body {
+                        None => {
+                            entry.body = Some(body.clone());
+                            entry.opts = opts;
+                        }
+                        // The same definition seen again through another declarator is fine.
+                        Some(old) if Arc::ptr_eq(old, body) => {}
+                        Some(_) => {
+                            let kw = if r.kind == RecordKind::Struct { "struct" } else { "union" };
+                            let file = self.current_files.get(r.span.file as usize).map_or("<cdef source string>", |f| f.as_str());
+                            return Err(CDefError::new_err(format!(
+                                "{file}:{}: duplicate declaration of {kw} {tag}",
+                                r.span.line
+                            )));
+                        }
                     }
                 }
                 Ok(())
@@ -292,10 +335,21 @@ impl Context {
                     for item in &body.items {
                         let v = match &item.value {
                             Some(expr) => self.eval(expr).map_err(|m| {
-                                CDefError::new_err(format!("enum {}: {}", item.name, m))
+                                if m.starts_with("unknown constant") {
+                                    // Upstream's wording for a name it cannot resolve.
+                                    FFIError::new_err(format!(
+                                        ":{}: unsupported expression: expected a simple numeric constant",
+                                        item.span.line
+                                    ))
+                                } else {
+                                    CDefError::new_err(format!("enum {}: {}", item.name, m))
+                                }
                             })?,
                             None => next,
                         };
+                        if self.constants.get(&item.name).is_some_and(|old| *old != v) && !self.current_override {
+                            return Err(FFIError::new_err(format!("multiple declarations of constant: {}", item.name)));
+                        }
                         self.constants.insert(item.name.clone(), v);
                         next = v + 1;
                     }
@@ -321,10 +375,24 @@ impl Context {
     pub fn realize(&mut self, py: Python<'_>, ty: &Ty) -> RResult<(Py<CType>, bool)> {
         let r = match ty {
             Ty::Function(sig) => (self.realize_function_inner(py, sig)?, true),
+            // A typedef of a function type is a bare function type too.
+            _ if self.names_function(py, ty) => (self.realize_type(py, ty, None)?, true),
             _ => (self.realize_type(py, ty, None)?, false),
         };
         self.complete_pending(py)?;
         Ok(r)
+    }
+
+    /// Whether `ty` is a typedef name for a function type (`typedef int fn_t(int);`), declared
+    /// by cdef() or in the tables of an out-of-line module.
+    fn names_function(&mut self, py: Python<'_>, ty: &Ty) -> bool {
+        if self.function_typedef(ty).is_some() {
+            return true;
+        }
+        match (ty, self.tables.as_mut()) {
+            (Ty::Base { base: BaseType::Name(n), .. }, Some(t)) if !self.typedefs.contains_key(n) => t.names_function(py, n),
+            _ => false,
+        }
     }
 
     /// Realize a function declaration's type (the function-pointer ctype).
@@ -371,6 +439,10 @@ impl Context {
             Ty::Pointer { to, .. } => {
                 if let Ty::Function(sig) = &**to {
                     return self.realize_function_inner(py, sig);
+                }
+                if self.names_function(py, to) {
+                    // `fn_t *` is the function pointer type itself.
+                    return self.realize_type(py, to, None);
                 }
                 if let Ty::Base { base: BaseType::Record(Record { kind, tag: Some(tag), span, .. }), .. } = &**to {
                     // Through a pointer, a struct need not be laid out yet.
