@@ -321,8 +321,6 @@ def test_whatsnew_1_13_recursive_function_pointer_struct():
 
 # 003 s3.2 v1.13.1: a global variable declared as 'void *foo;' without a
 # storage class is deprecated (a warning)
-@pytest.mark.xfail(reason="no UserWarning for a global variable without "
-                          "storage class in cdef()", strict=True)
 def test_whatsnew_1_13_1_global_without_storage_class_warns():
     ffi = FFI()
     with pytest.warns(UserWarning, match="storage class"):

@@ -28,8 +28,8 @@ pub enum Decl {
     Typedef { name: String, ty: Ty, span: Span },
     /// A function declaration `ret name(args);`.
     Function { name: String, sig: FuncSig, extern_python: ExternPython, span: Span },
-    /// A global variable, with or without `extern`/`static`.
-    Variable { name: String, ty: Ty, span: Span },
+    /// A global variable, with or without `extern`/`static` (`storage` says which).
+    Variable { name: String, ty: Ty, span: Span, storage: bool },
     /// A global declared with an integer literal as initializer: `static const int N = 42;`,
     /// `int x = -0x10;`. Upstream makes it an integer constant (like `#define N 42`) when `ty`
     /// is an integer type, and otherwise a plain variable or constant whose value is ignored.

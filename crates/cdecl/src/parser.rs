@@ -401,6 +401,7 @@ impl<'a> Parser<'a> {
                                 name: name.to_string(),
                                 ty,
                                 span,
+                                storage: specs.storage.has_class,
                             },
                         }
                     }

@@ -20,6 +20,8 @@ pub(crate) enum Context {
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Storage {
     pub is_typedef: bool,
+    /// `extern` or `static` was written.
+    pub has_class: bool,
 }
 
 /// Which `...` form the base type came from.
@@ -69,6 +71,7 @@ impl<'a> Parser<'a> {
                         ));
                     }
                     storage.is_typedef |= t.kind == T::Typedef;
+                    storage.has_class |= t.kind != T::Typedef;
                 }
                 T::IgnoredSpec => {}
                 T::Const => quals.is_const = true,

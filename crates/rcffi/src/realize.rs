@@ -102,6 +102,17 @@ fn cdef_error(e: &cdecl::CdefError) -> PyErr {
     }
 }
 
+/// `int x;` in a cdef: upstream warns that C would want `extern`.
+fn warn_no_storage_class(name: &str) -> PyResult<()> {
+    Python::attach(|py| {
+        let msg = std::ffi::CString::new(format!(
+            "Global variable '{name}' in cdef(): for consistency with C it should have a storage class specifier (usually 'extern')"
+        ))
+        .unwrap_or_default();
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 2)
+    })
+}
+
 /// Upstream's warnings about a cdef source: `#pragma` lines (ignored) and string literals.
 fn warn_about_source(py: Python<'_>, src: &str) -> PyResult<()> {
     let warn = |msg: &str| -> PyResult<()> {
@@ -237,7 +248,7 @@ impl Context {
                 }
                 self.functions.insert(name, FunctionDecl { sig, extern_python });
             }
-            Decl::Variable { name, ty, span } => {
+            Decl::Variable { name, ty, span, storage } => {
                 if self.typedefs.contains_key(&name) {
                     return Err(CDefError::new_err(format!(
                         ":{}: Non-typedef '{name}' previously declared as typedef in this scope",
@@ -256,6 +267,9 @@ impl Context {
                     // `static const float x = 1.5;`: a constant, not a variable (as upstream).
                     self.const_globals.insert(name);
                 } else {
+                    if !storage {
+                        warn_no_storage_class(&name)?;
+                    }
                     self.variables.insert(name, Arc::new(ty));
                 }
             }
