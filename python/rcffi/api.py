@@ -99,6 +99,16 @@ class FFI(_BackendFFI):
                 d.setdefault('_cdefsources', []),
                 d.setdefault('_included_ffis', []))
 
+    @property
+    def _parser(self):
+        """A read-only view of the declarations in the shape of upstream's
+        ``cparser.Parser``: ``_declarations`` maps keys like 'function f',
+        'typedef foo_t', 'struct s', 'macro N' to (C name of the type, or the
+        value of a macro; qualifiers), and ``_int_constants`` maps names to
+        values.  Recomputed from the recorded cdef() calls at each access."""
+        decls, consts = _backend._cdef_declarations(self._record()[0])
+        return _ParserView(decls, consts)
+
     def cdef(self, csource, override=False, packed=False, pack=None):
         """Parse the given C source.  This registers all declared
         functions, types, and global variables.  The functions and global
@@ -278,6 +288,14 @@ class FFI(_BackendFFI):
         raise _not_yet("ffi.verify()",
                        "rcffi.verifier.Verifier on top of the API-mode "
                        "generator (%s)" % (_RECOMPILER_WORK,))
+
+
+class _ParserView(object):
+    """What FFI._parser gives (see there)."""
+
+    def __init__(self, declarations, int_constants):
+        self._declarations = declarations
+        self._int_constants = int_constants
 
 
 def _python_library_name():

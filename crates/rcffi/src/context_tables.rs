@@ -122,7 +122,7 @@ pub struct Global {
 
 impl Tables {
     /// Load the tables, or None for `FFI()`-like calls that give none (no version, no types).
-    pub fn load(py: Python<'_>, a: TableArgs<'_>) -> PyResult<Option<Tables>> {
+    pub fn load(a: TableArgs<'_>) -> PyResult<Option<Tables>> {
         let types_bytes = a.types.as_ref().map_or(&[][..], |b| b.as_bytes());
         if a.version == -1 && types_bytes.is_empty() {
             return Ok(None);
@@ -143,7 +143,6 @@ impl Tables {
                 includes.push(f.unbind());
             }
         }
-        let _ = py;
         Ok(Some(Tables {
             module_name: a.module_name,
             realized: nones(types.len()),
@@ -292,10 +291,27 @@ impl Tables {
             Ok(None) => return None,
             Err(e) => return Some(Err(e.into())),
         };
+        // A function typedef gives its function pointer type (see `names_function`).
         Some(self.outermost(py, |s| {
             let index = s.typename_index(py, i)?;
-            s.realize_type(py, index)
+            match s.realize(py, index)? {
+                Realized::Type(t) | Realized::Func(t) => Ok(t),
+            }
         }))
+    }
+
+    /// Whether the typedef `name` of this module is a function type.
+    pub fn names_function(&self, py: Python<'_>, name: &str) -> bool {
+        let Ok(Some(i)) = self.search_typename(py, name) else { return false };
+        let Ok(mut index) = self.typename_index(py, i) else { return false };
+        for _ in 0..MAX_DEPTH {
+            match self.types.get(index).copied() {
+                Some(x) if getop(x) == OP_FUNCTION => return true,
+                Some(x) if getop(x) == OP_NOOP => index = getarg(x).max(0) as usize,
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// `struct tag` / `union tag`, if this module declares it.

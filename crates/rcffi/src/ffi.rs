@@ -203,7 +203,7 @@ impl Ffi {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot call FFI.__init__() more than once"));
         }
         let table_args = crate::context_tables::TableArgs::parse(args, kwargs)?;
-        if let Some(tables) = crate::context_tables::Tables::load(py, table_args)? {
+        if let Some(tables) = crate::context_tables::Tables::load(table_args)? {
             slf.get().ctx.lock().unwrap().tables = Some(Box::new(tables));
         }
         Ok(())

@@ -1,15 +1,17 @@
 //! `_backend._make_py_source(module_name, steps, include_names)`: the text of an out-of-line
 //! ABI-mode module, from the generator of crates/recompiler. `rcffi.recompiler` calls it with
-//! the cdef() and include() calls the Python-level FFI recorded, in order:
+//! the cdef() and include() calls the Python-level FFI recorded, in order (and
+//! `_backend._cdef_declarations(steps)` gives the declarations they make, for the view of
+//! upstream's `ffi._parser` that `rcffi.api` offers):
 //!
 //! - `('cdef', source, override, packed, pack)`
 //! - `('include', [steps of the included FFI])`
 
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
-use recompiler::{ErrorKind, GenError, Step};
+use recompiler::{DeclValue, ErrorKind, GenError, Step};
 
 use crate::errors::{CDefError, FFIError, VerificationError, VerificationMissing};
 
@@ -72,6 +74,28 @@ fn _make_py_source(py: Python<'_>, module_name: &str, steps: &Bound<'_, PyAny>, 
     Ok(generated.text)
 }
 
+/// `({"function f": ("int(*)(int)", quals), "macro N": (42, 0), ...}, {"N": 42, ...})`
+#[pyfunction]
+fn _cdef_declarations<'py>(py: Python<'py>, steps: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+    let steps = steps_from(steps, 0)?;
+    let (decls, consts) = recompiler::declarations(&steps).map_err(to_pyerr)?;
+    let d = PyDict::new(py);
+    for (key, value, quals) in decls {
+        let v = match value {
+            DeclValue::Type(name) => name.into_pyobject(py)?.into_any(),
+            DeclValue::Int(n) => n.into_pyobject(py)?.into_any(),
+            DeclValue::Dots => "...".into_pyobject(py)?.into_any(),
+        };
+        d.set_item(key, (v, quals))?;
+    }
+    let c = PyDict::new(py);
+    for (name, v) in consts {
+        c.set_item(name, v)?;
+    }
+    Ok((d, c))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_make_py_source, m)?)
+    m.add_function(wrap_pyfunction!(_make_py_source, m)?)?;
+    m.add_function(wrap_pyfunction!(_cdef_declarations, m)?)
 }

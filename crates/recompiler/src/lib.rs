@@ -83,3 +83,37 @@ pub fn make_py_source(module_name: &str, steps: &[Step], include_names: &[String
     let text = emit_py::write(module_name, &t, include_names)?;
     Ok(Generated { text, warnings })
 }
+
+/// What a declaration of [`declarations`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeclValue {
+    /// A type, by its C name (`int(*)(int)` for a function `f`).
+    Type(String),
+    /// `#define N 42` / `static const int N = 42;`
+    Int(i128),
+    /// `#define N ...`
+    Dots,
+}
+
+/// The declarations of an FFI built by `steps`, as upstream's parser keys them
+/// (`"function f"`, `"typedef foo_t"`, `"macro N"`...), sorted by key, with their qualifiers;
+/// and its integer constants (enumerators and `#define`s).
+pub fn declarations(steps: &[Step]) -> GResult<(Vec<(String, DeclValue, u8)>, Vec<(String, i128)>)> {
+    let mut model = typemodel::TypeModel::default();
+    let decls = declare::replay(&mut model, steps)?;
+    let list = decls
+        .map
+        .iter()
+        .map(|(k, (obj, quals))| {
+            let v = match obj {
+                declare::DeclObj::Type(t) => DeclValue::Type(model.c_name(*t)),
+                declare::DeclObj::Macro(Some(v)) => DeclValue::Int(*v),
+                declare::DeclObj::Macro(None) => DeclValue::Dots,
+            };
+            (k.clone(), v, *quals)
+        })
+        .collect();
+    let mut consts: Vec<(String, i128)> = decls.int_constants.into_iter().collect();
+    consts.sort();
+    Ok((list, consts))
+}
