@@ -430,3 +430,31 @@ def test_rcffi_module_runs_on_upstream(tmp_path, upstream_python, libpath):
               ffi.sizeof("struct NVGcolor"), ffi.string(lib.globalconsthello))
     """ % libpath)
     assert out.split() == ["43", "1234", "-42", "6", "42", "16", "b'hello'"]
+
+
+def test_function_typedefs(tmp_path):
+    cdef = "typedef int cbt(int); extern cbt *cbs[2];"
+    _, target = _generate(tmp_path, "_ool_fntypedef", cdef)
+    for ffi in (_load(target, "_ool_fntypedef").ffi, FFI()):
+        if isinstance(ffi, FFI):
+            ffi.cdef(cdef)
+        assert repr(ffi.typeof("cbt *")) == "<ctype 'int(*)(int)'>"
+        assert repr(ffi.typeof("cbt *[2]")) == "<ctype 'int(*[2])(int)'>"
+        with pytest.raises((ffi.error, rcffi.CDefError),
+                           match="is a function type, not a pointer-to-function type"):
+            ffi.typeof("cbt")
+
+
+@pytest.mark.parametrize("kwds", [
+    dict(_types=b"\x00\x00\x00\x05"),                  # array without its length
+    dict(_types=b"\x00\x00\x09\x03"),                  # pointer out of range
+    dict(_types=b"\x00\x00\x00\x11"),                  # NOOP to itself
+    dict(_types=b"\x00\x00\x00\x09"),                  # struct without a table
+    dict(_types=b"\x00\x00\x63\x01"),                  # unknown primitive
+    dict(_types=b"\x00\x00\x00\xff"),                  # unknown opcode
+])
+def test_bad_tables_raise(kwds):
+    ffi = _backend.FFI("bad", _version=0x2601, _typenames=(b"\x00\x00\x00\x00t",),
+                       **kwds)
+    with pytest.raises((ffi.error, RuntimeError, NotImplementedError)):
+        ffi.typeof("t")
