@@ -96,8 +96,13 @@ def make_py_source(ffi, module_name, target_py_file, verbose=False):
     """Write the Python source of ABI-mode module 'module_name' to
     'target_py_file' (a file name or a file-like object); returns True if
     the file changed."""
+    if verbose:
+        print("generating %s" % (target_py_file,))
     text = _generate(ffi, 'py', module_name, None)
-    return _write_if_changed(target_py_file, text)
+    updated = _write_if_changed(target_py_file, text)
+    if verbose and not updated:
+        print("(already up-to-date)")
+    return updated
 
 
 def _modname_to_file(outputdir, modname, extension):
