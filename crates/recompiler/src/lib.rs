@@ -95,10 +95,13 @@ pub enum DeclValue {
     Dots,
 }
 
+/// `(key, value, qualifiers)` of each declaration, sorted by key.
+pub type DeclList = Vec<(String, DeclValue, u8)>;
+
 /// The declarations of an FFI built by `steps`, as upstream's parser keys them
-/// (`"function f"`, `"typedef foo_t"`, `"macro N"`...), sorted by key, with their qualifiers;
-/// and its integer constants (enumerators and `#define`s).
-pub fn declarations(steps: &[Step]) -> GResult<(Vec<(String, DeclValue, u8)>, Vec<(String, i128)>)> {
+/// (`"function f"`, `"typedef foo_t"`, `"macro N"`...); and its integer constants (enumerators
+/// and `#define`s).
+pub fn declarations(steps: &[Step]) -> GResult<(DeclList, Vec<(String, i128)>)> {
     let mut model = typemodel::TypeModel::default();
     let decls = declare::replay(&mut model, steps)?;
     let list = decls
