@@ -79,17 +79,7 @@ impl<'a> Parser<'a> {
                 T::Restrict => quals.is_restrict = true,
                 T::Stdcall => callconv = Some(CallConv::Stdcall),
                 T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
-                T::Void
-                | T::Char
-                | T::Short
-                | T::Int
-                | T::Long
-                | T::Float
-                | T::Double
-                | T::Signed
-                | T::Unsigned
-                | T::Bool
-                | T::Complex => {
+                k if is_type_word(k) => {
                     if base.is_some() || dots != Dots::No {
                         return Err(self.unexpected("a declarator (the type is already complete)"));
                     }
