@@ -404,3 +404,13 @@ def test_invalid_bitfields(decl, message):
     with pytest.raises(TypeError) as e:
         ffi.sizeof("struct s")
     assert str(e.value) == message
+
+
+def test_packing_of_anonymous_struct_is_its_own_cdefs():
+    # The packing an anonymous struct gets is the one of the cdef() that wrote it, even when it
+    # is first used after another cdef() with other options.
+    ffi = FFI()
+    ffi.cdef("typedef struct { char c; int i; } A;", packed=True)
+    ffi.cdef("typedef struct { char c; int i; } B;")
+    assert ffi.sizeof("A") == 5
+    assert ffi.sizeof("B") == 8

@@ -69,6 +69,8 @@ pub struct Context {
     /// Anonymous struct/union/enum definitions, realized, keyed by the address of their shared
     /// body (every copy of one definition shares it; distinct definitions never do).
     anonymous: HashMap<usize, Py<CType>>,
+    /// The `packed`/`pack` options of each anonymous struct/union, by the same key.
+    anonymous_opts: HashMap<usize, PackOptions>,
     /// Structs reached through pointers, created but not laid out yet: completing them is
     /// deferred until the outermost realization is done, so that `struct a { struct b *p; };
     /// struct b { struct a x; };` works from either end.
@@ -316,7 +318,13 @@ impl Context {
                         self.register_tags(&f.ty)?;
                     }
                 }
-                let Some(tag) = &r.tag else { return Ok(()) };
+                let Some(tag) = &r.tag else {
+                    // Anonymous: remember the packing of the cdef that wrote it.
+                    if let Some(body) = &r.body {
+                        self.anonymous_opts.insert(Arc::as_ptr(body) as usize, self.current_opts);
+                    }
+                    return Ok(());
+                };
                 let opts = self.current_opts;
                 let map = if r.kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
                 let entry = map.entry(tag.clone()).or_insert(RecordEntry { body: None, opts, realized: None });
@@ -616,7 +624,7 @@ impl Context {
                 let t = ctype::new_record(py, &name, r.kind == RecordKind::Union)?;
                 self.anonymous.insert(key, t.clone_ref(py));
                 if let Some(body) = &r.body {
-                    let opts = self.current_opts;
+                    let opts = self.anonymous_opts.get(&key).copied().unwrap_or(self.current_opts);
                     if let Err(e) = self.complete_record(py, t.bind(py), body, opts) {
                         self.anonymous.remove(&key);
                         return Err(e);
