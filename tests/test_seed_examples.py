@@ -1682,8 +1682,6 @@ def test_ref_8_1_line_directive_in_errors():
 
 
 # ffi.set_unicode()
-@pytest.mark.xfail(reason="FFI.set_unicode() is missing (AttributeError)",
-                   strict=True)
 def test_ref_8_1_set_unicode():
     ffi = FFI()
     ffi.set_unicode(True)

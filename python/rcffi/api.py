@@ -187,8 +187,34 @@ class FFI(_BackendFFI):
         if os.sep in module_name or (os.altsep and os.altsep in module_name):
             raise ValueError("'module_name' must not contain '/': use a dotted "
                              "name to make a 'package.module' location")
+        if self._windows_unicode:
+            self._apply_windows_unicode(kwds)
         self._assigned_source = (str(module_name), source,
                                  source_extension, kwds)
+
+    def set_unicode(self, enabled_flag):
+        """Windows: if 'enabled_flag' is True, enable the UNICODE and
+        _UNICODE defines in C, and declare the types like TCHAR and LPTCSTR
+        to be (pointers to) wchar_t.  If 'enabled_flag' is False, declare
+        these types to be (pointers to) plain 8-bit characters."""
+        if self._windows_unicode is not None:
+            raise ValueError("set_unicode() can only be called once")
+        enabled_flag = bool(enabled_flag)
+        char = "wchar_t" if enabled_flag else "char"
+        self.cdef("".join("typedef %s;" % decl for decl in (
+            "%s TBYTE" % char, "%s TCHAR" % char,
+            "const %s *LPCTSTR" % char, "const %s *PCTSTR" % char,
+            "%s *LPTSTR" % char, "%s *PTSTR" % char,
+            "TBYTE *PTBYTE", "TCHAR *PTCHAR")))
+        self._windows_unicode = enabled_flag
+
+    def _apply_windows_unicode(self, kwds):
+        # set_unicode(True): the C code sees UNICODE and _UNICODE defined.
+        defmacros = kwds.get('define_macros', ())
+        if not isinstance(defmacros, (list, tuple)):
+            raise TypeError("'define_macros' must be a list or tuple")
+        kwds['define_macros'] = list(defmacros) + [('UNICODE', '1'),
+                                                   ('_UNICODE', '1')]
 
     def set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
                              source_extension='.c', **kwds):
