@@ -143,10 +143,6 @@ def test_wide_char_initializers(ffi):
                                    "be a unicode string of length 1")
 
 
-@pytest.mark.xfail(reason="for a character above 0xFFFF given to char16_t, "
-                          "the message says \"not str of length 1\"; "
-                          "upstream: \"not larger-than-0xFFFF character\"",
-                   strict=True)
 def test_char16_error_message_names_the_problem(ffi):
     raises(TypeError, "initializer for ctype 'char16_t' must be a unicode "
            "string of length 1, not larger-than-0xFFFF character",

@@ -191,7 +191,7 @@ impl CData {
         match &self.owner {
             Owner::Own(_) | Owner::Gc { .. } | Owner::Buffer { .. } | Owner::Allocated { .. } => Ok(()),
             _ => Err(PyValueError::new_err(
-                "ffi.release() and 'with' apply only to cdata returned by ffi.new(), ffi.gc(), ffi.from_buffer() or an allocator of ffi.new_allocator()",
+                "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
             )),
         }
     }

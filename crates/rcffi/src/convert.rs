@@ -261,7 +261,11 @@ fn wide_char_from(obj: &Bound<'_, PyAny>, size: usize) -> PyResult<u32> {
         if units.len() == 1 {
             return Ok(units[0]);
         }
-        got = format!("str of length {}", s.len()?);
+        got = if size == 2 && units.len() == 2 && s.len()? == 1 {
+            "larger-than-0xFFFF character".to_string()
+        } else {
+            format!("str of length {}", s.len()?)
+        };
     }
     if let Ok(cd) = obj.cast::<CData>() {
         let cd = cd.get();
