@@ -56,6 +56,10 @@ impl RecordInfo {
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
+        // Most structs are small: a scan of a few short names beats hashing the name.
+        if self.fields.len() <= 12 {
+            return self.fields.iter().find(|f| f.name.len() == name.len() && f.name == name);
+        }
         self.by_name.get(name).map(|&i| &self.fields[i])
     }
 
