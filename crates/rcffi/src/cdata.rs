@@ -887,7 +887,7 @@ impl Drop for CData {
 
 /// Iterator over an array cdata. Reads each item when it is reached (as upstream), from what
 /// was fixed at creation: where the items are, how many, their type and size.
-#[pyclass(module = "_cffi_backend", name = "__CDataIter", frozen)]
+#[pyclass(module = "_cffi_backend", name = "__CData_iterator", frozen)]
 pub struct CDataIter {
     /// Keeps the array's memory alive.
     _array: Py<CData>,
