@@ -498,7 +498,7 @@ unsafe fn write_vararg(py: Python<'_>, at: &CType, slot: *mut u8, obj: &Bound<'_
 }
 
 /// What a pointer argument becomes.
-enum PointerArg {
+pub(crate) enum PointerArg {
     /// This very address (bytes data, a FILE *).
     Direct(*mut u8),
     /// A temporary zeroed array of this many bytes, filled from the object.
@@ -510,7 +510,7 @@ enum PointerArg {
 /// The call-argument rules for `T *` parameters: besides cdata, accept what initializes a `T[]`
 /// (a list or tuple, bytes for byte-sized items, str for wide chars) and Python files for
 /// `FILE *`.
-fn pointer_argument(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyResult<PointerArg> {
+pub(crate) fn pointer_argument(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyResult<PointerArg> {
     if obj.is_instance_of::<CData>() {
         return Ok(PointerArg::Default);
     }

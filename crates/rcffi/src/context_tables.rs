@@ -63,6 +63,19 @@ pub struct Tables {
     /// Struct indexes being laid out now.
     in_progress: Vec<usize>,
     depth: u32,
+    /// For the tables of a compiled module: what its C compiler says.
+    compiled: Option<CompiledLayouts>,
+}
+
+/// What the C compiler of a compiled (API mode) module gave: the layouts of its structs and
+/// unions, and its `_cffi_types` array, into which realized ctypes are written back (the
+/// generated code reads them there).
+pub struct CompiledLayouts {
+    /// Per struct/union entry: size, alignment, and the offset of each field (-1: compute).
+    pub structs: Vec<(i64, i32, Vec<i64>)>,
+    /// The address of the module's `_cffi_types` array (`num_types` pointer-sized entries).
+    pub types_out: usize,
+    pub num_types: usize,
 }
 
 /// What the constructor of `_cffi_backend.FFI` was given.
@@ -157,7 +170,30 @@ impl Tables {
             pending: Vec::new(),
             in_progress: Vec::new(),
             depth: 0,
+            compiled: None,
         }))
+    }
+
+    /// Mark these tables as those of a compiled module (see `CompiledLayouts`).
+    pub fn set_compiled(&mut self, c: CompiledLayouts) {
+        self.compiled = Some(c);
+    }
+
+    /// Write a realized ctype back into a compiled module's `_cffi_types` array, once (the
+    /// entry keeps a reference for the life of the process, as the module's code may use it).
+    fn write_back(&self, index: usize, t: &Py<CType>) {
+        let Some(c) = &self.compiled else { return };
+        if index >= c.num_types {
+            return;
+        }
+        let slot = (c.types_out as *mut usize).wrapping_add(index);
+        // SAFETY: the module's types array has `num_types` writable entries; an odd entry is
+        // still an opcode, an even one a ctype written here before.
+        unsafe {
+            if *slot & 1 == 1 {
+                *slot = t.clone_ref(pyo3::Python::assume_attached()).into_ptr() as usize;
+            }
+        }
     }
 
     // ---- the tables, searched by name --------------------------------------------------------
@@ -418,6 +454,9 @@ impl Tables {
         let r = self.realize_now(py, index);
         self.depth -= 1;
         let r = r?;
+        if let Realized::Type(t) = &r {
+            self.write_back(index, t);
+        }
         // Structs and enums have their own caches (see realize_struct/realize_enum); a struct
         // not laid out yet is not cached here, so that its next use lays it out.
         let cacheable = match &r {
@@ -622,8 +661,16 @@ impl Tables {
             let name = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
             let index = usize::try_from(getarg(op)).map_err(|_| bad_table("field type"))?;
             let ctype = self.realize_type(py, index)?;
-            decls.push(FieldDecl { name, ctype, bitsize, offset: -1 });
+            let offset = match &self.compiled {
+                Some(c) => c.structs.get(s).and_then(|x| x.2.get(j - 1)).copied().unwrap_or(-1),
+                None => -1,
+            };
+            decls.push(FieldDecl { name, ctype, bitsize, offset });
         }
+        let (totalsize, totalalign) = match &self.compiled {
+            Some(c) => c.structs.get(s).map_or((-1, -1), |x| (x.0, x.1)),
+            None => (-1, -1),
+        };
         let mut sflags = 0;
         if flags & F_CHECK_FIELDS != 0 {
             sflags |= model::layout::SF_STD_FIELD_POS;
@@ -631,7 +678,7 @@ impl Tables {
         if flags & F_PACKED != 0 {
             sflags |= model::layout::SF_PACKED;
         }
-        record::complete(py, t.bind(py), decls, -1, -1, sflags, 0)?;
+        record::complete(py, t.bind(py), decls, totalsize, totalalign, sflags, 0)?;
         Ok(())
     }
 

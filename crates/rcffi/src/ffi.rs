@@ -314,6 +314,13 @@ impl Ffi {
                 let name: String = fields_or_indexes.get_item(0)?.extract()?;
                 return crate::libobj::addressof(lib, &name);
             }
+            if let Ok(lib) = cdata.cast::<crate::cmodule::CLib>() {
+                if fields_or_indexes.len() != 1 {
+                    return Err(PyTypeError::new_err("addressof(lib, name) takes exactly one name"));
+                }
+                let name: String = fields_or_indexes.get_item(0)?.extract()?;
+                return crate::cmodule::addressof(lib, &name);
+            }
             if let Ok(lib) = cdata.cast::<crate::dllib::DlLib>() {
                 if fields_or_indexes.len() != 1 {
                     return Err(PyTypeError::new_err("addressof(lib, name) takes exactly one name"));

@@ -7,8 +7,10 @@
 mod api;
 mod buffer;
 mod call;
+mod capi;
 mod callback;
 mod cdata;
+mod cmodule;
 mod commontypes;
 mod context_tables;
 mod convert;
@@ -54,5 +56,6 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     library::register(m)?;
     testfunc::register(m)?;
     py_source::register(m)?;
+    cmodule::register(m)?;
     Ok(())
 }

@@ -1,0 +1,490 @@
+//! C extension modules compiled by cffi (API mode). Their init function calls
+//! `_cffi_backend._init_cffi_1_0_external_module(address)`, where `address` points to four
+//! words: the module name, the version tag, the module's `_cffi_exports` array (filled here
+//! from `capi`), and its `struct _cffi_type_context_s`. We build the module with `ffi` (an FFI
+//! over the context's tables, decoded by `context_tables` like those of out-of-line modules)
+//! and `lib` (a `CLib` below, whose functions are the module's own C wrappers).
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::Mutex;
+
+use model::protocol::*;
+use pyo3::exceptions::{PyAttributeError, PyImportError, PyNotImplementedError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::cdata::{CData, OwnedMem, Owner};
+use crate::context_tables::CompiledLayouts;
+use crate::ctype::{self, CType};
+use crate::errors::FFIError;
+use crate::ffi::Ffi;
+use crate::realize::into_pyerr;
+
+#[repr(C)]
+struct CGlobal {
+    name: *const c_char,
+    address: *mut c_void,
+    type_op: usize,
+    size_or_direct_fn: *mut c_void,
+}
+
+#[repr(C)]
+struct CField {
+    name: *const c_char,
+    field_offset: usize,
+    field_size: usize,
+    field_type_op: usize,
+}
+
+#[repr(C)]
+struct CStructUnion {
+    name: *const c_char,
+    type_index: c_int,
+    flags: c_int,
+    size: usize,
+    alignment: c_int,
+    first_field_index: c_int,
+    num_fields: c_int,
+}
+
+#[repr(C)]
+struct CEnum {
+    name: *const c_char,
+    type_index: c_int,
+    type_prim: c_int,
+    enumerators: *const c_char,
+}
+
+#[repr(C)]
+struct CTypename {
+    name: *const c_char,
+    type_index: c_int,
+}
+
+#[repr(C)]
+struct CTypeContext {
+    types: *mut usize,
+    globals: *const CGlobal,
+    fields: *const CField,
+    struct_unions: *const CStructUnion,
+    enums: *const CEnum,
+    typenames: *const CTypename,
+    num_globals: c_int,
+    num_struct_unions: c_int,
+    num_enums: c_int,
+    num_typenames: c_int,
+    includes: *const *const c_char,
+    num_types: c_int,
+    flags: c_int,
+}
+
+/// The version from which the table has 28 entries (char16_t/char32_t).
+const VERSION_CHAR16CHAR32: i64 = 0x2801;
+
+/// # Safety
+/// `p` must be null or a NUL-terminated string.
+unsafe fn cstr(p: *const c_char) -> &'static [u8] {
+    if p.is_null() {
+        return b"";
+    }
+    // SAFETY: forwarded; the module's strings are static.
+    unsafe { CStr::from_ptr(p) }.to_bytes()
+}
+
+/// # Safety
+/// `p` must point to `n` items (or `n` be 0).
+unsafe fn slice<'a, T>(p: *const T, n: c_int) -> &'a [T] {
+    if p.is_null() || n <= 0 {
+        return &[];
+    }
+    // SAFETY: forwarded.
+    unsafe { std::slice::from_raw_parts(p, n as usize) }
+}
+
+fn be(x: impl TryInto<u32> + Copy) -> [u8; 4] {
+    x.try_into().unwrap_or(u32::MAX).to_be_bytes()
+}
+
+fn op32(x: usize) -> u32 {
+    // An opcode with a negative argument fills the high bits; the low 32 keep it.
+    x as u32
+}
+
+/// The value of an integer constant: (value, the C compiler disagrees with the cdef).
+///
+/// # Safety
+/// `f` must be the module's `int (*)(unsigned long long *)` for that constant.
+unsafe fn int_constant(f: *mut c_void) -> (i128, bool) {
+    // SAFETY: forwarded.
+    let f: unsafe extern "C" fn(*mut u64) -> c_int = unsafe { std::mem::transmute(f) };
+    let mut v = 0u64;
+    let n = unsafe { f(&mut v) };
+    let value = if n & 1 != 0 { v as i64 as i128 } else { v as i128 };
+    (value, n & 2 != 0)
+}
+
+#[pyfunction]
+#[pyo3(name = "_init_cffi_1_0_external_module")]
+pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Py<PyModule>> {
+    let raw: usize = arg.extract()?;
+    if raw == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("null module description"));
+    }
+    // SAFETY: the generated init function passes four words (see the module doc).
+    let raw = unsafe { std::slice::from_raw_parts(raw as *const usize, 4) };
+    let module_name = String::from_utf8_lossy(unsafe { cstr(raw[0] as *const c_char) }).into_owned();
+    let version = raw[1] as i64;
+    if !(VERSION_MIN..=VERSION_MAX).contains(&version) {
+        return Err(PyImportError::new_err(format!(
+            "cffi extension module '{module_name}' uses an unknown version tag {version:#x}. This module might need a more recent version of cffi than the one currently installed, which is 2.0.0"
+        )));
+    }
+    // SAFETY: the context is the module's static `_cffi_type_context`.
+    let ctx = unsafe { &*(raw[3] as *const CTypeContext) };
+    let n_exports = if version >= VERSION_CHAR16CHAR32 {
+        28
+    } else if ctx.flags & 1 != 0 {
+        26
+    } else {
+        25
+    };
+    let table = crate::capi::exports();
+    // SAFETY: the module's `_cffi_exports` array has room for `_CFFI_NUM_EXPORTS` entries of
+    // its version.
+    unsafe { std::ptr::copy_nonoverlapping(table.as_ptr(), raw[2] as *mut *mut c_void, n_exports) };
+
+    let ffi = build_ffi(py, &module_name, version, ctx)?;
+    let m = new_extension_module(py, &module_name)?;
+    m.add("ffi", &ffi)?;
+    let lib = Py::new(
+        py,
+        CLib {
+            ffi: ffi.clone().unbind(),
+            module_name: module_name.clone(),
+            globals: ctx.globals as usize,
+            num_globals: ctx.num_globals.max(0) as usize,
+            variables: Mutex::new(HashMap::new()),
+        },
+    )?;
+    m.add("lib", &lib)?;
+    let modules = py.import("sys")?.getattr("modules")?;
+    modules.set_item(format!("{module_name}.lib"), &lib)?;
+    modules.set_item(&module_name, &m)?;
+    Ok(m.unbind())
+}
+
+/// A module object with a module definition of its own, as the import machinery requires of
+/// what a (single-phase) extension module's init function returns. The definition is leaked:
+/// one per compiled module, which are never unloaded.
+fn new_extension_module<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyModule>> {
+    let name = CString::new(name).map_err(|_| pyo3::exceptions::PyValueError::new_err("embedded null byte"))?.into_raw();
+    // SAFETY: an all-zero PyModuleDef is the documented empty definition, then filled in.
+    let def: &'static mut ffi::PyModuleDef = Box::leak(Box::new(unsafe { std::mem::zeroed() }));
+    def.m_base = ffi::PyModuleDef_HEAD_INIT;
+    def.m_name = name;
+    def.m_size = -1;
+    // SAFETY: an immortal, valid definition.
+    let m = unsafe { ffi::PyModule_Create2(def, ffi::PYTHON_API_VERSION) };
+    Ok(unsafe { Bound::from_owned_ptr_or_err(py, m) }?.cast_into::<PyModule>()?)
+}
+
+/// The FFI of the module: its tables in the shape `context_tables` reads, plus the layouts.
+fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeContext) -> PyResult<Bound<'py, Ffi>> {
+    // SAFETY (whole function): every array of the context has the length the context gives.
+    let types = unsafe { slice(ctx.types as *const usize, ctx.num_types) };
+    let mut type_bytes = Vec::with_capacity(types.len() * 4);
+    for &t in types {
+        type_bytes.extend_from_slice(&op32(t).to_be_bytes());
+    }
+    let mut globals: Vec<Py<PyAny>> = Vec::new();
+    for g in unsafe { slice(ctx.globals, ctx.num_globals) } {
+        let op = op32(g.type_op);
+        let mut key = be(op).to_vec();
+        key.extend_from_slice(unsafe { cstr(g.name) });
+        globals.push(PyBytes::new(py, &key).into_any().unbind());
+        let value = match getop(op) {
+            OP_CONSTANT_INT | OP_ENUM if !g.address.is_null() => unsafe { int_constant(g.address) }.0,
+            _ => 0,
+        };
+        globals.push(value.into_pyobject(py)?.into_any().unbind());
+    }
+    let mut structs: Vec<Py<PyAny>> = Vec::new();
+    let mut layouts = Vec::new();
+    for s in unsafe { slice(ctx.struct_unions, ctx.num_struct_unions) } {
+        let mut head = be(s.type_index).to_vec();
+        head.extend_from_slice(&be(s.flags));
+        head.extend_from_slice(unsafe { cstr(s.name) });
+        let mut entry: Vec<Py<PyAny>> = vec![PyBytes::new(py, &head).into_any().unbind()];
+        let mut offsets = Vec::new();
+        if s.first_field_index >= 0 && s.num_fields > 0 {
+            let fs = unsafe { slice(ctx.fields.add(s.first_field_index as usize), s.num_fields) };
+            for f in fs {
+                let op = op32(f.field_type_op);
+                let mut b = be(op).to_vec();
+                if getop(op) == OP_BITFIELD {
+                    b.extend_from_slice(&be(f.field_size));
+                }
+                b.extend_from_slice(unsafe { cstr(f.name) });
+                entry.push(PyBytes::new(py, &b).into_any().unbind());
+                offsets.push(if getop(op) == OP_BITFIELD { -1 } else { f.field_offset as i64 });
+            }
+        }
+        structs.push(PyTuple::new(py, entry)?.into_any().unbind());
+        layouts.push((s.size as i64, s.alignment, offsets));
+    }
+    let mut enums: Vec<Py<PyAny>> = Vec::new();
+    for e in unsafe { slice(ctx.enums, ctx.num_enums) } {
+        let mut b = be(e.type_index).to_vec();
+        b.extend_from_slice(&be(e.type_prim));
+        b.extend_from_slice(unsafe { cstr(e.name) });
+        b.push(0);
+        b.extend_from_slice(unsafe { cstr(e.enumerators) });
+        enums.push(PyBytes::new(py, &b).into_any().unbind());
+    }
+    let mut typenames: Vec<Py<PyAny>> = Vec::new();
+    for t in unsafe { slice(ctx.typenames, ctx.num_typenames) } {
+        let mut b = be(t.type_index).to_vec();
+        b.extend_from_slice(unsafe { cstr(t.name) });
+        typenames.push(PyBytes::new(py, &b).into_any().unbind());
+    }
+    if !ctx.includes.is_null() && unsafe { !(*ctx.includes).is_null() } {
+        return Err(PyNotImplementedError::new_err(format!(
+            "rcffi: compiled module '{module_name}' uses ffi.include(), not supported yet"
+        )));
+    }
+    let args = (
+        module_name,
+        version,
+        PyBytes::new(py, &type_bytes),
+        PyTuple::new(py, globals)?,
+        PyTuple::new(py, structs)?,
+        PyTuple::new(py, enums)?,
+        PyTuple::new(py, typenames)?,
+    );
+    let ffi = py.get_type::<Ffi>().call1(args)?.cast_into::<Ffi>()?;
+    if let Some(t) = ffi.get().context().tables.as_mut() {
+        t.set_compiled(CompiledLayouts { structs: layouts, types_out: ctx.types as usize, num_types: types.len() });
+    }
+    Ok(ffi)
+}
+
+/// The `lib` of a compiled module. Functions (the module's own wrappers, as builtin functions)
+/// and constants are cached in the instance dict on first use; global variables are read and
+/// written in place each time.
+#[pyclass(module = "_cffi_backend", name = "Lib", dict, frozen)]
+pub struct CLib {
+    ffi: Py<Ffi>,
+    module_name: String,
+    globals: usize,
+    num_globals: usize,
+    /// Global variables met so far: type, and the global's index.
+    variables: Mutex<HashMap<String, (Py<CType>, usize)>>,
+}
+
+enum Found {
+    Cached(Py<PyAny>),
+    Variable(Py<CType>, *mut u8),
+}
+
+impl CLib {
+    fn entry(&self, i: usize) -> &CGlobal {
+        assert!(i < self.num_globals);
+        // SAFETY: the module's globals array has `num_globals` entries and lives forever.
+        unsafe { &*(self.globals as *const CGlobal).add(i) }
+    }
+
+    /// The address of global variable `i` now (a `_F` one asks the module each time).
+    fn variable_address(&self, i: usize) -> *mut u8 {
+        let g = self.entry(i);
+        if getop(op32(g.type_op)) == OP_GLOBAL_VAR_F {
+            // SAFETY: the module's `void *(*)(void)` for this variable.
+            let f: unsafe extern "C" fn() -> *mut c_void = unsafe { std::mem::transmute(g.address) };
+            unsafe { f() }.cast()
+        } else {
+            g.address.cast()
+        }
+    }
+
+    fn attribute(&self, slf: &Bound<'_, CLib>, name: &str) -> PyResult<Found> {
+        let py = slf.py();
+        if let Some((t, i)) = self.variables.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(Found::Variable(t.clone_ref(py), self.variable_address(*i)));
+        }
+        let dict = slf.getattr("__dict__")?.cast_into::<PyDict>()?;
+        if let Some(x) = dict.get_item(name)? {
+            return Ok(Found::Cached(x.unbind()));
+        }
+        let mut ctx = self.ffi.get().context();
+        let tables = ctx.tables.as_mut().ok_or_else(|| PyAttributeError::new_err(name.to_string()))?;
+        let Some(i) = tables.search_global(py, name)? else {
+            return Err(PyAttributeError::new_err(format!(
+                "cffi library '{}' has no function, constant or global variable named '{name}'",
+                self.module_name
+            )));
+        };
+        let g = self.entry(i);
+        let op = op32(g.type_op);
+        let arg = usize::try_from(getarg(op)).unwrap_or(usize::MAX);
+        let value: Py<PyAny> = match getop(op) {
+            OP_CONSTANT_INT | OP_ENUM => {
+                // SAFETY: the module's function for this constant.
+                let (v, mismatch) = unsafe { int_constant(g.address) };
+                if mismatch {
+                    return Err(FFIError::new_err(format!(
+                        "the C compiler says '{name}' is equal to {}, but the cdef disagrees",
+                        v as u64
+                    )));
+                }
+                v.into_pyobject(py)?.into_any().unbind()
+            }
+            OP_CPYTHON_BLTN_V | OP_CPYTHON_BLTN_N | OP_CPYTHON_BLTN_O => {
+                // Realizing the function type writes its argument and result ctypes into the
+                // module's types array, where its wrapper reads them.
+                let t = tables.function_type(py, arg).map_err(into_pyerr)?;
+                drop(ctx);
+                let flags = match getop(op) {
+                    OP_CPYTHON_BLTN_V => ffi::METH_VARARGS,
+                    OP_CPYTHON_BLTN_N => ffi::METH_NOARGS,
+                    _ => ffi::METH_O,
+                };
+                let decl = t.get().name.replacen("(*)", &format!(" {name}"), 1);
+                builtin(py, name, g.address, flags, &format!("{decl};\n\nCFFI C function from {}.lib", self.module_name))?
+            }
+            OP_CONSTANT => {
+                let t = tables.global_type(py, arg).map_err(into_pyerr)?;
+                drop(ctx);
+                let size = t.get().size();
+                if size < 0 {
+                    return Err(FFIError::new_err(format!("constant '{name}' is of an incomplete type")));
+                }
+                let mem = OwnedMem::zeroed((size as usize).max(1), t.get().align().max(1))?;
+                // SAFETY: the module's `void (*)(char *)` writing the constant's value.
+                let f: unsafe extern "C" fn(*mut c_char) = unsafe { std::mem::transmute(g.address) };
+                unsafe { f(mem.ptr().cast()) };
+                if t.get().is_record() {
+                    let p = mem.ptr();
+                    Py::new(py, CData::with(t.bind(py), p, -1, Owner::Own(mem)))?.into_any()
+                } else {
+                    // SAFETY: `mem` holds a value of type `t`.
+                    unsafe { crate::convert::read(py, t.bind(py), mem.ptr()) }?
+                }
+            }
+            OP_GLOBAL_VAR | OP_GLOBAL_VAR_F => {
+                let t = tables.global_type(py, arg).map_err(into_pyerr)?;
+                drop(ctx);
+                self.variables
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string(), (t.clone_ref(py), i));
+                return Ok(Found::Variable(t, self.variable_address(i)));
+            }
+            op => return Err(PyNotImplementedError::new_err(format!("in lib_build_attr: op={op}"))),
+        };
+        dict.set_item(name, &value)?;
+        Ok(Found::Cached(value))
+    }
+}
+
+/// A builtin function object around one of the module's wrappers.
+fn builtin(py: Python<'_>, name: &str, wrapper: *mut c_void, flags: c_int, doc: &str) -> PyResult<Py<PyAny>> {
+    let name = CString::new(name).unwrap_or_default().into_raw();
+    let doc = CString::new(doc).unwrap_or_default().into_raw();
+    // SAFETY: a wrapper of the module has the PyCFunction signature (the flags say how it
+    // takes its arguments).
+    let meth: ffi::PyCFunction = unsafe { std::mem::transmute(wrapper) };
+    // The definition must outlive the function object: it is leaked, one per C function.
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name,
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+        ml_flags: flags,
+        ml_doc: doc,
+    }));
+    // SAFETY: a valid, immortal method definition.
+    let f = unsafe { ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()) };
+    Ok(unsafe { Bound::from_owned_ptr_or_err(py, f) }?.unbind())
+}
+
+#[pymethods]
+impl CLib {
+    fn __getattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        match slf.get().attribute(slf, name) {
+            Ok(Found::Cached(x)) => Ok(x),
+            // SAFETY: the variable's address and type, as the module declares them.
+            Ok(Found::Variable(t, addr)) => unsafe { crate::convert::read(py, t.bind(py), addr) },
+            Err(e) if e.is_instance_of::<PyAttributeError>(py) => match name {
+                "__all__" => {
+                    let ctx = slf.get().ffi.get().context();
+                    let names = match &ctx.tables {
+                        Some(t) => t.global_names(py, true)?,
+                        None => Vec::new(),
+                    };
+                    Ok(PyList::new(py, names)?.into_any().unbind())
+                }
+                "__name__" => Ok(format!("{}.lib", slf.get().module_name).into_pyobject(py)?.into_any().unbind()),
+                "__loader__" | "__spec__" => Ok(py.None()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    fn __setattr__(slf: &Bound<'_, Self>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        match slf.get().attribute(slf, name)? {
+            // SAFETY: as in __getattr__.
+            Found::Variable(t, addr) => unsafe { crate::convert::write(py, t.bind(py), addr, value) },
+            Found::Cached(_) => Err(PyAttributeError::new_err(format!("cannot write to function or constant '{name}'"))),
+        }
+    }
+
+    fn __delattr__(&self, _name: &str) -> PyResult<()> {
+        Err(PyAttributeError::new_err("C attribute cannot be deleted"))
+    }
+
+    fn __dir__(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let ctx = self.ffi.get().context();
+        let names = match &ctx.tables {
+            Some(t) => t.global_names(py, false)?,
+            None => Vec::new(),
+        };
+        Ok(PyList::new(py, names)?.unbind())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Lib object for '{}'>", self.module_name)
+    }
+}
+
+/// `ffi.addressof(lib, name)` for a compiled module: a pointer to a global variable, or the
+/// function's direct C entry point as a function pointer cdata.
+pub fn addressof(lib: &Bound<'_, CLib>, name: &str) -> PyResult<Py<CData>> {
+    let py = lib.py();
+    let this = lib.get();
+    match this.attribute(lib, name)? {
+        Found::Variable(t, addr) => {
+            let ptr = ctype::new_pointer(py, t.bind(py))?;
+            CData::borrowed(py, ptr.bind(py), addr)
+        }
+        Found::Cached(_) => {
+            let mut ctx = this.ffi.get().context();
+            let tables = ctx.tables.as_mut().ok_or_else(|| PyAttributeError::new_err(name.to_string()))?;
+            let i = tables.search_global(py, name)?.ok_or_else(|| PyAttributeError::new_err(name.to_string()))?;
+            let g = this.entry(i);
+            let op = op32(g.type_op);
+            if !matches!(getop(op), OP_CPYTHON_BLTN_V | OP_CPYTHON_BLTN_N | OP_CPYTHON_BLTN_O) || g.size_or_direct_fn.is_null() {
+                return Err(PyAttributeError::new_err(format!("cannot take the address of the constant '{name}'")));
+            }
+            let t = tables.function_type(py, getarg(op).max(0) as usize).map_err(into_pyerr)?;
+            drop(ctx);
+            CData::borrowed(py, t.bind(py), g.size_or_direct_fn.cast())
+        }
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(init_external_module, m)?)?;
+    crate::capi::register(m)
+}

@@ -1,0 +1,153 @@
+"""API mode across implementations: a C extension module compiled by upstream
+cffi 2.0.0 (``set_source(name, "<C code>")`` + ``compile()``) imports and runs
+on rcffi.  Its init function calls ``_cffi_backend._init_cffi_1_0_external_module``
+and its wrappers call the conversion functions of the table rcffi hands it.
+
+The module is built in a subprocess by an interpreter that has upstream cffi
+(``$RCFFI_UPSTREAM_PYTHON``, else ``python3`` on PATH, run without rcffi on its
+path) and the same Python version as this one; skipped without one.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import rcffi
+
+CDEF = r"""
+int add(int, int);
+double half(double);
+int *nxt(int *);
+#define K 42
+static const int K2;
+enum e { A, B=5 };
+struct pt { int x, y; ...; };
+int sum(struct pt *);
+struct pt mk(int, int);
+extern int gv;
+int noargs(void);
+unsigned char uc(unsigned char);
+"""
+
+SOURCE = r"""
+int add(int a, int b) { return a + b; }
+double half(double x) { return x / 2; }
+int *nxt(int *p) { return p + 1; }
+static const int K2 = -7;
+enum e { A, B=5 };
+struct pt { int pad; int x, y; };
+int sum(struct pt *p) { return p->x + p->y; }
+struct pt mk(int a, int b) { struct pt r = {0, a, b}; return r; }
+int gv = 3;
+int noargs(void) { return 9; }
+unsigned char uc(unsigned char c) { return c + 1; }
+#define K 42
+"""
+
+
+def _clean_env():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def _upstream_python():
+    probe = ("import cffi, _cffi_backend, sys; "
+             "ok = cffi.__version__ == '2.0.0' and "
+             "getattr(_cffi_backend, '__file__', '').endswith('.so') and "
+             "'rcffi' not in _cffi_backend.__file__ and "
+             "sys.version_info[:2] == (%d, %d); "
+             "sys.exit(0 if ok else 1)" % sys.version_info[:2])
+    for exe in (os.environ.get("RCFFI_UPSTREAM_PYTHON"), shutil.which("python3")):
+        if not exe:
+            continue
+        try:
+            r = subprocess.run([exe, "-c", probe], env=_clean_env(),
+                               capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if r.returncode == 0:
+            return exe
+    return None
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    exe = _upstream_python()
+    if exe is None:
+        pytest.skip("no interpreter with upstream cffi 2.0.0 of this Python version")
+    if shutil.which("gcc") is None and shutil.which("cc") is None:
+        pytest.skip("no C compiler")
+    d = tmp_path_factory.mktemp("upcompiled")
+    script = textwrap.dedent("""
+        import cffi, sys
+        ffi = cffi.FFI()
+        ffi.cdef(%r)
+        ffi.set_source("_rcffi_upmod", %r)
+        ffi.compile(tmpdir=sys.argv[1])
+    """) % (CDEF, SOURCE)
+    r = subprocess.run([exe, "-c", script, str(d)], env=_clean_env(),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rcffi.install_as_cffi()
+    import _cffi_backend
+    assert _cffi_backend is rcffi._backend
+    sys.path.insert(0, str(d))
+    try:
+        import _rcffi_upmod
+    finally:
+        sys.path.remove(str(d))
+    return _rcffi_upmod
+
+
+def test_functions(compiled):
+    lib = compiled.lib
+    assert lib.add(2, 3) == 5
+    assert lib.half(5.0) == 2.5
+    assert lib.half(5) == 2.5
+    assert lib.noargs() == 9
+    assert lib.uc(254) == 255
+    with pytest.raises(OverflowError):
+        lib.add(2**40, 1)
+    with pytest.raises(OverflowError):
+        lib.uc(256)
+    with pytest.raises(TypeError):
+        lib.add("x", 1)
+    with pytest.raises(TypeError):
+        lib.add(1)
+    assert "int add(int, int);" in lib.add.__doc__
+
+
+def test_constants_and_variables(compiled):
+    lib = compiled.lib
+    assert (lib.K, lib.K2, lib.A, lib.B) == (42, -7, 0, 5)
+    assert lib.gv == 3
+    lib.gv = 10
+    assert lib.gv == 10
+    assert compiled.ffi.addressof(lib, "gv")[0] == 10
+    lib.gv = 3
+    with pytest.raises(AttributeError):
+        lib.nope
+    assert {"add", "gv", "K", "A"} <= set(dir(lib))
+    assert sys.modules["_rcffi_upmod.lib"] is lib
+
+
+def test_pointers_and_structs(compiled):
+    ffi, lib = compiled.ffi, compiled.lib
+    # The layout is the compiler's: the C struct has a field the cdef does not name.
+    assert ffi.sizeof("struct pt") == 12
+    assert ffi.offsetof("struct pt", "x") == 4
+    p = ffi.new("struct pt *", {"x": 4, "y": 5})
+    assert lib.sum(p) == 9
+    a = ffi.new("int[3]", [1, 2, 3])
+    assert lib.nxt(a)[0] == 2
+    assert lib.nxt([7, 8])[0] == 8
+    r = lib.mk(7, 8)
+    assert ffi.typeof(r) is ffi.typeof("struct pt")
+    assert (r.x, r.y) == (7, 8)
+    assert ffi.addressof(lib, "add")(1, 2) == 3
