@@ -3,16 +3,17 @@
 
 The generators themselves are Rust (crates/recompiler, reached through
 ``rcffi._backend``): the Python source of an out-of-line ABI-mode module
-is generated from the cdef() and include() calls the FFI recorded.  The C
-source of API-mode modules is the follow-up work of the same crate; until
-it lands, ``make_c_source()`` raises NotImplementedError.  Everything around
-the generators (file names, writing only when changed, invoking the
-compiler through setuptools, the 'target' file name) is here.
+(``_backend._make_py_source``) and the C source of an API-mode module
+(``_backend._make_c_source``) are generated from the cdef() and include()
+calls the FFI recorded.  Everything around the generators (file names,
+writing only when changed, invoking the compiler through setuptools, the
+'target' file name) is here.
 """
 
 import io
 import os
 import sys
+import sysconfig
 
 from . import ffiplatform
 from .error import VerificationError  # noqa: F401  (upstream exports it)
@@ -22,8 +23,12 @@ __all__ = ['recompile', 'make_c_source', 'make_py_source', 'NativeIO']
 #: the text stream type the generators write to
 NativeIO = io.StringIO
 
-_FOLLOW_UP = ("the API-mode C source generator (crates/recompiler, to be "
-              "exposed through rcffi._backend and used by rcffi.recompiler)")
+_FOLLOW_UP = ("follow-up work: recompiler::make_c_source() of "
+              "crates/recompiler is not exposed as "
+              "rcffi._backend._make_c_source yet")
+
+#: As upstream: modules use the stable ABI except on free-threaded builds.
+USE_LIMITED_API = not sysconfig.get_config_var("Py_GIL_DISABLED")
 
 
 def _included_module_names(ffi, want_c):
@@ -55,9 +60,17 @@ def _generate(ffi, kind, module_name, preamble):
         steps = getattr(ffi, '_cdef_steps', None) or []
         return _backend._make_py_source(module_name, steps,
                                         _included_module_names(ffi, False))
-    raise NotImplementedError("rcffi: generating the C source of an API-mode "
-                              "module is not implemented yet (follow-up "
-                              "work: %s)" % (_FOLLOW_UP,))
+    from . import _backend
+    make = getattr(_backend, '_make_c_source', None)
+    if make is None:
+        raise NotImplementedError("rcffi: generating the C source of an "
+                                  "API-mode module: %s" % (_FOLLOW_UP,))
+    if getattr(ffi, '_embedding', None) is not None:
+        raise NotImplementedError("rcffi: embedding (ffi.embedding_api()) "
+                                  "is not supported by the C generator yet")
+    steps = getattr(ffi, '_cdef_steps', None) or []
+    return make(module_name, steps, _included_module_names(ffi, True),
+                preamble, not USE_LIMITED_API)
 
 
 def _write_if_changed(target, text):

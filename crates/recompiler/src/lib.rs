@@ -1,7 +1,10 @@
 //! The recompiler: from the `cdef()` sources of an FFI, the source of its out-of-line module.
 //! Pure Rust, no Python; never panics.
 //!
-//! What exists so far is the ABI-mode generator, `set_source(name, None)`: a Python module that
+//! [`make_c_source`] writes the C source of API-mode modules ([`c_source`]), with the same tables
+//! as C initialisers.
+//!
+//! [`make_py_source`] is the ABI-mode generator, `set_source(name, None)`: a Python module that
 //! calls `_cffi_backend.FFI(name, _version=..., _types=b'...', _globals=(...), ...)` with the type
 //! context tables of cffi's out-of-line module protocol (see `model::protocol`). The text is
 //! exactly what upstream cffi 2.0.0 writes for the same declarations (same table order, same
@@ -11,6 +14,7 @@
 //! declarations over the [`typemodel`]; [`tables`] builds the types array and the global,
 //! struct/union, enum and typename tables from them; [`emit_py`] writes the module.
 
+pub mod c_source;
 pub mod declare;
 pub mod emit_py;
 pub mod tables;
@@ -81,6 +85,23 @@ pub fn make_py_source(module_name: &str, steps: &[Step], include_names: &[String
     let mut warnings = Vec::new();
     let t = tables::build(&mut model, &decls, &mut warnings)?;
     let text = emit_py::write(module_name, &t, include_names)?;
+    Ok(Generated { text, warnings })
+}
+
+/// The C source of the API-mode module `module_name` (`set_source(module_name, preamble)`) for an
+/// FFI built by `steps`. `include_names` are the module names of the FFIs it included.
+pub fn make_c_source(
+    module_name: &str,
+    steps: &[Step],
+    include_names: &[String],
+    preamble: &str,
+    opts: &c_source::COptions,
+) -> GResult<Generated> {
+    let mut model = typemodel::TypeModel::default();
+    let decls = declare::replay(&mut model, steps)?;
+    let mut warnings = Vec::new();
+    let t = tables::build_c(&mut model, &decls, &mut warnings)?;
+    let text = c_source::write(&mut model, &decls, &t, module_name, preamble, include_names, opts)?;
     Ok(Generated { text, warnings })
 }
 

@@ -32,6 +32,9 @@ pub struct GlobalEntry {
     pub op: u32,
     /// The value of integer constants and enumerators, else 0.
     pub value: i128,
+    /// C mode: the `address` and `size_or_direct_fn` expressions of the `_cffi_global_s`.
+    pub c_address: String,
+    pub c_size: String,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +43,9 @@ pub struct FieldEntry {
     pub op: u32,
     /// For `OP_BITFIELD` fields.
     pub bitsize: Option<i128>,
+    /// C mode: the `field_offset` and `field_size` expressions.
+    pub c_offset: String,
+    pub c_size: String,
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +56,12 @@ pub struct StructEntry {
     pub fields: Vec<FieldEntry>,
     /// Its number in `OP_STRUCT_UNION` opcodes.
     pub number: usize,
+    /// C mode: the `size` and `alignment` expressions, the index of its first entry in
+    /// [`Tables::c_fields`] (-1 if not expanded) and a comment.
+    pub c_size: String,
+    pub c_align: String,
+    pub first_field: i64,
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +71,9 @@ pub struct EnumEntry {
     pub prim: i32,
     /// Comma-separated.
     pub enumerators: String,
+    /// C mode: the arguments of `_cffi_prim_int(size, signed)`.
+    pub c_size: String,
+    pub c_signed: String,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +89,12 @@ pub struct Tables {
     pub struct_unions: Vec<StructEntry>,
     pub enums: Vec<EnumEntry>,
     pub typenames: Vec<TypenameEntry>,
+    /// C mode: the `_cffi_fields` array, in the order the structs were visited.
+    pub c_fields: Vec<FieldEntry>,
+    /// The index in `types` of every collected type.
+    pub index: HashMap<CanonId, usize>,
+    /// The C name of the type at each index that holds one (comments of the C source).
+    pub names: HashMap<usize, String>,
 }
 
 struct Builder<'a> {
@@ -88,10 +109,22 @@ struct Builder<'a> {
     seen_records: HashSet<RecId>,
     t: Tables,
     warnings: &'a mut Vec<String>,
+    /// Building the tables of a C module (upstream's `target_is_python` false).
+    c_mode: bool,
 }
 
 pub fn build(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>) -> GResult<Tables> {
+    build_for(m, decls, warnings, false)
+}
+
+/// The tables of an API-mode (C) module.
+pub fn build_c(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>) -> GResult<Tables> {
+    build_for(m, decls, warnings, true)
+}
+
+fn build_for(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>, c_mode: bool) -> GResult<Tables> {
     let mut b = Builder {
+        c_mode,
         m,
         decls,
         order: Vec::new(),
@@ -106,6 +139,7 @@ pub fn build(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>
     b.collect_all()?;
     b.types_array()?;
     b.step_tables()?;
+    b.t.index = std::mem::take(&mut b.index);
     Ok(b.t)
 }
 
@@ -137,7 +171,7 @@ impl Builder<'_> {
                 Kind::Pointer { to, .. } | Kind::NamedPointer { to, .. } => children.push(to),
                 Kind::Array { item, .. } => children.push(item),
                 Kind::Record(r) if !self.included(obj) => {
-                    let fields = self.m.records[r].fields.clone().unwrap_or_default();
+                    let fields = if self.m.records[r].fields.is_some() { self.enum_fields(r) } else { Vec::new() };
                     for f in fields {
                         children.push(self.field_type(r, &f.name, f.ty));
                     }
@@ -174,8 +208,24 @@ impl Builder<'_> {
         self.m.array(item, len)
     }
 
+    /// Upstream's `_enum_fields()`: a C module expands the fields of anonymous struct/union
+    /// members into their parent (so that the compiler checks their offsets), recursively.
+    pub(crate) fn enum_fields(&self, r: RecId) -> Vec<crate::typemodel::Field> {
+        let mut out = Vec::new();
+        for f in self.m.records[r].fields.iter().flatten() {
+            match self.m.record_of(f.ty) {
+                Some(inner) if self.c_mode && f.name.is_empty() => out.extend(self.enum_fields(inner)),
+                _ => out.push(f.clone()),
+            }
+        }
+        out
+    }
+
     fn struct_collect(&mut self, obj: ObjId) {
         self.collect(obj);
+        if self.c_mode {
+            return;
+        }
         // In ABI mode the anonymous members stay as they are and need their own entries.
         let Some(r) = self.m.record_of(obj) else { return };
         for f in self.m.records[r].fields.clone().unwrap_or_default() {
@@ -198,7 +248,11 @@ impl Builder<'_> {
                 "function" => {
                     let raw = self.m.convert_function(tp, true);
                     self.collect(raw);
+                    if self.c_mode && matches!(self.m.kind(tp), Kind::FuncPtr(f) if f.ellipsis) {
+                        self.collect(tp);
+                    }
                 }
+                "constant" if self.c_mode && self.m.is_integer(tp) => {}
                 "struct" | "union" => self.struct_collect(tp),
                 "anonymous" => {
                     if self.m.record_of(tp).is_some() {
@@ -265,6 +319,7 @@ impl Builder<'_> {
         let mut types = vec![TypeOp::Op(0, 0); slots];
         for &o in &all {
             let at = self.idx(o);
+            self.t.names.insert(at, self.m.c_name(o));
             match self.m.kind(o).clone() {
                 Kind::Void => types[at] = TypeOp::Op(OP_PRIMITIVE, PRIM_VOID),
                 Kind::Prim(name) => types[at] = TypeOp::Op(OP_PRIMITIVE, prim_index(name).unwrap_or(PRIM_VOID)),
@@ -339,12 +394,29 @@ impl Builder<'_> {
     }
 
     fn global(&mut self, name: &str, opcode: u8, arg: i32, value: i128) {
-        self.t.globals.push(GlobalEntry { name: name.to_string(), op: op(opcode, arg), value });
+        let c_address = format!("_cffi_const_{name}");
+        self.global_c(name, opcode, arg, value, c_address, "0".into());
+    }
+
+    fn global_c(&mut self, name: &str, opcode: u8, arg: i32, value: i128, c_address: String, c_size: String) {
+        self.t.globals.push(GlobalEntry { name: name.to_string(), op: op(opcode, arg), value, c_address, c_size });
+    }
+
+    /// Upstream's `_struct_names()`: the C name of a named struct/union, and the name its
+    /// helper declarations are derived from.
+    fn struct_names(&self, r: RecId) -> GResult<(String, String)> {
+        let cname = crate::c_source::get_c_name(self.m, self.m.records[r].obj, "", 0, "a C file")?;
+        let approx = if cname.contains(' ') { cname.replace(' ', "_") } else { format!("_{cname}") };
+        Ok((cname, approx))
     }
 
     fn decl_ctx(&mut self, key: &str, obj: DeclObj) -> GResult<()> {
         let (kind, name) = key.split_once(' ').unwrap_or((key, ""));
         let tp = match obj {
+            DeclObj::Macro(None) if self.c_mode => {
+                self.global(name, OP_CONSTANT_INT, -1, 0);
+                return Ok(());
+            }
             DeclObj::Macro(None) => {
                 return Err(verification(format!(
                     "cannot use the syntax '...' in '#define {name} ...' when using the ABI mode"
@@ -362,43 +434,83 @@ impl Builder<'_> {
                 let type_index = self.idx(t);
                 self.t.typenames.push(TypenameEntry { name: name.to_string(), type_index });
                 match self.m.kind(t).clone() {
-                    Kind::Record(r) if self.m.records[r].origin_unknown => self.struct_ctx(r, None)?,
-                    Kind::NamedPointer { to, .. } => {
+                    Kind::Record(r) if self.m.records[r].origin_unknown => {
+                        let cname = self.m.records[r].name.clone();
+                        self.struct_ctx(r, None, Some(cname), None)?
+                    }
+                    Kind::NamedPointer { to, name: ptr_name } => {
                         if let Some(r) = self.m.record_of(to) {
-                            self.struct_ctx(r, Some(t))?;
+                            let cname = self.m.records[r].name.clone();
+                            self.struct_ctx(r, Some(t), Some(cname), Some(ptr_name))?;
                         }
                     }
                     _ => {}
                 }
             }
             "function" => {
+                let ellipsis = matches!(self.m.kind(tp), Kind::FuncPtr(f) if f.ellipsis);
+                let nargs = match self.m.kind(tp) {
+                    Kind::FuncPtr(f) => f.args.len(),
+                    _ => 0,
+                };
+                if self.c_mode && ellipsis {
+                    // a constant function pointer, without a CPython wrapper
+                    let i = self.idx(tp) as i32;
+                    self.global(name, OP_CONSTANT, i, 0);
+                    return Ok(());
+                }
                 let raw = self.m.convert_function(tp, true);
                 let i = self.idx(raw) as i32;
-                self.global(name, OP_DLOPEN_FUNC, i, 0);
+                if self.c_mode {
+                    let kind = match nargs {
+                        0 => OP_CPYTHON_BLTN_N,
+                        1 => OP_CPYTHON_BLTN_O,
+                        _ => OP_CPYTHON_BLTN_V,
+                    };
+                    self.global_c(name, kind, i, 0, format!("_cffi_f_{name}"), format!("_cffi_d_{name}"));
+                } else {
+                    self.global(name, OP_DLOPEN_FUNC, i, 0);
+                }
             }
             "struct" | "union" => {
                 if let Some(r) = self.m.record_of(tp) {
-                    self.struct_ctx(r, None)?;
+                    let (cname, approx) = if self.c_mode { self.struct_names(r)? } else { Default::default() };
+                    self.struct_ctx(r, None, Some(cname), Some(approx))?;
                 }
             }
             "anonymous" => match self.m.kind(tp).clone() {
-                Kind::Enum(e) => self.enum_ctx(e)?,
-                Kind::Record(r) => self.struct_ctx(r, None)?,
+                Kind::Enum(e) => self.enum_ctx(e, Some(name.to_string()))?,
+                Kind::Record(r) => self.struct_ctx(r, None, Some(name.to_string()), Some(format!("typedef_{name}")))?,
                 _ => {}
             },
             "constant" => {
-                let i = self.idx(tp) as i32;
-                self.global(name, OP_DLOPEN_CONST, i, 0);
+                if self.c_mode && self.m.is_integer(tp) {
+                    self.global(name, OP_CONSTANT_INT, -1, 0);
+                } else {
+                    let i = self.idx(tp) as i32;
+                    self.global(name, if self.c_mode { OP_CONSTANT } else { OP_DLOPEN_CONST }, i, 0);
+                }
             }
             "enum" => {
                 if let Kind::Enum(e) = *self.m.kind(tp) {
-                    self.enum_ctx(e)?;
+                    let cname = self.m.c_name(tp);
+                    self.enum_ctx(e, Some(cname))?;
                 }
             }
             "variable" => {
                 let t = self.global_type(tp, name);
                 let i = self.idx(t) as i32;
-                self.global(name, OP_GLOBAL_VAR, i, 0);
+                if self.c_mode {
+                    self.global_c(name, OP_GLOBAL_VAR_F, i, 0, format!("_cffi_var_{name}"), "0".into());
+                } else {
+                    self.global(name, OP_GLOBAL_VAR, i, 0);
+                }
+            }
+            "extern_python" | "extern_python_plus_c" if self.c_mode => {
+                return Err(GenError::new(
+                    ErrorKind::NotImplementedError,
+                    "rcffi: extern \"Python\" in API-mode modules is not implemented yet",
+                ))
             }
             "extern_python" | "extern_python_plus_c" => {
                 return Err(verification("cannot use 'extern \"Python\"' in the ABI mode"))
@@ -410,7 +522,15 @@ impl Builder<'_> {
 
     /// Upstream's `_struct_ctx()` for a Python module: flags, and the fields unless opaque or
     /// from an included FFI.
-    fn struct_ctx(&mut self, r: RecId, named_ptr: Option<ObjId>) -> GResult<()> {
+    /// In C mode, `cname` is the C name of the struct (None for the unnamed ones of
+    /// `add_missing_struct_unions()`) and `approx` the name of its `_cffi_align_` struct.
+    fn struct_ctx(
+        &mut self,
+        r: RecId,
+        named_ptr: Option<ObjId>,
+        cname: Option<String>,
+        approx: Option<String>,
+    ) -> GResult<()> {
         if !self.seen_records.insert(r) {
             return Ok(());
         }
@@ -451,17 +571,76 @@ impl Builder<'_> {
             flags |= F_EXTERNAL;
         }
         let mut fields = Vec::new();
-        if !opaque && !included {
+        let expanded = !opaque && !included;
+        // C mode: `T *` for the field expressions (the named pointer type itself if any)
+        let ptr_name = match named_ptr {
+            Some(n) => self.m.c_name(n),
+            None if self.c_mode => crate::c_source::get_c_name(self.m, obj, "*", 0, "a C file")?,
+            None => String::new(),
+        };
+        if expanded {
             let rec_name = rec.name.clone();
-            for f in rec.fields.clone().unwrap_or_default() {
+            let all = self.enum_fields(r);
+            for f in all {
                 let ft = self.field_type(r, &f.name, f.ty);
                 self.check_not_opaque(ft, &format!("field '{rec_name}.{}'", f.name))?;
                 let (opcode, bitsize) = if f.bitsize >= 0 { (OP_BITFIELD, Some(f.bitsize)) } else { (OP_NOOP, None) };
-                fields.push(FieldEntry { name: f.name.clone(), op: op(opcode, self.idx(ft) as i32), bitsize });
+                let (c_offset, c_size) = if !self.c_mode {
+                    (String::new(), String::new())
+                } else {
+                    let size = if let Some(b) = bitsize {
+                        format!("{b} /* bits */")
+                    } else if cname.is_none() || matches!(self.m.kind(ft), Kind::Array { len: Len::Open, .. }) {
+                        "(size_t)-1".to_string()
+                    } else {
+                        format!("sizeof((({ptr_name})0)->{})", f.name)
+                    };
+                    let offset = if cname.is_none() || bitsize.is_some() {
+                        "(size_t)-1".to_string()
+                    } else if named_ptr.is_some() {
+                        format!("(size_t)(((char *)&(({ptr_name})4096)->{}) - (char *)4096)", f.name)
+                    } else {
+                        let plain = crate::c_source::get_c_name(self.m, obj, "", 0, "a C file")?;
+                        format!("offsetof({plain}, {})", f.name)
+                    };
+                    (offset, size)
+                };
+                fields.push(FieldEntry { name: f.name.clone(), op: op(opcode, self.idx(ft) as i32), bitsize, c_offset, c_size });
             }
         }
+        let (c_size, c_align, first_field, comment) = if !self.c_mode {
+            (String::new(), String::new(), -1, None)
+        } else if expanded {
+            let first = self.t.c_fields.len() as i64;
+            self.t.c_fields.extend(fields.iter().cloned());
+            match (&cname, named_ptr) {
+                (None, _) => ("(size_t)-2".to_string(), "-2".to_string(), first, Some("unnamed".to_string())),
+                (Some(_), Some(_)) => {
+                    (format!("sizeof(*({ptr_name})0)"), "-1 /* unknown alignment */".to_string(), first, None)
+                }
+                (Some(c), None) => (
+                    format!("sizeof({c})"),
+                    format!("offsetof(struct _cffi_align_{}, y)", approx.clone().unwrap_or_default()),
+                    first,
+                    None,
+                ),
+            }
+        } else {
+            let reason = if opaque { "opaque" } else { "external" };
+            ("(size_t)-1".to_string(), "-1".to_string(), -1, Some(reason.to_string()))
+        };
         let number = self.struct_index.get(&r).copied().unwrap_or(usize::MAX);
-        let entry = StructEntry { name: self.m.records[r].name.clone(), type_index: self.idx(obj), flags, fields, number };
+        let entry = StructEntry {
+            name: self.m.records[r].name.clone(),
+            type_index: self.idx(obj),
+            flags,
+            fields,
+            number,
+            c_size,
+            c_align,
+            first_field,
+            comment,
+        };
         self.t.struct_unions.push(entry);
         Ok(())
     }
@@ -481,9 +660,9 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn enum_ctx(&mut self, e: EnumId) -> GResult<()> {
+    fn enum_ctx(&mut self, e: EnumId, cname: Option<String>) -> GResult<()> {
         let en = &self.m.enums[e];
-        if en.partial {
+        if en.partial && !self.c_mode {
             return Err(GenError::new(ErrorKind::VerificationMissing, self.m.c_name(en.obj)));
         }
         let obj = en.obj;
@@ -491,12 +670,19 @@ impl Builder<'_> {
         for (name, value) in &items {
             self.global(name, OP_ENUM, -1, *value);
         }
-        let (size, signed) = self.enum_base(obj, &items)?;
+        let c_name = cname.filter(|c| self.c_mode && !c.contains('$'));
+        let (size, signed) = if c_name.is_some() { (4, false) } else { self.enum_base(obj, &items)? };
+        let (c_size, c_signed) = match &c_name {
+            Some(c) => (format!("sizeof({c})"), format!("(({c})-1) <= 0")),
+            None => (size.to_string(), (signed as i32).to_string()),
+        };
         let entry = EnumEntry {
             name: self.m.enums[e].name.clone(),
             type_index: self.idx(obj),
             prim: prim_int(size, signed).unwrap_or(PRIM_UINT32),
             enumerators: self.m.enums[e].enumerators.join(","),
+            c_size,
+            c_signed,
         };
         self.t.enums.push(entry);
         Ok(())
@@ -552,7 +738,7 @@ impl Builder<'_> {
             } else {
                 return Err(GenError::new(ErrorKind::NotImplementedError, format!("internal inconsistency: {shown}")));
             }
-            self.struct_ctx(r, None)?;
+            self.struct_ctx(r, None, None, None)?;
         }
         Ok(())
     }
