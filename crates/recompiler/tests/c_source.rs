@@ -101,3 +101,10 @@ fn run_on_upstream(name: &str) {
 fn basic_module_runs_on_upstream_runtime() {
     run_on_upstream("basic");
 }
+
+#[test]
+fn more_module_runs_on_upstream_runtime() {
+    // unions, bitfields, anonymous members, `[...]` fields and globals, named-pointer typedefs,
+    // function pointers, char/_Bool/float/wchar_t/long long/signed char, anonymous enums
+    run_on_upstream("more");
+}
