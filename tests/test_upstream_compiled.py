@@ -31,6 +31,12 @@ struct pt mk(int, int);
 extern int gv;
 int noargs(void);
 unsigned char uc(unsigned char);
+extern "Python" int py_twice(int);
+extern "Python" double py_mix(int, double, struct pt *);
+int call_twice(int);
+double call_mix(int, double);
+extern "Python" int py_unattached(int);
+int call_unattached(int);
 """
 
 SOURCE = r"""
@@ -46,6 +52,12 @@ int gv = 3;
 int noargs(void) { return 9; }
 unsigned char uc(unsigned char c) { return c + 1; }
 #define K 42
+static int py_twice(int);
+static double py_mix(int, double, struct pt *);
+static int py_unattached(int);
+int call_twice(int a) { return py_twice(a) + 1; }
+double call_mix(int a, double b) { struct pt p = {0, 10, 20}; return py_mix(a, b, &p); }
+int call_unattached(int a) { return py_unattached(a); }
 """
 
 
@@ -151,3 +163,45 @@ def test_pointers_and_structs(compiled):
     assert ffi.typeof(r) is ffi.typeof("struct pt")
     assert (r.x, r.y) == (7, 8)
     assert ffi.addressof(lib, "add")(1, 2) == 3
+
+
+def test_extern_python(compiled, capfd):
+    ffi, lib = compiled.ffi, compiled.lib
+
+    @ffi.def_extern()
+    def py_twice(x):
+        return 2 * x
+    assert lib.call_twice(20) == 41
+
+    @ffi.def_extern(name="py_mix", error=-1.0)
+    def mix(a, b, p):
+        return a + b + p.x + p.y
+    assert lib.call_mix(1, 0.5) == 31.5
+
+    # redefinition replaces the function, as the docs say
+    @ffi.def_extern()
+    def py_twice(x):
+        return 3 * x
+    assert lib.call_twice(20) == 61
+
+    # an exception returns 'error' and is reported as unraisable
+    @ffi.def_extern(name="py_mix", error=-1.0)
+    def mix2(a, b, p):
+        raise ValueError("boom")
+    seen = []
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        assert lib.call_mix(1, 0.5) == -1.0
+    finally:
+        sys.unraisablehook = old_hook
+    assert [type(u.exc_value) for u in seen] == [ValueError]
+
+    # never attached: a message, and 0
+    assert lib.call_unattached(5) == 0
+    assert "no code was attached to it yet" in capfd.readouterr().err
+
+    with pytest.raises(ffi.error):
+        ffi.def_extern(name="add")(lambda a, b: 0)
+    with pytest.raises(ffi.error):
+        ffi.def_extern(name="nothing_like_this")(lambda: 0)

@@ -135,12 +135,7 @@ pub fn new_callback(
             )));
         }
     }
-    let rt = f.result.bind(py);
-    let mut error_value = vec![0u8; rt.get().size().max(8) as usize];
-    if let Some(e) = error.filter(|e| !e.is_none()) {
-        // SAFETY: the buffer holds max(size, 8) bytes, what encode_result writes at most.
-        unsafe { encode_result(py, rt, error_value.as_mut_ptr(), e)? };
-    }
+    let info = make_info(py, ct, callable, error, onerror)?;
 
     let mut code: *mut c_void = std::ptr::null_mut();
     // SAFETY: allocates a closure and its executable alias; both checked below.
@@ -159,13 +154,6 @@ pub fn new_callback(
         )));
     };
 
-    let info = Arc::new(Info {
-        ctype: ct.clone().unbind(),
-        callable: Mutex::new(Some(callable.clone().unbind())),
-        error: error_value,
-        has_result: rt.get().size() > 0,
-        onerror: Mutex::new(onerror.map(|o| o.clone().unbind())),
-    });
     // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which `info`
     // keeps alive as long as the closure; `info` is shared, so its address is stable, and the
     // closure's reference is dropped only after the closure is freed (see `Closure`).
@@ -184,6 +172,70 @@ pub fn new_callback(
     let closure = Closure { closure: guard.0, info };
     std::mem::forget(guard);
     Py::new(py, CData::with(ct, code.cast(), -1, Owner::Callback(closure)))
+}
+
+/// What a call into Python needs, for function type `ct`: the callable, `onerror`, and the
+/// `error` value already converted to C.
+fn make_info(
+    py: Python<'_>,
+    ct: &Bound<'_, CType>,
+    callable: &Bound<'_, PyAny>,
+    error: Option<&Bound<'_, PyAny>>,
+    onerror: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Arc<Info>> {
+    let t = ct.get();
+    let Some(f) = t.func.as_ref() else {
+        return Err(PyTypeError::new_err(format!("expected a function ctype, got '{}'", t.name)));
+    };
+    let rt = f.result.bind(py);
+    let mut error_value = vec![0u8; rt.get().size().max(8) as usize];
+    if let Some(e) = error.filter(|e| !e.is_none()) {
+        // SAFETY: the buffer holds max(size, 8) bytes, what encode_result writes at most.
+        unsafe { encode_result(py, rt, error_value.as_mut_ptr(), e)? };
+    }
+    Ok(Arc::new(Info {
+        ctype: ct.clone().unbind(),
+        callable: Mutex::new(Some(callable.clone().unbind())),
+        error: error_value,
+        has_result: rt.get().size() > 0,
+        onerror: Mutex::new(onerror.map(|o| o.clone().unbind())),
+    }))
+}
+
+/// A Python function attached to C code that is not a libffi closure (`extern "Python"`):
+/// the same conversions, error and onerror handling as a callback.
+pub struct Handler(Arc<Info>);
+
+impl Handler {
+    pub fn new(
+        py: Python<'_>,
+        ct: &Bound<'_, CType>,
+        callable: &Bound<'_, PyAny>,
+        error: Option<&Bound<'_, PyAny>>,
+        onerror: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Handler> {
+        if !callable.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "expected a callable object, not {}",
+                convert::type_name(callable)
+            )));
+        }
+        Ok(Handler(make_info(py, ct, callable, error, onerror)?))
+    }
+
+    pub fn ctype(&self) -> &Py<CType> {
+        &self.0.ctype
+    }
+
+    /// Call the Python function from C, from any thread, like a callback's trampoline.
+    ///
+    /// # Safety
+    /// `result` must hold the result type (at least a word); `args` one pointer per declared
+    /// argument, each to a value of that argument's type.
+    pub unsafe fn call(&self, result: *mut u8, args: *mut *mut c_void) {
+        // SAFETY: forwarded; the Info is shared like a closure's user data.
+        unsafe { trampoline(std::ptr::null_mut(), result.cast(), args, Arc::as_ptr(&self.0).cast_mut().cast()) }
+    }
 }
 
 /// The function type's call plan, or None if libffi cannot describe it.
@@ -233,10 +285,10 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
 }
 
 /// The GIL taken with `PyGILState_Ensure`, released on drop.
-struct GilState(Option<pyo3::ffi::PyGILState_STATE>);
+pub(crate) struct GilState(Option<pyo3::ffi::PyGILState_STATE>);
 
 impl GilState {
-    fn ensure() -> GilState {
+    pub(crate) fn ensure() -> GilState {
         // SAFETY: Py_IsInitialized may be called at any time; PyGILState_Ensure works from any
         // thread of an initialized interpreter, whether it holds the GIL or not.
         unsafe { GilState((pyo3::ffi::Py_IsInitialized() != 0).then(|| pyo3::ffi::PyGILState_Ensure())) }

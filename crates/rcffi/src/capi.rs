@@ -275,11 +275,6 @@ unsafe extern "C" fn convert_array_from_object(data: *mut c_char, t: *mut c_void
     set_error(py, unsafe { convert::write_array(py, &t, data.cast(), &o) }.map(|_| 0), -1)
 }
 
-/// `extern "Python"` is not supported yet: say so (the C result stays zeroed).
-unsafe extern "C" fn call_python(_externpy: *mut c_void, _args: *mut c_char) {
-    eprintln!("rcffi: extern \"Python\" functions of compiled modules are not supported yet");
-}
-
 /// Entries with no implementation (the unused struct-layout one, and `long double`, whose
 /// x87 return convention Rust cannot express): NULL.
 pub fn exports() -> [*mut c_void; NUM_EXPORTS] {
@@ -309,7 +304,7 @@ pub fn exports() -> [*mut c_void; NUM_EXPORTS] {
         to_c_bool as *mut c_void,
         prepare_pointer_call_argument as *mut c_void,
         convert_array_from_object as *mut c_void,
-        call_python as *mut c_void,
+        crate::extern_python::call_python as *mut c_void,
         to_c_wchar3216_t as *mut c_void,
         from_c_wchar3216_t as *mut c_void,
     ]

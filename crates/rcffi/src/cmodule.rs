@@ -206,6 +206,8 @@ fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeC
         globals.push(PyBytes::new(py, &key).into_any().unbind());
         let value = match getop(op) {
             OP_CONSTANT_INT | OP_ENUM if !g.address.is_null() => unsafe { int_constant(g.address) }.0,
+            // `extern "Python"`: the address of its descriptor, for ffi.def_extern().
+            model::protocol::OP_EXTERN_PYTHON => g.address as usize as i128,
             _ => 0,
         };
         globals.push(value.into_pyobject(py)?.into_any().unbind());

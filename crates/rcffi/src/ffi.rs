@@ -598,6 +598,19 @@ impl Ffi {
         crate::dllib::dlclose(py, lib)
     }
 
+    /// A decorator: attach the decorated Python function to the C function declared with
+    /// extern "Python" of the same name (or 'name'), with the 'error' and 'onerror' semantics of
+    /// ffi.callback().
+    #[pyo3(signature = (name=None, error=None, onerror=None))]
+    fn def_extern(
+        slf: &Bound<'_, Self>,
+        name: Option<String>,
+        error: Option<Py<PyAny>>,
+        onerror: Option<Py<PyAny>>,
+    ) -> PyResult<Py<ExternDecorator>> {
+        Py::new(slf.py(), ExternDecorator { ffi: slf.clone().unbind(), name, error, onerror })
+    }
+
     /// Include the declarations of another FFI instance in this one.
     fn include(&self, py: Python<'_>, other: &Bound<'_, Ffi>) -> PyResult<()> {
         if std::ptr::eq(other.get(), self) {
@@ -724,6 +737,51 @@ pub struct CallbackDecorator {
 impl CallbackDecorator {
     fn __call__(&self, py: Python<'_>, python_callable: &Bound<'_, PyAny>) -> PyResult<Py<CData>> {
         Ok(make_callback(py, self.ctype.bind(py), python_callable, self.error.bind(py), self.onerror.bind(py))?.bind(py).cast::<CData>()?.clone().unbind())
+    }
+}
+
+/// What `ffi.def_extern(...)` returns: applied to a function, attaches it and returns it.
+#[pyclass(module = "_cffi_backend", frozen)]
+pub struct ExternDecorator {
+    ffi: Py<Ffi>,
+    name: Option<String>,
+    error: Option<Py<PyAny>>,
+    onerror: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl ExternDecorator {
+    fn __call__(&self, py: Python<'_>, func: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let name = match &self.name {
+            Some(n) => n.clone(),
+            None => func.getattr("__name__")?.extract()?,
+        };
+        let not_found = || FFIError::new_err(format!("ffi.def_extern('{name}'): no 'extern \"Python\"' function with this name"));
+        let (ct, address) = {
+            let mut ctx = self.ffi.get().context();
+            let Some(tables) = ctx.tables.as_mut() else { return Err(not_found()) };
+            let Some(i) = tables.search_global(py, &name)? else { return Err(not_found()) };
+            let op = tables.global(py, i)?.op;
+            if model::protocol::getop(op) != model::protocol::OP_EXTERN_PYTHON {
+                return Err(not_found());
+            }
+            let address = tables.global_int(py, i)? as u64 as usize;
+            let index = usize::try_from(model::protocol::getarg(op)).map_err(|_| not_found())?;
+            let ct = tables.function_type(py, index).map_err(crate::realize::into_pyerr)?;
+            (ct, address)
+        };
+        if address == 0 {
+            return Err(not_found());
+        }
+        let handler = crate::callback::Handler::new(
+            py,
+            ct.bind(py),
+            func,
+            self.error.as_ref().map(|e| e.bind(py)),
+            self.onerror.as_ref().map(|e| e.bind(py)),
+        )?;
+        crate::extern_python::attach(address, handler);
+        Ok(func.clone().unbind())
     }
 }
 

@@ -18,6 +18,7 @@ mod dllib;
 mod ctype;
 mod errno;
 mod errors;
+mod extern_python;
 mod ffi;
 mod file;
 mod fxhash;
