@@ -67,11 +67,35 @@ fn to_pyerr(e: GenError) -> PyErr {
 fn _make_py_source(py: Python<'_>, module_name: &str, steps: &Bound<'_, PyAny>, include_names: Vec<String>) -> PyResult<String> {
     let steps = steps_from(steps, 0)?;
     let generated = recompiler::make_py_source(module_name, &steps, &include_names).map_err(to_pyerr)?;
-    for w in &generated.warnings {
+    warn_all(py, &generated.warnings)?;
+    Ok(generated.text)
+}
+
+/// `_backend._make_c_source(module_name, steps, include_names, preamble, no_limited_api)`: the
+/// C source of an API-mode extension module (the C generator of crates/recompiler).
+#[pyfunction]
+#[pyo3(signature = (module_name, steps, include_names, preamble, no_limited_api=false))]
+fn _make_c_source(
+    py: Python<'_>,
+    module_name: &str,
+    steps: &Bound<'_, PyAny>,
+    include_names: Vec<String>,
+    preamble: &str,
+    no_limited_api: bool,
+) -> PyResult<String> {
+    let steps = steps_from(steps, 0)?;
+    let opts = recompiler::c_source::COptions { no_limited_api };
+    let generated = recompiler::make_c_source(module_name, &steps, &include_names, preamble, &opts).map_err(to_pyerr)?;
+    warn_all(py, &generated.warnings)?;
+    Ok(generated.text)
+}
+
+fn warn_all(py: Python<'_>, warnings: &[String]) -> PyResult<()> {
+    for w in warnings {
         let msg = std::ffi::CString::new(w.as_str()).unwrap_or_default();
         PyErr::warn(py, &py.get_type::<PyUserWarning>(), &msg, 1)?;
     }
-    Ok(generated.text)
+    Ok(())
 }
 
 /// `({"function f": ("int(*)(int)", quals), "macro N": (42, 0), ...}, {"N": 42, ...})`
@@ -97,5 +121,6 @@ fn _cdef_declarations<'py>(py: Python<'py>, steps: &Bound<'py, PyAny>) -> PyResu
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_make_py_source, m)?)?;
+    m.add_function(wrap_pyfunction!(_make_c_source, m)?)?;
     m.add_function(wrap_pyfunction!(_cdef_declarations, m)?)
 }

@@ -125,6 +125,10 @@ struct Writer<'a> {
     decls: &'a Declarations,
     t: &'a Tables,
     out: String,
+    module_name: String,
+    /// Number of `extern "Python"` functions: with any, the module needs the export slot of
+    /// `_cffi_call_python` (context flag 1), as upstream's runtime reads it.
+    num_externpy: usize,
     version: i64,
     seen_constants: std::collections::HashSet<(String, String)>,
 }
@@ -336,6 +340,62 @@ impl Writer<'_> {
 
     /// `_cffi_const_NAME`: for integers, a function returning the value and whether it is <= 0
     /// (bit 1: it is not `check_value`); else a function storing the value at `o`.
+    /// `extern "Python"`: the descriptor the runtime attaches `@ffi.def_extern()` functions to,
+    /// and the C function, which passes its arguments to `_cffi_call_python` in 8-byte slots
+    /// (`long double` and structs by pointer) and takes the result from the same buffer.
+    fn extern_python(&mut self, tp: ObjId, name: &str, tag: &str) -> GResult<()> {
+        let f = match self.m.kind(tp).clone() {
+            Kind::FuncPtr(f) | Kind::RawFunc(f) => f,
+            _ => return Ok(()),
+        };
+        let rctx = format!("result of {name}");
+        let ctx = format!("argument of {name}");
+        let is_void = matches!(self.m.kind(f.result), Kind::Void);
+        let by_pointer = |m: &TypeModel, t: ObjId| matches!(m.kind(t), Kind::Record(_) | Kind::Prim("long double"));
+        let size_of_result =
+            if is_void { "0".to_string() } else { format!("(int)sizeof({})", self.cname(f.result, "", &rctx)?) };
+        p!(self, "static struct _cffi_externpy_s _cffi_externpy__{name} =");
+        p!(self, "  {{ \"{}.{name}\", {size_of_result}, 0, 0 }};", self.module_name);
+        p!(self);
+        let mut params = Vec::new();
+        for (i, a) in f.args.iter().enumerate() {
+            params.push(self.cname(*a, &format!(" a{i}"), &ctx)?);
+        }
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        let abi = if f.stdcall { "_cffi_stdcall " } else { "" };
+        let head = self.cname(f.result, &format!("{abi}{name}({params})"), &rctx)?;
+        let mut size_of_a = (f.args.len() * 8).max(8).to_string();
+        if matches!(self.m.kind(f.result), Kind::Prim("long double")) {
+            size_of_a = (f.args.len() * 8).max(16).to_string();
+        }
+        if matches!(self.m.kind(f.result), Kind::Record(_)) {
+            let r = self.cname(f.result, "", &rctx)?;
+            size_of_a = format!("sizeof({r}) > {size_of_a} ? sizeof({r}) : {size_of_a}");
+        }
+        p!(self, "{tag}{head}");
+        p!(self, "{{");
+        p!(self, "  char a[{size_of_a}];");
+        p!(self, "  char *p = a;");
+        for (i, a) in f.args.iter().enumerate() {
+            if by_pointer(self.m, *a) {
+                let ptr = self.cname(*a, "* *", &ctx)?;
+                p!(self, "  *({ptr})(p + {}) = &a{i};", i * 8);
+            } else {
+                let ptr = self.cname(*a, "*", &ctx)?;
+                p!(self, "  *({ptr})(p + {}) = a{i};", i * 8);
+            }
+        }
+        p!(self, "  _cffi_call_python(&_cffi_externpy__{name}, p);");
+        self.num_externpy += 1;
+        if !is_void {
+            let ptr = self.cname(f.result, "*", &rctx)?;
+            p!(self, "  return *({ptr})p;");
+        }
+        p!(self, "}}");
+        p!(self);
+        Ok(())
+    }
+
     fn constant(&mut self, is_int: bool, name: &str, tp: Option<ObjId>, category: &str, check: Option<i128>) -> GResult<()> {
         if !self.seen_constants.insert((category.to_string(), name.to_string())) {
             return Err(GenError::new(
@@ -445,6 +505,8 @@ impl Writer<'_> {
                 (_, DeclObj::Macro(_)) => Ok(()),
                 ("typedef", _) => Ok(()),
                 ("function", DeclObj::Type(tp)) => self.function(tp, name),
+                ("extern_python", DeclObj::Type(tp)) => self.extern_python(tp, name, "static "),
+                ("extern_python_plus_c", DeclObj::Type(tp)) => self.extern_python(tp, name, ""),
                 ("struct" | "union", DeclObj::Type(tp)) => match self.m.record_of(tp) {
                     Some(_) => {
                         let cname = get_c_name(self.m, tp, "", 0, "a C file")?;
@@ -501,6 +563,8 @@ pub fn write(
         decls,
         t,
         out: String::with_capacity(HEADER.len() + preamble.len() + 4096),
+        module_name: module_name.to_string(),
+        num_externpy: 0,
         version: VERSION_BASE,
         seen_constants: Default::default(),
     };
@@ -621,7 +685,7 @@ pub fn write(
         p!(w, "  _cffi_includes,");
     }
     p!(w, "  {},  /* num_types */", t.types.len());
-    p!(w, "  0,  /* flags */");
+    p!(w, "  {},  /* flags */", if w.num_externpy > 0 { 1 } else { 0 });
     p!(w, "}};");
     p!(w);
 

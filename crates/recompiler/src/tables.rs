@@ -265,7 +265,11 @@ impl Builder<'_> {
                     let t = self.global_type(tp, name);
                     self.collect(t);
                 }
-                "constant" | "enum" | "extern_python" | "extern_python_plus_c" => self.collect(tp),
+                "extern_python" | "extern_python_plus_c" => {
+                    let raw = self.m.convert_function(tp, true);
+                    self.collect(raw);
+                }
+                "constant" | "enum" => self.collect(tp),
                 _ => return Err(verification(format!("not implemented in recompile(): '{key}'"))),
             }
         }
@@ -507,10 +511,12 @@ impl Builder<'_> {
                 }
             }
             "extern_python" | "extern_python_plus_c" if self.c_mode => {
-                return Err(GenError::new(
-                    ErrorKind::NotImplementedError,
-                    "rcffi: extern \"Python\" in API-mode modules is not implemented yet",
-                ))
+                if matches!(self.m.kind(tp), Kind::FuncPtr(f) if f.ellipsis) {
+                    return Err(GenError::new(ErrorKind::NotImplementedError, "a vararg function is extern \"Python\""));
+                }
+                let raw = self.m.convert_function(tp, true);
+                let i = self.idx(raw) as i32;
+                self.global_c(name, OP_EXTERN_PYTHON, i, 0, format!("&_cffi_externpy__{name}"), "0".into());
             }
             "extern_python" | "extern_python_plus_c" => {
                 return Err(verification("cannot use 'extern \"Python\"' in the ABI mode"))

@@ -1,0 +1,92 @@
+"""API mode end to end on rcffi alone: rcffi's C generator builds the module
+(ffibuilder.set_source(...) + compile()), rcffi's runtime loads it.  (The
+generator is also checked against upstream's runtime in test_api_mode_c.py,
+and upstream-built modules against rcffi's in test_upstream_compiled.py.)"""
+
+import shutil
+import sys
+
+import pytest
+
+import rcffi
+from rcffi import FFI
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("gcc") is None and shutil.which("cc") is None,
+    reason="no C compiler")
+
+CDEF = """
+    int add(int, int);
+    double scale(double, double);
+    struct pt { int x; ...; };
+    int getx(struct pt *);
+    #define N ...
+    enum color { RED, GREEN = 5, ... };
+    extern int counter;
+    typedef int... myint_t;
+    extern "Python" int py_cb(int);
+    int call_cb(int);
+"""
+
+SOURCE = """
+    struct pt { int pad; int x; };
+    int add(int a, int b) { return a + b; }
+    double scale(double a, double b) { return a * b; }
+    int getx(struct pt *p) { return p->x; }
+    #define N 17
+    enum color { BLUE = -1, RED = 2, GREEN = 5 };
+    int counter = 5;
+    typedef short myint_t;
+    static int py_cb(int);
+    int call_cb(int a) { return py_cb(a) * 10; }
+"""
+
+
+@pytest.fixture(scope="module")
+def module(tmp_path_factory):
+    d = tmp_path_factory.mktemp("apimode")
+    ffi = FFI()
+    ffi.cdef(CDEF)
+    ffi.set_source("_rcffi_apimode", SOURCE)
+    try:
+        ffi.compile(tmpdir=str(d))
+    except NotImplementedError as e:
+        pytest.skip(str(e))
+    rcffi.install_as_cffi()
+    sys.path.insert(0, str(d))
+    try:
+        import _rcffi_apimode
+    finally:
+        sys.path.remove(str(d))
+    return _rcffi_apimode
+
+
+def test_functions_constants_globals(module):
+    lib, ffi = module.lib, module.ffi
+    assert lib.add(2, 3) == 5
+    assert lib.scale(1.5, 4) == 6.0
+    assert lib.N == 17
+    assert (lib.RED, lib.GREEN) == (2, 5)
+    assert lib.counter == 5
+    lib.counter = 7
+    assert lib.counter == 7
+    with pytest.raises(OverflowError):
+        lib.add(2 ** 40, 1)
+
+
+def test_layouts_from_the_compiler(module):
+    lib, ffi = module.lib, module.ffi
+    assert ffi.sizeof("struct pt") == 8
+    assert ffi.offsetof("struct pt", "x") == 4
+    p = ffi.new("struct pt *", {'x': 42})
+    assert lib.getx(p) == 42
+    assert ffi.sizeof("myint_t") == 2
+
+
+def test_extern_python(module):
+    lib, ffi = module.lib, module.ffi
+
+    @ffi.def_extern()
+    def py_cb(x):
+        return x + 1
+    assert lib.call_cb(4) == 50
