@@ -297,22 +297,27 @@ impl CLib {
         unsafe { &*(self.globals as *const CGlobal).add(i) }
     }
 
-    /// The address of global variable `i` now (a `_F` one asks the module each time).
-    fn variable_address(&self, i: usize) -> *mut u8 {
+    /// The address of global variable `i` now (a `_F` one asks the module each time: it may be
+    /// a macro calling user code, which can fail and give NULL — an error here, not a crash).
+    fn variable_address(&self, i: usize, name: &str) -> PyResult<*mut u8> {
         let g = self.entry(i);
-        if getop(op32(g.type_op)) == OP_GLOBAL_VAR_F {
+        let p: *mut u8 = if getop(op32(g.type_op)) == OP_GLOBAL_VAR_F {
             // SAFETY: the module's `void *(*)(void)` for this variable.
             let f: unsafe extern "C" fn() -> *mut c_void = unsafe { std::mem::transmute(g.address) };
             unsafe { f() }.cast()
         } else {
             g.address.cast()
+        };
+        if p.is_null() {
+            return Err(crate::errors::FFIError::new_err(format!("global variable '{name}' is at address NULL")));
         }
+        Ok(p)
     }
 
     fn attribute(&self, slf: &Bound<'_, CLib>, name: &str) -> PyResult<Found> {
         let py = slf.py();
         if let Some((t, i)) = self.variables.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
-            return Ok(Found::Variable(t.clone_ref(py), self.variable_address(*i)));
+            return Ok(Found::Variable(t.clone_ref(py), self.variable_address(*i, name)?));
         }
         let dict = slf.getattr("__dict__")?.cast_into::<PyDict>()?;
         if let Some(x) = dict.get_item(name)? {
@@ -380,7 +385,7 @@ impl CLib {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(name.to_string(), (t.clone_ref(py), i));
-                return Ok(Found::Variable(t, self.variable_address(i)));
+                return Ok(Found::Variable(t, self.variable_address(i, name)?));
             }
             op => return Err(PyNotImplementedError::new_err(format!("in lib_build_attr: op={op}"))),
         };
