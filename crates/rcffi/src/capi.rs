@@ -275,6 +275,57 @@ unsafe extern "C" fn convert_array_from_object(data: *mut c_char, t: *mut c_void
     set_error(py, unsafe { convert::write_array(py, &t, data.cast(), &o) }.map(|_| 0), -1)
 }
 
+/// `_cffi_to_c_long_double(obj)`: the value of `obj` as an x87 `long double`, returned in
+/// st(0) as the System V convention wants. Rust has no 80-bit float type, so a small assembly
+/// entry asks `long_double_bits` for the 16 bytes and loads them into st(0). On error the
+/// Python exception is set and the value is 0 (the caller checks PyErr_Occurred()).
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+#[unsafe(naked)]
+unsafe extern "C" fn to_c_long_double() {
+    core::arch::naked_asm!(
+        "sub rsp, 24",              // 16-byte buffer; keeps the stack 16-byte aligned
+        "mov rsi, rsp",             // rdi = obj (unchanged), rsi = buffer
+        "call {bits}",
+        "fld tbyte ptr [rsp]",      // st0 = the value
+        "add rsp, 24",
+        "ret",
+        bits = sym long_double_bits,
+    )
+}
+
+/// Writes `obj` converted to `long double` at `out` (16 bytes); zeros and a Python exception
+/// on error.
+unsafe extern "C" fn long_double_bits(o: *mut ffi::PyObject, out: *mut u8) {
+    // SAFETY: GIL held; `out` is the 16-byte buffer of `to_c_long_double`.
+    let py = unsafe { Python::assume_attached() };
+    let o = unsafe { obj(py, o) };
+    // A long double cdata keeps its full precision.
+    if let Ok(cd) = o.cast::<crate::cdata::CData>() {
+        let cd = cd.get();
+        if cd.ctype.get().prim_kind() == Some(model::PrimKind::LongDouble) {
+            // SAFETY: a long double cdata holds 16 readable bytes; `out` has room for 16.
+            unsafe { std::ptr::copy_nonoverlapping(cd.addr(), out, 16) };
+            return;
+        }
+    }
+    let r = crate::convert::float_from(&o);
+    // SAFETY: as above.
+    unsafe { model::raw::write_long_double(out, r.as_ref().copied().unwrap_or(0.0)) };
+    if let Err(e) = r {
+        e.restore(py);
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+fn to_c_long_double_slot() -> *mut c_void {
+    to_c_long_double as *mut c_void
+}
+
+#[cfg(not(all(target_arch = "x86_64", not(windows))))]
+fn to_c_long_double_slot() -> *mut c_void {
+    std::ptr::null_mut()
+}
+
 /// Entries with no implementation (the unused struct-layout one, and `long double`, whose
 /// x87 return convention Rust cannot express): NULL.
 pub fn exports() -> [*mut c_void; NUM_EXPORTS] {
@@ -300,7 +351,7 @@ pub fn exports() -> [*mut c_void; NUM_EXPORTS] {
         struct_to_owning_object as *mut c_void,
         to_c_wchar_t as *mut c_void,
         from_c_wchar_t as *mut c_void,
-        std::ptr::null_mut(),
+        to_c_long_double_slot(),
         to_c_bool as *mut c_void,
         prepare_pointer_call_argument as *mut c_void,
         convert_array_from_object as *mut c_void,
