@@ -387,6 +387,13 @@ impl CLib {
                     .insert(name.to_string(), (t.clone_ref(py), i));
                 return Ok(Found::Variable(t, self.variable_address(i, name)?));
             }
+            // `lib.f` of an extern "Python" function: a pointer to the C function the module
+            // generated for it (what C code would call).
+            OP_EXTERN_PYTHON => {
+                let t = tables.function_type(py, arg).map_err(into_pyerr)?;
+                drop(ctx);
+                CData::borrowed(py, t.bind(py), g.size_or_direct_fn.cast())?.into_any()
+            }
             op => return Err(PyNotImplementedError::new_err(format!("in lib_build_attr: op={op}"))),
         };
         dict.set_item(name, &value)?;

@@ -516,7 +516,8 @@ impl Builder<'_> {
                 }
                 let raw = self.m.convert_function(tp, true);
                 let i = self.idx(raw) as i32;
-                self.global_c(name, OP_EXTERN_PYTHON, i, 0, format!("&_cffi_externpy__{name}"), "0".into());
+                // the C function itself as the last word: `lib.name` gives a pointer to it
+                self.global_c(name, OP_EXTERN_PYTHON, i, 0, format!("&_cffi_externpy__{name}"), name.to_string());
             }
             "extern_python" | "extern_python_plus_c" => {
                 return Err(verification("cannot use 'extern \"Python\"' in the ABI mode"))
