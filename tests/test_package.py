@@ -280,8 +280,7 @@ def test_builder_methods_check_the_mode():
 def test_builder_methods_not_implemented_yet(tmp_path):
     ffi = make_ffi()
     ffi.set_source("_rcffi_not_yet", "")
-    for call in (lambda: ffi.verify(),
-                 lambda: ffi.embedding_api("int f(int);"),
+    for call in (lambda: ffi.embedding_api("int f(int);"),
                  lambda: ffi.embedding_init_code("pass")):
         with pytest.raises(NotImplementedError) as e:
             call()

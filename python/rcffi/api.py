@@ -311,9 +311,19 @@ class FFI(_BackendFFI):
     # the older verify() route
 
     def verify(self, source='', tmpdir=None, **kwargs):
-        raise _not_yet("ffi.verify()",
-                       "rcffi.verifier.Verifier on top of the API-mode "
-                       "generator (%s)" % (_RECOMPILER_WORK,))
+        """Verify that the current ffi signatures compile on this machine,
+        and return a dynamic library object.  The library is compiled by
+        the C compiler: it gives you C-level API compatibility (including
+        calling macros)."""
+        from .verifier import Verifier, _caller_dir_pycache
+        if self._windows_unicode:
+            self._apply_windows_unicode(kwargs)
+        # the caller's directory, not Verifier's caller's
+        tmpdir = tmpdir or _caller_dir_pycache()
+        self.verifier = Verifier(self, source, tmpdir, **kwargs)
+        lib = self.verifier.load_library()
+        self.__dict__.setdefault('_libraries', []).append(lib)
+        return lib
 
 
 class _ParserView(object):

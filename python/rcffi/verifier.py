@@ -1,9 +1,6 @@
-"""The ``ffi.verify()`` machinery (``cffi.verifier`` upstream).
-
-``Verifier`` -- compiling the cdef against real C source on the fly -- is
-follow-up work built on the API-mode generator; the helpers that manage its
-temporary directory are here.
-"""
+"""The ``ffi.verify()`` machinery (``cffi.verifier`` upstream): compiling
+the cdef against real C source on the fly, with the API-mode generator, and
+the helpers that manage its temporary directory."""
 
 import os
 import sys
@@ -18,16 +15,160 @@ _FORCE_GENERIC_ENGINE = False
 _TMPDIR = None
 
 
+#: part of the module-name hash, so that modules of another rcffi are not reused
+__version_verifier_modules__ = 'rcffi-0.1'
+
+
 class Verifier(object):
+    """What ffi.verify() uses: the cdef and 'preamble' (C source) compiled into
+    an extension module named after a hash of both, in 'tmpdir', then loaded.
+
+    rcffi writes that module with its API-mode generator (the same as
+    set_source() + compile()), so the library behaves like the 'lib' of an
+    API-mode module.  After loading, the calling ffi's public methods are
+    those of the module's ffi, so that the types the ffi makes and those the
+    library takes are the same."""
+
     def __init__(self, ffi, preamble, tmpdir=None, modulename=None,
                  ext_package=None, tag='', force_generic_engine=False,
                  source_extension='.c', flags=None, relative_to=None,
                  **kwds):
-        raise NotImplementedError(
-            "rcffi: ffi.verify() / cffi.verifier.Verifier is not implemented "
-            "yet (follow-up work: Verifier on top of the out-of-line module "
-            "generator in crates/recompiler); use ffi.set_source() and "
-            "ffi.compile() instead")
+        from . import ffiplatform
+        self.ffi = ffi
+        self.preamble = preamble
+        self.flags = flags
+        self.kwds = self.make_relative_to(kwds, relative_to)
+        if modulename:
+            if tag:
+                raise TypeError("can't specify both 'modulename' and 'tag'")
+        else:
+            import binascii
+            key = '\x00'.join(['%d.%d' % sys.version_info[:2],
+                               __version_verifier_modules__,
+                               preamble, ffiplatform.flatten(kwds)] +
+                              list(getattr(ffi, '_cdefsources', [])))
+            key = key.encode('utf-8')
+            k1 = hex(binascii.crc32(key[0::2]) & 0xffffffff)
+            k1 = k1.lstrip('0x').rstrip('L')
+            k2 = hex(binascii.crc32(key[1::2]) & 0xffffffff)
+            k2 = k2.lstrip('0').rstrip('L')
+            modulename = '_cffi_%s_%s%s%s' % (tag, 'rcffi', k1, k2)
+        self.tmpdir = tmpdir or _caller_dir_pycache()
+        self.sourcefilename = os.path.join(self.tmpdir,
+                                           modulename + source_extension)
+        self.modulefilename = os.path.join(self.tmpdir,
+                                           modulename + _get_so_suffixes()[0])
+        self.ext_package = ext_package
+        self._has_source = False
+        self._has_module = False
+
+    def write_source(self, file=None):
+        """Write the C source code, to 'self.sourcefilename' (which can be
+        tweaked beforehand) or to 'file'."""
+        if self._has_source and file is None:
+            raise VerificationError("source code already written")
+        self._write_source(file)
+
+    def compile_module(self):
+        """Write the C source (if not done already) and compile it into
+        'self.modulefilename'."""
+        if self._has_module:
+            raise VerificationError("module already compiled")
+        if not self._has_source:
+            self._write_source()
+        self._compile_module()
+
+    def load_library(self):
+        """The library of the compiled module (written and compiled first
+        if needed)."""
+        if not self._has_module:
+            self._locate_module()
+            if not self._has_module:
+                if not self._has_source:
+                    self._write_source()
+                self._compile_module()
+        return self._load_library()
+
+    def get_module_name(self):
+        return os.path.basename(self.modulefilename).split('.', 1)[0]
+
+    def get_extension(self):
+        from . import ffiplatform
+        if not self._has_source:
+            self._write_source()
+        sourcename = ffiplatform.maybe_relative_path(self.sourcefilename)
+        return ffiplatform.get_extension(sourcename, self.get_module_name(),
+                                         **self.kwds)
+
+    def generates_python_module(self):
+        return True
+
+    def make_relative_to(self, kwds, relative_to):
+        from . import ffiplatform
+        if relative_to and os.path.dirname(relative_to):
+            dirname = os.path.dirname(relative_to)
+            kwds = kwds.copy()
+            for key in ffiplatform.LIST_OF_FILE_NAMES:
+                if key in kwds:
+                    lst = kwds[key]
+                    if not isinstance(lst, (list, tuple)):
+                        raise TypeError("keyword '%s' should be a list or "
+                                        "tuple" % (key,))
+                    kwds[key] = [os.path.join(dirname, fn) for fn in lst]
+        return kwds
+
+    # ----------
+
+    def _locate_module(self):
+        if os.path.isfile(self.modulefilename):
+            self._has_module = True
+
+    def _write_source(self, file=None):
+        from .recompiler import _generate, _write_if_changed
+        text = _generate(self.ffi, 'c', self.get_module_name(), self.preamble)
+        if file is not None:
+            file.write(text)
+            return
+        _write_if_changed(self.sourcefilename, text)
+        self._has_source = True
+
+    def _compile_module(self):
+        from . import ffiplatform
+        tmpdir = os.path.dirname(self.sourcefilename)
+        outputfilename = ffiplatform.compile(tmpdir, self.get_extension())
+        try:
+            same = os.path.samefile(outputfilename, self.modulefilename)
+        except OSError:
+            same = False
+        if not same:
+            os.makedirs(os.path.dirname(self.modulefilename) or '.',
+                        exist_ok=True)
+            import shutil
+            shutil.move(outputfilename, self.modulefilename)
+        self._has_module = True
+
+    def _load_library(self):
+        import importlib.machinery
+        import importlib.util
+        name = self.get_module_name()
+        module = sys.modules.get(name)
+        if module is None:
+            loader = importlib.machinery.ExtensionFileLoader(
+                name, self.modulefilename)
+            spec = importlib.util.spec_from_file_location(
+                name, self.modulefilename, loader=loader)
+            module = importlib.util.module_from_spec(spec)
+            loader.exec_module(module)
+        # The ffi now works with the module's types.
+        for attr in dir(module.ffi):
+            if not attr.startswith('_'):
+                value = getattr(module.ffi, attr)
+                if value is not getattr(self.ffi, attr, object()):
+                    try:
+                        setattr(self.ffi, attr, value)
+                    except (AttributeError, TypeError):
+                        pass
+        return module.lib
 
 
 def _locate_engine_class(ffi, force_generic_engine):
