@@ -143,6 +143,9 @@ pub fn cast(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>) -> Py
                     return CData::borrowed(py, ct, s.addr());
                 }
             }
+            if let Some((_, addr)) = crate::directfn::lookup(py, obj) {
+                return CData::borrowed(py, ct, addr);
+            }
             if t.kind == Kind::Pointer && t.item_ref(py).is_file {
                 if let Some(f) = crate::file::file_pointer(py, obj)? {
                     return CData::borrowed(py, ct, f);

@@ -357,7 +357,11 @@ impl CLib {
                     _ => ffi::METH_O,
                 };
                 let decl = t.get().name.replacen("(*)", &format!(" {name}"), 1);
-                builtin(py, name, g.address, flags, &format!("{decl};\n\nCFFI C function from {}.lib", self.module_name))?
+                let f = builtin(py, name, g.address, flags, &format!("{decl};\n\nCFFI C function from {}.lib", self.module_name))?;
+                if !g.size_or_direct_fn.is_null() {
+                    crate::directfn::register(f.bind(py), t.clone_ref(py), g.size_or_direct_fn.cast());
+                }
+                f
             }
             OP_CONSTANT => {
                 let t = tables.global_type(py, arg).map_err(into_pyerr)?;

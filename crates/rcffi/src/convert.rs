@@ -306,6 +306,12 @@ pub fn string_to_units(s: &Bound<'_, PyString>, size: usize) -> PyResult<Vec<u32
 /// The address a Python object stands for when stored into a pointer of type `t`.
 pub fn pointer_from(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyResult<*mut u8> {
     let Ok(cd) = obj.cast::<CData>() else {
+        // `lib.f` of a compiled module where a function pointer is expected.
+        if let Some((ft, addr)) = crate::directfn::lookup(py, obj) {
+            if t.kind == Kind::Function && std::ptr::eq(ft.get(), t) || t.is_void_pointer(py) {
+                return Ok(addr);
+            }
+        }
         return Err(convert_error(obj, t, "cdata pointer"));
     };
     let c = cd.get();

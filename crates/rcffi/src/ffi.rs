@@ -73,6 +73,9 @@ impl Ffi {
             if let Ok(cd) = arg.cast::<CData>() {
                 return Ok(cd.get().ctype.bind(py).clone());
             }
+            if let Some((t, _)) = crate::directfn::lookup(py, arg) {
+                return Ok(t.into_bound(py));
+            }
         }
         Err(PyTypeError::new_err(match accept {
             ACCEPT_ALL => "expected a cdata object, a ctype object or a string",

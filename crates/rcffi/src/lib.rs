@@ -14,6 +14,7 @@ mod cmodule;
 mod commontypes;
 mod context_tables;
 mod convert;
+mod directfn;
 mod dllib;
 mod ctype;
 mod errno;
