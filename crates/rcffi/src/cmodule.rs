@@ -432,19 +432,9 @@ impl CLib {
             Ok(Found::Cached(x)) => Ok(x),
             // SAFETY: the variable's address and type, as the module declares them.
             Ok(Found::Variable(t, addr)) => unsafe { crate::convert::read(py, t.bind(py), addr) },
-            Err(e) if e.is_instance_of::<PyAttributeError>(py) => match name {
-                "__all__" => {
-                    let ctx = slf.get().ffi.get().context();
-                    let names = match &ctx.tables {
-                        Some(t) => t.global_names(py, true)?,
-                        None => Vec::new(),
-                    };
-                    Ok(PyList::new(py, names)?.into_any().unbind())
-                }
-                "__name__" => Ok(format!("{}.lib", slf.get().module_name).into_pyobject(py)?.into_any().unbind()),
-                "__loader__" | "__spec__" => Ok(py.None()),
-                _ => Err(e),
-            },
+            Err(e) if e.is_instance_of::<PyAttributeError>(py) => {
+                crate::libobj::module_like_attribute(py, slf.get().ffi.get(), &slf.get().module_name, name, e)
+            }
             Err(e) => Err(e),
         }
     }

@@ -209,20 +209,9 @@ impl Lib {
                 // SAFETY: the symbol is a global of (the cdef says) this type, as in C.
                 unsafe { crate::convert::read(py, t.bind(py), addr as *const u8) }
             }
-            Err(e) if e.is_instance_of::<PyAttributeError>(py) => match name {
-                // A few module-like attributes, as upstream's Lib has.
-                "__all__" => {
-                    let ctx = slf.get().ffi.get().context();
-                    let names = match &ctx.tables {
-                        Some(t) => t.global_names(py, true)?,
-                        None => Vec::new(),
-                    };
-                    Ok(PyList::new(py, names)?.into_any().unbind())
-                }
-                "__name__" => Ok(format!("{}.lib", slf.get().libname).into_pyobject(py)?.into_any().unbind()),
-                "__loader__" | "__spec__" => Ok(py.None()),
-                _ => Err(e),
-            },
+            Err(e) if e.is_instance_of::<PyAttributeError>(py) => {
+                module_like_attribute(py, slf.get().ffi.get(), &slf.get().libname, name, e)
+            }
             Err(e) => Err(e),
         }
     }
@@ -268,5 +257,23 @@ impl Drop for Lib {
             unsafe { libc::dlclose(h.0) };
             h.0 = std::ptr::null_mut();
         }
+    }
+}
+
+/// The few module-like attributes a `lib` has when nothing else of that name exists (as
+/// upstream's Lib): `__all__` (the global names), `__name__`, `__loader__`, `__spec__`.
+pub fn module_like_attribute(py: Python<'_>, ffi: &Ffi, lib_name: &str, name: &str, not_found: PyErr) -> PyResult<Py<PyAny>> {
+    match name {
+        "__all__" => {
+            let ctx = ffi.context();
+            let names = match &ctx.tables {
+                Some(t) => t.global_names(py, true)?,
+                None => Vec::new(),
+            };
+            Ok(PyList::new(py, names)?.into_any().unbind())
+        }
+        "__name__" => Ok(format!("{lib_name}.lib").into_pyobject(py)?.into_any().unbind()),
+        "__loader__" | "__spec__" => Ok(py.None()),
+        _ => Err(not_found),
     }
 }
