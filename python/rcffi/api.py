@@ -192,6 +192,12 @@ class FFI(_BackendFFI):
         self._assigned_source = (str(module_name), source,
                                  source_extension, kwds)
 
+    def def_extern(self, *args, **kwds):
+        """Only the ffi of a compiled (API-mode) module has extern "Python"
+        functions to attach to."""
+        raise ValueError("ffi.def_extern() is only available on API-mode FFI "
+                         "objects")
+
     def set_unicode(self, enabled_flag):
         """Windows: if 'enabled_flag' is True, enable the UNICODE and
         _UNICODE defines in C, and declare the types like TCHAR and LPTCSTR
