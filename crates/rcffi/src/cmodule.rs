@@ -453,12 +453,7 @@ impl CLib {
     }
 
     fn __dir__(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
-        let ctx = self.ffi.get().context();
-        let names = match &ctx.tables {
-            Some(t) => t.global_names(py, false)?,
-            None => Vec::new(),
-        };
-        Ok(PyList::new(py, names)?.unbind())
+        Ok(PyList::new(py, crate::libobj::global_names(py, self.ffi.get(), false)?)?.unbind())
     }
 
     fn __repr__(&self) -> String {

@@ -232,12 +232,7 @@ impl Lib {
     }
 
     fn __dir__(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
-        let ctx = self.ffi.get().context();
-        let names = match &ctx.tables {
-            Some(t) => t.global_names(py, false)?,
-            None => Vec::new(),
-        };
-        Ok(PyList::new(py, names)?.unbind())
+        Ok(PyList::new(py, global_names(py, self.ffi.get(), false)?)?.unbind())
     }
 
     fn __repr__(&self) -> String {
@@ -264,16 +259,18 @@ impl Drop for Lib {
 /// upstream's Lib): `__all__` (the global names), `__name__`, `__loader__`, `__spec__`.
 pub fn module_like_attribute(py: Python<'_>, ffi: &Ffi, lib_name: &str, name: &str, not_found: PyErr) -> PyResult<Py<PyAny>> {
     match name {
-        "__all__" => {
-            let ctx = ffi.context();
-            let names = match &ctx.tables {
-                Some(t) => t.global_names(py, true)?,
-                None => Vec::new(),
-            };
-            Ok(PyList::new(py, names)?.into_any().unbind())
-        }
+        "__all__" => Ok(PyList::new(py, global_names(py, ffi, true)?)?.into_any().unbind()),
         "__name__" => Ok(format!("{lib_name}.lib").into_pyobject(py)?.into_any().unbind()),
         "__loader__" | "__spec__" => Ok(py.None()),
         _ => Err(not_found),
+    }
+}
+
+/// The global names of a module's tables (without the variables if `skip_variables`), for
+/// `dir(lib)` and `lib.__all__` of both Lib kinds.
+pub fn global_names(py: Python<'_>, ffi: &Ffi, skip_variables: bool) -> PyResult<Vec<String>> {
+    match &ffi.context().tables {
+        Some(t) => t.global_names(py, skip_variables),
+        None => Ok(Vec::new()),
     }
 }
