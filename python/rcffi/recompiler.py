@@ -36,6 +36,11 @@ def _included_module_names(ffi, want_c):
     been given to set_source() with the same kind of source (C or None)."""
     names = []
     for other in getattr(ffi, '_included_ffis', None) or ():
+        verifier = getattr(other, 'verifier', None)
+        if want_c and verifier is not None and verifier._has_module:
+            # an ffi.verify()'d FFI: its module is loaded and importable by name
+            names.append(verifier.get_module_name())
+            continue
         try:
             name, source = other._assigned_source[:2]
         except AttributeError:
@@ -52,9 +57,10 @@ def _included_module_names(ffi, want_c):
     return names
 
 
-def _generate(ffi, kind, module_name, preamble):
+def _generate(ffi, kind, module_name, preamble, for_verify=False):
     """Return the text of the out-of-line module 'module_name' for 'ffi':
-    kind 'c' (API mode, with the C 'preamble') or 'py' (ABI mode)."""
+    kind 'c' (API mode, with the C 'preamble') or 'py' (ABI mode);
+    'for_verify' for ffi.verify(), which supports a little less."""
     if kind == 'py':
         from . import _backend
         steps = getattr(ffi, '_cdef_steps', None) or []
@@ -70,7 +76,7 @@ def _generate(ffi, kind, module_name, preamble):
                                   "is not supported by the C generator yet")
     steps = getattr(ffi, '_cdef_steps', None) or []
     return make(module_name, steps, _included_module_names(ffi, True),
-                preamble, not USE_LIMITED_API)
+                preamble, not USE_LIMITED_API, for_verify)
 
 
 def _write_if_changed(target, text):

@@ -3,6 +3,7 @@ the cdef against real C source on the fly, with the API-mode generator, and
 the helpers that manage its temporary directory."""
 
 import os
+import re
 import sys
 
 from .error import VerificationError  # noqa: F401  (upstream exports it)
@@ -125,7 +126,8 @@ class Verifier(object):
 
     def _write_source(self, file=None):
         from .recompiler import _generate, _write_if_changed
-        text = _generate(self.ffi, 'c', self.get_module_name(), self.preamble)
+        text = _generate(self.ffi, 'c', self.get_module_name(), self.preamble,
+                         for_verify=True)
         if file is not None:
             file.write(text)
             return
@@ -159,6 +161,7 @@ class Verifier(object):
                 name, self.modulefilename, loader=loader)
             module = importlib.util.module_from_spec(spec)
             loader.exec_module(module)
+        _check_int_constants(self.ffi, module)
         # The ffi now works with the module's types.
         for attr in dir(module.ffi):
             if not attr.startswith('_'):
@@ -169,6 +172,40 @@ class Verifier(object):
                     except (AttributeError, TypeError):
                         pass
         return module.lib
+
+
+def _check_int_constants(ffi, module):
+    """verify() checks the cdef's integer constants (#define, static const,
+    enumerators) against the C compiler's values when it loads the module,
+    where set_source() modules only complain on access."""
+    from . import _backend
+    decls, consts = _backend._cdef_declarations(ffi._cdef_steps)
+    enum_of = {}
+    for key, (type_name, _) in decls.items():
+        if key.startswith(('enum ', 'anonymous ')):
+            try:
+                ctype = module.ffi.typeof(type_name)
+            except (module.ffi.error, TypeError, KeyError):
+                continue
+            if ctype.kind == 'enum':
+                for name in ctype.relements:
+                    enum_of[name] = ctype.cname
+    for name, expected in consts.items():
+        try:
+            getattr(module.lib, name)
+        except module.ffi.error as e:
+            real = _MISMATCH.match(str(e))
+            if real is None:
+                raise
+            where = ("%s: " % enum_of[name]) if name in enum_of else ""
+            raise VerificationError("%s%s has the real value %s, not %s"
+                                    % (where, name, real.group(1), expected))
+        except AttributeError:
+            pass
+
+
+_MISMATCH = re.compile(
+    r"the C compiler says '[^']*' is equal to (-?\d+)")
 
 
 def _locate_engine_class(ffi, force_generic_engine):

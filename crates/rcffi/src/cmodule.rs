@@ -155,7 +155,8 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     // its version.
     unsafe { std::ptr::copy_nonoverlapping(table.as_ptr(), raw[2] as *mut *mut c_void, n_exports) };
 
-    let ffi = build_ffi(py, &module_name, version, ctx)?;
+    let included = import_included(py, ctx)?;
+    let ffi = build_ffi(py, &module_name, version, ctx, &included)?;
     let m = new_extension_module(py, &module_name)?;
     m.add("ffi", &ffi)?;
     let lib = Py::new(
@@ -166,6 +167,7 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
             globals: ctx.globals as usize,
             num_globals: ctx.num_globals.max(0) as usize,
             variables: Mutex::new(HashMap::new()),
+            included_libs: included.into_iter().filter_map(|m| m.lib).collect(),
         },
     )?;
     m.add("lib", &lib)?;
@@ -173,6 +175,32 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     modules.set_item(format!("{module_name}.lib"), &lib)?;
     modules.set_item(&module_name, &m)?;
     Ok(m.unbind())
+}
+
+/// A module that this one `ffi.include()`d: its `ffi`, and its `lib` when it is a compiled
+/// module (names not found in a lib are looked up in the libs it includes).
+struct IncludedModule {
+    ffi: Py<Ffi>,
+    lib: Option<Py<CLib>>,
+}
+
+/// Import the modules named by the context's NULL-terminated `includes` array, as the
+/// generated module's `_cffi_includes` lists them.
+fn import_included(py: Python<'_>, ctx: &CTypeContext) -> PyResult<Vec<IncludedModule>> {
+    let mut out = Vec::new();
+    let mut p = ctx.includes;
+    // SAFETY: `includes` is null or a static NULL-terminated array of static C strings.
+    while !p.is_null() && unsafe { !(*p).is_null() } {
+        let name = String::from_utf8_lossy(unsafe { cstr(*p) }).into_owned();
+        let m = py.import(name.as_str())?;
+        let ffi = m.getattr("ffi")?.cast_into::<Ffi>().map_err(|_| {
+            PyImportError::new_err(format!("included module '{name}': its 'ffi' is not a cffi FFI object"))
+        })?;
+        let lib = m.getattr("lib")?.cast_into::<CLib>().ok().map(Bound::unbind);
+        out.push(IncludedModule { ffi: ffi.unbind(), lib });
+        p = unsafe { p.add(1) };
+    }
+    Ok(out)
 }
 
 /// A module object with a module definition of its own, as the import machinery requires of
@@ -191,7 +219,13 @@ fn new_extension_module<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py,
 }
 
 /// The FFI of the module: its tables in the shape `context_tables` reads, plus the layouts.
-fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeContext) -> PyResult<Bound<'py, Ffi>> {
+fn build_ffi<'py>(
+    py: Python<'py>,
+    module_name: &str,
+    version: i64,
+    ctx: &CTypeContext,
+    included: &[IncludedModule],
+) -> PyResult<Bound<'py, Ffi>> {
     // SAFETY (whole function): every array of the context has the length the context gives.
     let types = unsafe { slice(ctx.types as *const usize, ctx.num_types) };
     let mut type_bytes = Vec::with_capacity(types.len() * 4);
@@ -251,11 +285,7 @@ fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeC
         b.extend_from_slice(unsafe { cstr(t.name) });
         typenames.push(PyBytes::new(py, &b).into_any().unbind());
     }
-    if !ctx.includes.is_null() && unsafe { !(*ctx.includes).is_null() } {
-        return Err(PyNotImplementedError::new_err(format!(
-            "rcffi: compiled module '{module_name}' uses ffi.include(), not supported yet"
-        )));
-    }
+    let includes = PyTuple::new(py, included.iter().map(|m| m.ffi.clone_ref(py)))?;
     let args = (
         module_name,
         version,
@@ -264,6 +294,7 @@ fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeC
         PyTuple::new(py, structs)?,
         PyTuple::new(py, enums)?,
         PyTuple::new(py, typenames)?,
+        includes,
     );
     let ffi = py.get_type::<Ffi>().call1(args)?.cast_into::<Ffi>()?;
     if let Some(t) = ffi.get().context().tables.as_mut() {
@@ -283,6 +314,8 @@ pub struct CLib {
     num_globals: usize,
     /// Global variables met so far: type, and the global's index.
     variables: Mutex<HashMap<String, (Py<CType>, usize)>>,
+    /// The libs of the compiled modules this one includes, searched for names it lacks.
+    included_libs: Vec<Py<CLib>>,
 }
 
 enum Found {
@@ -326,6 +359,13 @@ impl CLib {
         let mut ctx = self.ffi.get().context();
         let tables = ctx.tables.as_mut().ok_or_else(|| PyAttributeError::new_err(name.to_string()))?;
         let Some(i) = tables.search_global(py, name)? else {
+            drop(ctx);
+            if let Some(found) = self.included_attribute(py, name)? {
+                if let Found::Cached(x) = &found {
+                    dict.set_item(name, x)?;
+                }
+                return Ok(found);
+            }
             return Err(PyAttributeError::new_err(format!(
                 "cffi library '{}' has no function, constant or global variable named '{name}'",
                 self.module_name
@@ -339,9 +379,10 @@ impl CLib {
                 // SAFETY: the module's function for this constant.
                 let (v, mismatch) = unsafe { int_constant(g.address) };
                 if mismatch {
+                    // upstream's wording: positive values also in hex
+                    let hex = if v > 0 { format!(" ({v:#x})") } else { String::new() };
                     return Err(FFIError::new_err(format!(
-                        "the C compiler says '{name}' is equal to {}, but the cdef disagrees",
-                        v as u64
+                        "the C compiler says '{name}' is equal to {v}{hex}, but the cdef disagrees"
                     )));
                 }
                 v.into_pyobject(py)?.into_any().unbind()
@@ -402,6 +443,22 @@ impl CLib {
         };
         dict.set_item(name, &value)?;
         Ok(Found::Cached(value))
+    }
+}
+
+impl CLib {
+    /// `name` in the libs this one includes (recursively): the same object, or the same
+    /// variable, as there.
+    fn included_attribute(&self, py: Python<'_>, name: &str) -> PyResult<Option<Found>> {
+        for lib in &self.included_libs {
+            let lib = lib.bind(py);
+            match lib.get().attribute(lib, name) {
+                Ok(found) => return Ok(Some(found)),
+                Err(e) if e.is_instance_of::<PyAttributeError>(py) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -71,10 +71,11 @@ fn _make_py_source(py: Python<'_>, module_name: &str, steps: &Bound<'_, PyAny>, 
     Ok(generated.text)
 }
 
-/// `_backend._make_c_source(module_name, steps, include_names, preamble, no_limited_api)`: the
-/// C source of an API-mode extension module (the C generator of crates/recompiler).
+/// `_backend._make_c_source(module_name, steps, include_names, preamble, no_limited_api,
+/// for_verify)`: the C source of an API-mode extension module (the C generator of
+/// crates/recompiler); `for_verify` when it is for `ffi.verify()`.
 #[pyfunction]
-#[pyo3(signature = (module_name, steps, include_names, preamble, no_limited_api=false))]
+#[pyo3(signature = (module_name, steps, include_names, preamble, no_limited_api=false, for_verify=false))]
 fn _make_c_source(
     py: Python<'_>,
     module_name: &str,
@@ -82,9 +83,10 @@ fn _make_c_source(
     include_names: Vec<String>,
     preamble: &str,
     no_limited_api: bool,
+    for_verify: bool,
 ) -> PyResult<String> {
     let steps = steps_from(steps, 0)?;
-    let opts = recompiler::c_source::COptions { no_limited_api };
+    let opts = recompiler::c_source::COptions { no_limited_api, for_verify };
     let generated = recompiler::make_c_source(module_name, &steps, &include_names, preamble, &opts).map_err(to_pyerr)?;
     warn_all(py, &generated.warnings)?;
     Ok(generated.text)

@@ -118,6 +118,8 @@ pub fn get_c_name(m: &TypeModel, obj: ObjId, replace_with: &str, quals: u8, cont
 pub struct COptions {
     /// Write `#define _CFFI_NO_LIMITED_API` (a free-threaded CPython, or not wanted).
     pub no_limited_api: bool,
+    /// Generating for `ffi.verify()`, which refuses what only `set_source()` supports.
+    pub for_verify: bool,
 }
 
 struct Writer<'a> {
@@ -131,6 +133,9 @@ struct Writer<'a> {
     num_externpy: usize,
     version: i64,
     seen_constants: std::collections::HashSet<(String, String)>,
+    /// `ffi.verify()` checks the enumerators of complete enums against the C compiler's values
+    /// (`set_source()` takes the compiler's values as they are).
+    check_enum_values: bool,
 }
 
 macro_rules! p {
@@ -490,8 +495,11 @@ impl Writer<'_> {
 
     fn enum_consts(&mut self, obj: ObjId) -> GResult<()> {
         let Kind::Enum(e) = *self.m.kind(obj) else { return Ok(()) };
-        for name in self.m.enums[e].enumerators.clone() {
-            self.constant(true, &name, None, "const", None)?;
+        let def = &self.m.enums[e];
+        let check = self.check_enum_values && !def.partial;
+        let enumerators: Vec<(String, i128)> = def.enumerators.iter().cloned().zip(def.values.iter().copied()).collect();
+        for (name, value) in enumerators {
+            self.constant(true, &name, None, "const", check.then_some(value))?;
         }
         Ok(())
     }
@@ -567,6 +575,7 @@ pub fn write(
         num_externpy: 0,
         version: VERSION_BASE,
         seen_constants: Default::default(),
+        check_enum_values: opts.for_verify,
     };
     if opts.no_limited_api {
         p!(w, "#define _CFFI_NO_LIMITED_API");

@@ -99,10 +99,31 @@ pub fn make_c_source(
 ) -> GResult<Generated> {
     let mut model = typemodel::TypeModel::default();
     let decls = declare::replay(&mut model, steps)?;
+    if opts.for_verify {
+        refuse_in_verify(&model, &decls)?;
+    }
     let mut warnings = Vec::new();
     let t = tables::build_c(&mut model, &decls, &mut warnings)?;
     let text = c_source::write(&mut model, &decls, &t, module_name, preamble, include_names, opts)?;
     Ok(Generated { text, warnings })
+}
+
+/// `ffi.verify()` (upstream's older engine) cannot size `typedef int... t;` or
+/// `typedef float... t;`: refuse them as upstream does, naming the first one.
+fn refuse_in_verify(model: &typemodel::TypeModel, decls: &declare::Declarations) -> GResult<()> {
+    for (key, (obj, _)) in &decls.map {
+        let (Some(name), declare::DeclObj::Type(t)) = (key.strip_prefix("typedef "), obj) else { continue };
+        let base = match model.kind(*t) {
+            typemodel::Kind::UnknownInt(_) => "int",
+            typemodel::Kind::UnknownFloat(_) => "float",
+            _ => continue,
+        };
+        return Err(GenError::new(
+            ErrorKind::VerificationError,
+            format!("feature not supported with ffi.verify(), but only with ffi.set_source(): 'typedef {base}... {name}'"),
+        ));
+    }
+    Ok(())
 }
 
 /// What a declaration of [`declarations`] holds.
