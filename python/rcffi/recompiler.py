@@ -7,7 +7,8 @@ The generators themselves are Rust (crates/recompiler, reached through
 (``_backend._make_c_source``) are generated from the cdef() and include()
 calls the FFI recorded.  Everything around the generators (file names,
 writing only when changed, invoking the compiler through setuptools, the
-'target' file name) is here.
+'target' file name) is here, and so is a small ``Recompiler`` that shows
+the types array they build (``_backend._type_table``).
 """
 
 import io
@@ -16,9 +17,11 @@ import sys
 import sysconfig
 
 from . import ffiplatform
+from .cffi_opcode import CffiOp
 from .error import VerificationError  # noqa: F401  (upstream exports it)
 
-__all__ = ['recompile', 'make_c_source', 'make_py_source', 'NativeIO']
+__all__ = ['recompile', 'make_c_source', 'make_py_source', 'NativeIO',
+           'Recompiler']
 
 #: the text stream type the generators write to
 NativeIO = io.StringIO
@@ -77,6 +80,24 @@ def _generate(ffi, kind, module_name, preamble, for_verify=False):
     steps = getattr(ffi, '_cdef_steps', None) or []
     return make(module_name, steps, _included_module_names(ffi, True),
                 preamble, not USE_LIMITED_API, for_verify)
+
+
+class Recompiler(object):
+    """Upstream's Recompiler, only as far as its types array goes:
+    collect_type_table() sets 'cffi_types' to the entries (CffiOp objects)
+    of the types array of the module 'module_name' for 'ffi', a C module
+    unless 'target_is_python'."""
+
+    def __init__(self, ffi, module_name, target_is_python=False):
+        self.ffi = ffi
+        self.module_name = module_name
+        self.target_is_python = target_is_python
+
+    def collect_type_table(self):
+        from . import _backend
+        steps = getattr(self.ffi, '_cdef_steps', None) or []
+        entries = _backend._type_table(steps, self.target_is_python)
+        self.cffi_types = tuple(CffiOp(op, arg) for op, arg in entries)
 
 
 def _write_if_changed(target, text):

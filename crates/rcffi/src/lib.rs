@@ -31,6 +31,7 @@ mod py_source;
 mod realize;
 mod record;
 mod testfunc;
+mod type_table;
 mod varsize;
 
 use pyo3::prelude::*;
@@ -58,6 +59,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     library::register(m)?;
     testfunc::register(m)?;
     py_source::register(m)?;
+    type_table::register(m)?;
     cmodule::register(m)?;
     Ok(())
 }

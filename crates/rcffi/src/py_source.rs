@@ -18,7 +18,7 @@ use crate::errors::{CDefError, FFIError, VerificationError, VerificationMissing}
 /// Includes nest no deeper than this (each level is an `ffi.include()`).
 const MAX_INCLUDE_DEPTH: usize = 100;
 
-fn steps_from(list: &Bound<'_, PyAny>, depth: usize) -> PyResult<Vec<Step>> {
+pub(crate) fn steps_from(list: &Bound<'_, PyAny>, depth: usize) -> PyResult<Vec<Step>> {
     if depth > MAX_INCLUDE_DEPTH {
         return Err(pyo3::exceptions::PyRuntimeError::new_err("recursion overflow in ffi.include() delegations"));
     }
@@ -49,7 +49,7 @@ fn steps_from(list: &Bound<'_, PyAny>, depth: usize) -> PyResult<Vec<Step>> {
     Ok(steps)
 }
 
-fn to_pyerr(e: GenError) -> PyErr {
+pub(crate) fn to_pyerr(e: GenError) -> PyErr {
     let m = e.message;
     match e.kind {
         ErrorKind::CDefError => CDefError::new_err(m),

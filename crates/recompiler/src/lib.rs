@@ -126,6 +126,14 @@ fn refuse_in_verify(model: &typemodel::TypeModel, decls: &declare::Declarations)
     Ok(())
 }
 
+/// The types array of the module for an FFI built by `steps` (upstream's
+/// `Recompiler(ffi, ...).collect_type_table()`): of a C module if `c_mode`, else of a Python one.
+pub fn type_table(steps: &[Step], c_mode: bool) -> GResult<Vec<tables::TypeOp>> {
+    let mut model = typemodel::TypeModel::default();
+    let decls = declare::replay(&mut model, steps)?;
+    tables::build_types(&mut model, &decls, c_mode)
+}
+
 /// What a declaration of [`declarations`] holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeclValue {

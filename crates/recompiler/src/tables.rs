@@ -122,20 +122,18 @@ pub fn build_c(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<Strin
     build_for(m, decls, warnings, true)
 }
 
+/// Only the types array (upstream's `collect_type_table()` without `collect_step_tables()`): no
+/// error or warning that only the other tables would give.
+pub fn build_types(m: &mut TypeModel, decls: &Declarations, c_mode: bool) -> GResult<Vec<TypeOp>> {
+    let mut warnings = Vec::new();
+    let mut b = Builder::new(m, decls, &mut warnings, c_mode);
+    b.collect_all()?;
+    b.types_array()?;
+    Ok(b.t.types)
+}
+
 fn build_for(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>, c_mode: bool) -> GResult<Tables> {
-    let mut b = Builder {
-        c_mode,
-        m,
-        decls,
-        order: Vec::new(),
-        collected: HashSet::new(),
-        index: HashMap::new(),
-        struct_index: HashMap::new(),
-        enum_index: HashMap::new(),
-        seen_records: HashSet::new(),
-        t: Tables::default(),
-        warnings,
-    };
+    let mut b = Builder::new(m, decls, warnings, c_mode);
     b.collect_all()?;
     b.types_array()?;
     b.step_tables()?;
@@ -145,6 +143,24 @@ fn build_for(m: &mut TypeModel, decls: &Declarations, warnings: &mut Vec<String>
 
 fn verification(msg: impl Into<String>) -> GenError {
     GenError::new(ErrorKind::VerificationError, msg)
+}
+
+impl<'a> Builder<'a> {
+    fn new(m: &'a mut TypeModel, decls: &'a Declarations, warnings: &'a mut Vec<String>, c_mode: bool) -> Self {
+        Builder {
+            c_mode,
+            m,
+            decls,
+            order: Vec::new(),
+            collected: HashSet::new(),
+            index: HashMap::new(),
+            struct_index: HashMap::new(),
+            enum_index: HashMap::new(),
+            seen_records: HashSet::new(),
+            t: Tables::default(),
+            warnings,
+        }
+    }
 }
 
 impl Builder<'_> {
