@@ -113,9 +113,6 @@ def _write_if_changed(target, text):
                 return False
     except (IOError, OSError, UnicodeDecodeError):
         pass
-    directory = os.path.dirname(target)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
     tmp = '%s.~%d' % (target, os.getpid())
     with open(tmp, 'w') as f:
         f.write(text)

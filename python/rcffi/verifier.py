@@ -131,6 +131,7 @@ class Verifier(object):
         if file is not None:
             file.write(text)
             return
+        os.makedirs(os.path.dirname(self.sourcefilename) or '.', exist_ok=True)
         _write_if_changed(self.sourcefilename, text)
         self._has_source = True
 
@@ -159,9 +160,19 @@ class Verifier(object):
                 name, self.modulefilename)
             spec = importlib.util.spec_from_file_location(
                 name, self.modulefilename, loader=loader)
-            module = importlib.util.module_from_spec(spec)
-            loader.exec_module(module)
+            try:
+                module = importlib.util.module_from_spec(spec)
+                loader.exec_module(module)
+            except ImportError as e:
+                # e.g. a declared function the C library does not have
+                raise VerificationError("importing %r: %s"
+                                        % (self.modulefilename, e))
         _check_int_constants(self.ffi, module)
+        # as upstream's CPython engine: the library names its module and keeps
+        # the user's ffi alive
+        from . import _backend
+        _backend._lib_set_extra(module.lib, '_cffi_python_module', module)
+        _backend._lib_set_extra(module.lib, '_cffi_ffi', self.ffi)
         # The ffi now works with the module's types.
         for attr in dir(module.ffi):
             if not attr.startswith('_'):

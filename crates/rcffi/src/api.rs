@@ -244,12 +244,15 @@ fn cast_integer_value(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyRe
             return Ok(s.addr() as usize as i128);
         }
     }
+    // a compiled module's function: its address, as if it were a function pointer cdata
+    if let Some((_, addr)) = crate::directfn::lookup(py, obj) {
+        return Ok(addr as usize as i128);
+    }
     if let Some(c) = char_ordinal(obj) {
         return c.map(|c| c as i128).map_err(|_| {
             PyTypeError::new_err(format!("cannot cast {} to ctype '{}'", describe_string(obj), t.name))
         });
     }
-    let _ = py;
     Ok(integer_masked(obj)? as i128)
 }
 

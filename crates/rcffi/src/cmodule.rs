@@ -306,7 +306,7 @@ fn build_ffi<'py>(
 /// The `lib` of a compiled module. Functions (the module's own wrappers, as builtin functions)
 /// and constants are cached in the instance dict on first use; global variables are read and
 /// written in place each time.
-#[pyclass(module = "_cffi_backend", name = "Lib", dict, frozen)]
+#[pyclass(module = "_cffi_backend", name = "Lib", dict, weakref, frozen)]
 pub struct CLib {
     ffi: Py<Ffi>,
     module_name: String,
@@ -352,7 +352,7 @@ impl CLib {
         if let Some((t, i)) = self.variables.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             return Ok(Found::Variable(t.clone_ref(py), self.variable_address(*i, name)?));
         }
-        let dict = slf.getattr("__dict__")?.cast_into::<PyDict>()?;
+        let dict = instance_dict(slf)?;
         if let Some(x) = dict.get_item(name)? {
             return Ok(Found::Cached(x.unbind()));
         }
@@ -397,8 +397,9 @@ impl CLib {
                     OP_CPYTHON_BLTN_N => ffi::METH_NOARGS,
                     _ => ffi::METH_O,
                 };
-                let decl = t.get().name.replacen("(*)", &format!(" {name}"), 1);
-                let f = builtin(py, name, g.address, flags, &format!("{decl};\n\nCFFI C function from {}.lib", self.module_name))?;
+                let decl = c_declaration(&t.get().name, name);
+                let doc = format!("{decl};\n\nCFFI C function from {}.lib", self.module_name);
+                let f = builtin(slf, name, g.address, flags, &doc, &self.module_name)?;
                 if !g.size_or_direct_fn.is_null() {
                     crate::directfn::register(f.bind(py), t.clone_ref(py), g.size_or_direct_fn.cast());
                 }
@@ -462,8 +463,20 @@ impl CLib {
     }
 }
 
-/// A builtin function object around one of the module's wrappers.
-fn builtin(py: Python<'_>, name: &str, wrapper: *mut c_void, flags: c_int, doc: &str) -> PyResult<Py<PyAny>> {
+/// `int f(int)` from the function pointer type `int(*)(int)`, spaced as C programmers write
+/// it (`void *f(void)`, not `void * f(void)`).
+fn c_declaration(fnptr_type: &str, name: &str) -> String {
+    match fnptr_type.split_once("(*)") {
+        Some((result, args)) if result.ends_with('*') => format!("{result}{name}{args}"),
+        Some((result, args)) => format!("{result} {name}{args}"),
+        None => format!("{fnptr_type} {name}"),
+    }
+}
+
+/// A builtin function object around one of the module's wrappers, bound to the lib as
+/// upstream's (its `__module__` is the module's name; errors name it `module.Lib.f()`).
+fn builtin(lib: &Bound<'_, CLib>, name: &str, wrapper: *mut c_void, flags: c_int, doc: &str, module: &str) -> PyResult<Py<PyAny>> {
+    let py = lib.py();
     let name = CString::new(name).unwrap_or_default().into_raw();
     let doc = CString::new(doc).unwrap_or_default().into_raw();
     // SAFETY: a wrapper of the module has the PyCFunction signature (the flags say how it
@@ -476,13 +489,48 @@ fn builtin(py: Python<'_>, name: &str, wrapper: *mut c_void, flags: c_int, doc: 
         ml_flags: flags,
         ml_doc: doc,
     }));
-    // SAFETY: a valid, immortal method definition.
-    let f = unsafe { ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()) };
+    let module = pyo3::types::PyString::new(py, module);
+    // SAFETY: a valid, immortal method definition; `lib` and `module` are borrowed (the
+    // function takes its own references).
+    let f = unsafe { ffi::PyCFunction_NewEx(def, lib.as_ptr(), module.as_ptr()) };
     Ok(unsafe { Bound::from_owned_ptr_or_err(py, f) }?.unbind())
+}
+
+/// The lib's own instance dict, its cache (`lib.__dict__` is a snapshot, see there).
+fn instance_dict<'py>(lib: &Bound<'py, CLib>) -> PyResult<Bound<'py, PyDict>> {
+    // SAFETY: `lib` is a live object whose type has an instance dict (`dict` pyclass option).
+    let d = unsafe { ffi::PyObject_GenericGetDict(lib.as_ptr(), std::ptr::null_mut()) };
+    Ok(unsafe { Bound::from_owned_ptr_or_err(lib.py(), d) }?.cast_into::<PyDict>()?)
 }
 
 #[pymethods]
 impl CLib {
+    /// A new dict of every name of the lib, as upstream's: functions and constants as
+    /// `lib.name` gives them, global variables as pointers to them (writing to the dict does
+    /// not change the lib).
+    #[getter(__dict__)]
+    fn snapshot_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let d = PyDict::new(py);
+        for name in crate::libobj::global_names(py, slf.get().ffi.get(), false)? {
+            let value: Py<PyAny> = match slf.get().attribute(slf, &name)? {
+                Found::Cached(x) => x,
+                Found::Variable(t, addr) => {
+                    let ptr = ctype::new_pointer(py, t.bind(py))?;
+                    CData::borrowed(py, ptr.bind(py), addr)?.into_any()
+                }
+            };
+            d.set_item(name, value)?;
+        }
+        Ok(d)
+    }
+
+    /// `module`, so that help(lib) shows it as a module, as upstream's.
+    #[getter(__class__)]
+    fn module_class(&self, py: Python<'_>) -> Py<PyAny> {
+        py.get_type::<PyModule>().into_any().unbind()
+    }
+
     fn __getattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         match slf.get().attribute(slf, name) {
@@ -544,7 +592,15 @@ pub fn addressof(lib: &Bound<'_, CLib>, name: &str) -> PyResult<Py<CData>> {
     }
 }
 
+/// `_backend._lib_set_extra(lib, name, value)`: an attribute of a compiled lib that is not a C
+/// name (what ffi.verify() adds, as upstream's older engine did: `_cffi_python_module`, ...).
+#[pyfunction]
+fn _lib_set_extra(lib: &Bound<'_, CLib>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    instance_dict(lib)?.set_item(name, value)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init_external_module, m)?)?;
+    m.add_function(wrap_pyfunction!(_lib_set_extra, m)?)?;
     crate::capi::register(m)
 }

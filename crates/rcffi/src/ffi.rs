@@ -54,11 +54,12 @@ impl Ffi {
                 let text = s.to_str()?;
                 let (t, raw_fn) = self.resolve_str(py, text)?;
                 if raw_fn && !allow_raw_function {
-                    let msg = format!("the type '{text}' is a function type, not a pointer-to-function type");
+                    // cffi.FFI names the type as written, a `_cffi_backend.FFI` by its C name.
+                    let what = |name: &str| format!("the type '{name}' is a function type, not a pointer-to-function type");
                     return Err(if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
-                        crate::errors::CDefError::new_err(msg)
+                        crate::errors::CDefError::new_err(what(text))
                     } else {
-                        FFIError::new_err(msg)
+                        FFIError::new_err(what(&t.get().name.replacen("(*)", "", 1)))
                     });
                 }
                 return Ok(t.into_bound(py));
@@ -105,6 +106,11 @@ impl Ffi {
         };
         let (t, raw) = match result {
             Ok(r) => r,
+            // The realizer speaks for cdef(); type strings of a `_cffi_backend.FFI` fail with
+            // ffi.error instead, as upstream's.
+            Err(RealizeError::Py(e)) if !compat && e.is_instance_of::<crate::errors::CDefError>(py) => {
+                return Err(FFIError::new_err(e.value(py).to_string()))
+            }
             Err(RealizeError::Py(e)) => return Err(e),
             Err(RealizeError::Lookup { message, name, span }) => {
                 // Point at the name itself (a struct's span starts at its keyword).
@@ -607,7 +613,7 @@ impl Ffi {
     #[pyo3(signature = (name=None, error=None, onerror=None))]
     fn def_extern(
         slf: &Bound<'_, Self>,
-        name: Option<String>,
+        name: Option<Py<PyAny>>,
         error: Option<Py<PyAny>>,
         onerror: Option<Py<PyAny>>,
     ) -> PyResult<Py<ExternDecorator>> {
@@ -747,7 +753,8 @@ impl CallbackDecorator {
 #[pyclass(module = "_cffi_backend", frozen)]
 pub struct ExternDecorator {
     ffi: Py<Ffi>,
-    name: Option<String>,
+    /// Checked when applied, as upstream (so `ffi.def_extern(42)` itself does not fail).
+    name: Option<Py<PyAny>>,
     error: Option<Py<PyAny>>,
     onerror: Option<Py<PyAny>>,
 }
@@ -755,10 +762,28 @@ pub struct ExternDecorator {
 #[pymethods]
 impl ExternDecorator {
     fn __call__(&self, py: Python<'_>, func: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let name = match &self.name {
-            Some(n) => n.clone(),
-            None => func.getattr("__name__")?.extract()?,
+        let name_obj = match &self.name {
+            Some(n) => n.bind(py).clone(),
+            None => func.getattr("__name__")?,
         };
+        let name: String = name_obj
+            .cast::<pyo3::types::PyString>()
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "ffi.def_extern(): the name must be a str, not {}",
+                    crate::convert::type_name(&name_obj)
+                ))
+            })?
+            .to_str()?
+            .to_string();
+        if let Some(onerror) = &self.onerror {
+            if !onerror.bind(py).is_none() && !onerror.bind(py).is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "expected a callable object for 'onerror', not {}",
+                    crate::convert::type_name(onerror.bind(py))
+                )));
+            }
+        }
         let not_found = || FFIError::new_err(format!("ffi.def_extern('{name}'): no 'extern \"Python\"' function with this name"));
         let (ct, address) = {
             let mut ctx = self.ffi.get().context();
