@@ -896,6 +896,8 @@ pub struct CDataIter {
     item_size: isize,
     len: isize,
     next: std::sync::atomic::AtomicIsize,
+    /// How items are read on the hot path (`hotslots`), when they are plain numbers.
+    reader: Option<crate::hotslots::FastRead>,
 }
 
 impl CDataIter {
@@ -903,7 +905,9 @@ impl CDataIter {
         let a = array.get();
         let item = a.ctype.get().item.as_ref().unwrap().clone_ref(py);
         let item_size = item.get().size().max(0);
+        let reader = crate::hotslots::FastRead::for_type(item.get());
         CDataIter {
+            reader,
             _array: array.clone().unbind(),
             item,
             base: a.addr() as usize,
@@ -911,6 +915,26 @@ impl CDataIter {
             len: a.array_length(py),
             next: std::sync::atomic::AtomicIsize::new(0),
         }
+    }
+}
+
+impl CDataIter {
+    /// `__next__` for fast-read items: the next item, or NULL with no exception at the end (which
+    /// CPython takes as StopIteration); None for other items.
+    ///
+    /// # Safety
+    /// The GIL is held.
+    pub unsafe fn fast_next(&self) -> Option<*mut pyo3::ffi::PyObject> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let read = self.reader?;
+        let i = self.next.load(Relaxed);
+        if i >= self.len {
+            return Some(std::ptr::null_mut());
+        }
+        self.next.store(i + 1, Relaxed);
+        let p = (self.base as *const u8).wrapping_offset(i * self.item_size);
+        // SAFETY: i < the array length, and the array is kept alive by `_array`.
+        Some(unsafe { read.read(p) })
     }
 }
 

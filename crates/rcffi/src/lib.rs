@@ -24,6 +24,7 @@ mod ffi;
 mod file;
 mod fxhash;
 mod handle;
+mod hotslots;
 mod libobj;
 mod library;
 mod lowlevel;
@@ -61,5 +62,6 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py_source::register(m)?;
     type_table::register(m)?;
     cmodule::register(m)?;
+    hotslots::install(py);
     Ok(())
 }

@@ -1,0 +1,204 @@
+//! Raw CPython slots for the hottest cdata reads: `p[i]`, `p.x` and iteration over an array,
+//! when the item or field is a C integer (not `_Bool`, not a character, not an enum) or a
+//! `float`/`double`.
+//!
+//! PyO3's slot trampolines (attach bookkeeping, panic guard, argument extraction) cost about as
+//! much as the read itself. These slots serve the common case directly and hand everything else,
+//! errors included, to the original PyO3 slot, so there is one implementation of the rules
+//! (`CData::__getitem__`, `CData::__getattribute__`, `CDataIter::__next__`) and this is only a shortcut to the same result.
+//! Installed once, when the module is initialized.
+
+use std::sync::OnceLock;
+
+use model::PrimKind;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::PyTypeInfo;
+
+use crate::cdata::{CData, CDataIter};
+use crate::ctype::{CType, Kind};
+
+/// How an item is read into a Python object without going through `convert`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastRead {
+    Signed(u8),
+    Unsigned(u8),
+    Float,
+    Double,
+}
+
+impl FastRead {
+    /// The fast reader for items of type `t`, if it has one.
+    pub fn for_type(t: &CType) -> Option<FastRead> {
+        if t.kind != Kind::Primitive {
+            return None;
+        }
+        let prim = t.prim?;
+        let size = u8::try_from(prim.size).ok()?;
+        match (prim.kind, size) {
+            (PrimKind::Signed, 1 | 2 | 4 | 8) => Some(FastRead::Signed(size)),
+            (PrimKind::Unsigned, 1 | 2 | 4 | 8) => Some(FastRead::Unsigned(size)),
+            (PrimKind::Float, 4) => Some(FastRead::Float),
+            (PrimKind::Float, 8) => Some(FastRead::Double),
+            _ => None,
+        }
+    }
+
+    /// A new reference to the value at `p`, or NULL with an exception set (out of memory).
+    ///
+    /// # Safety
+    /// `p` must be readable for the item's size; the GIL is held.
+    pub unsafe fn read(self, p: *const u8) -> *mut ffi::PyObject {
+        // SAFETY: forwarded from the caller; unaligned reads, as C memory may be packed.
+        unsafe {
+            match self {
+                FastRead::Signed(1) => ffi::PyLong_FromLong(p.cast::<i8>().read_unaligned().into()),
+                FastRead::Signed(2) => ffi::PyLong_FromLong(p.cast::<i16>().read_unaligned().into()),
+                FastRead::Signed(4) => ffi::PyLong_FromLong(p.cast::<i32>().read_unaligned().into()),
+                FastRead::Signed(_) => ffi::PyLong_FromLongLong(p.cast::<i64>().read_unaligned()),
+                FastRead::Unsigned(1) => ffi::PyLong_FromLong(p.read().into()),
+                FastRead::Unsigned(2) => ffi::PyLong_FromLong(p.cast::<u16>().read_unaligned().into()),
+                FastRead::Unsigned(4) => ffi::PyLong_FromLongLong(p.cast::<u32>().read_unaligned().into()),
+                FastRead::Unsigned(_) => ffi::PyLong_FromUnsignedLongLong(p.cast::<u64>().read_unaligned()),
+                FastRead::Float => ffi::PyFloat_FromDouble(p.cast::<f32>().read_unaligned().into()),
+                FastRead::Double => ffi::PyFloat_FromDouble(p.cast::<f64>().read_unaligned()),
+            }
+        }
+    }
+}
+
+static SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+static ITERNEXT: OnceLock<ffi::iternextfunc> = OnceLock::new();
+static GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
+
+/// Put the raw slots in front of PyO3's on the cdata and cdata-iterator types.
+pub fn install(py: Python<'_>) {
+    let cdata = CData::type_object_raw(py);
+    let iter = CDataIter::type_object_raw(py);
+    // SAFETY: both are PyO3 heap types, alive for the interpreter's life; the GIL is held and
+    // nothing has used them yet. A heap type's `tp_as_mapping` points into the type object
+    // itself, so it is writable. The original slots are saved before ours go in.
+    unsafe {
+        let mapping = (*cdata).tp_as_mapping;
+        if !mapping.is_null() {
+            if let Some(orig) = (*mapping).mp_subscript {
+                if SUBSCRIPT.set(orig).is_ok() {
+                    (*mapping).mp_subscript = Some(subscript);
+                }
+            }
+        }
+        if let Some(orig) = (*cdata).tp_getattro {
+            if GETATTRO.set(orig).is_ok() {
+                (*cdata).tp_getattro = Some(getattro);
+            }
+        }
+        if let Some(orig) = (*iter).tp_iternext {
+            if ITERNEXT.set(orig).is_ok() {
+                (*iter).tp_iternext = Some(iternext);
+            }
+        }
+        ffi::PyType_Modified(cdata);
+        ffi::PyType_Modified(iter);
+    }
+}
+
+unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held, `obj` a cdata (the slot's type) and `key` a
+    // live object.
+    if let Some(r) = unsafe { fast_subscript(obj, key) } {
+        return r;
+    }
+    let orig = SUBSCRIPT.get().expect("installed with the slot");
+    // SAFETY: the original slot of the same type, with the same arguments.
+    unsafe { orig(obj, key) }
+}
+
+/// `cdata[int]` for a pointer or array of fast-read items, within what `indexed_ptr` accepts;
+/// None (with nothing done) for anything else.
+///
+/// # Safety
+/// As `subscript`.
+unsafe fn fast_subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    // SAFETY: forwarded.
+    unsafe {
+        if ffi::PyLong_CheckExact(key) == 0 {
+            return None;
+        }
+        let i = ffi::PyLong_AsSsize_t(key);
+        if i == -1 && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let py = Python::assume_attached();
+        let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+        let this = cd.get();
+        let t = this.ctype.get();
+        match t.kind {
+            Kind::Pointer if (this.is_owning() && i != 0) || this.addr().is_null() => return None,
+            Kind::Pointer => {}
+            Kind::Array if i < 0 || i >= this.array_length(py) => return None,
+            Kind::Array => {}
+            _ => return None,
+        }
+        let item = t.item.as_ref()?.get();
+        let read = FastRead::for_type(item)?;
+        let p = this.addr().wrapping_offset(i.wrapping_mul(item.size()));
+        Some(read.read(p))
+    }
+}
+
+unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held and `obj` a cdata iterator.
+    unsafe {
+        let py = Python::assume_attached();
+        let it = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CDataIter>();
+        if let Some(r) = it.get().fast_next() {
+            return r;
+        }
+        let orig = ITERNEXT.get().expect("installed with the slot");
+        orig(obj)
+    }
+}
+
+unsafe extern "C" fn getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held, `obj` a cdata and `name` a live object.
+    if let Some(r) = unsafe { fast_field(obj, name) } {
+        return r;
+    }
+    let orig = GETATTRO.get().expect("installed with the slot");
+    // SAFETY: the original slot of the same type, with the same arguments.
+    unsafe { orig(obj, name) }
+}
+
+/// `s.x` / `p.x` of a plain (not bit-) field of fast-read type, through a non-NULL address;
+/// None (with nothing done) for anything else.
+///
+/// # Safety
+/// As `getattro`.
+unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    // SAFETY: forwarded; the field lies within the struct this cdata stands for.
+    unsafe {
+        if ffi::PyUnicode_CheckExact(name) == 0 {
+            return None;
+        }
+        let py = Python::assume_attached();
+        let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+        let this = cd.get();
+        let t = this.ctype.get();
+        let t = if t.kind == Kind::Pointer { t.item.as_ref()?.get() } else { t };
+        let rec = t.record.get()?;
+        let mut len: ffi::Py_ssize_t = 0;
+        let utf8 = ffi::PyUnicode_AsUTF8AndSize(name, &mut len);
+        if utf8.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let name = std::str::from_utf8(std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize)).ok()?;
+        let f = rec.field(name)?;
+        if f.bitshift != -1 || this.addr().is_null() {
+            return None;
+        }
+        let read = FastRead::for_type(f.ctype.get())?;
+        Some(read.read(this.addr().wrapping_add(f.offset)))
+    }
+}
