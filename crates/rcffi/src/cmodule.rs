@@ -471,6 +471,10 @@ pub fn addressof(lib: &Bound<'_, CLib>, name: &str) -> PyResult<Py<CData>> {
             let ptr = ctype::new_pointer(py, t.bind(py))?;
             CData::borrowed(py, ptr.bind(py), addr)
         }
+        // a constant function pointer (`int (*const f)(int);`): 'f == &f', as upstream
+        Found::Cached(x) if x.bind(py).cast::<CData>().is_ok_and(|c| c.get().ctype.get().kind == ctype::Kind::Function) => {
+            Ok(x.bind(py).cast::<CData>()?.clone().unbind())
+        }
         Found::Cached(_) => {
             let mut ctx = this.ffi.get().context();
             let tables = ctx.tables.as_mut().ok_or_else(|| PyAttributeError::new_err(name.to_string()))?;
