@@ -230,7 +230,11 @@ fn build_ffi<'py>(py: Python<'py>, module_name: &str, version: i64, ctx: &CTypeC
                 }
                 b.extend_from_slice(unsafe { cstr(f.name) });
                 entry.push(PyBytes::new(py, &b).into_any().unbind());
-                offsets.push(if getop(op) == OP_BITFIELD { -1 } else { f.field_offset as i64 });
+                offsets.push(if getop(op) == OP_BITFIELD {
+                    (-1, -1)
+                } else {
+                    (f.field_offset as i64, f.field_size as i64)
+                });
             }
         }
         structs.push(PyTuple::new(py, entry)?.into_any().unbind());
