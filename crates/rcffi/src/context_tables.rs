@@ -80,6 +80,10 @@ pub struct CompiledLayouts {
     pub num_types: usize,
 }
 
+/// A struct/union as the C compiler laid it out: size, alignment, and per field its name,
+/// offset and size (-1 where not given) and its type in the cdef.
+pub type CompiledLayout = (i64, i32, Vec<(String, i64, i64, Option<Py<CType>>)>);
+
 /// What the constructor of `_cffi_backend.FFI` was given.
 pub struct TableArgs<'py> {
     pub module_name: String,
@@ -249,6 +253,27 @@ impl Tables {
             let entry = s.get_item(i)?.cast_into::<PyTuple>().map_err(|_| bad_table("struct entry"))?;
             Ok(item_bytes(&entry, 0)?.as_bytes().get(8..).unwrap_or(&[]).to_vec())
         })
+    }
+
+    /// See `Ffi::_compiled_layout`.
+    pub fn compiled_layout(&mut self, py: Python<'_>, name: &str) -> PyResult<Option<CompiledLayout>> {
+        let Some(s) = self.search_struct(py, name)? else { return Ok(None) };
+        let Some((size, align, fields)) = self.compiled.as_ref().and_then(|c| c.structs.get(s)).cloned() else {
+            return Ok(None);
+        };
+        let entry = self.struct_entry(py, s)?;
+        let mut out = Vec::with_capacity(fields.len());
+        for (j, (offset, fsize)) in fields.into_iter().enumerate() {
+            let b = item_bytes(&entry, j + 1)?;
+            let b = b.as_bytes();
+            let op = be32(b, 0)?;
+            let name_at = if getop(op) == OP_BITFIELD { 8 } else { 4 };
+            let fname = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
+            // the type the cdef gives the field; None if it cannot be realized
+            let ftype = usize::try_from(getarg(op)).ok().and_then(|i| self.outermost(py, |t| t.realize_type(py, i)).ok());
+            out.push((fname, offset, fsize, ftype));
+        }
+        Ok(Some((size, align, out)))
     }
 
     fn struct_entry<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyTuple>> {
