@@ -167,6 +167,7 @@ class Verifier(object):
                 # e.g. a declared function the C library does not have
                 raise VerificationError("importing %r: %s"
                                         % (self.modulefilename, e))
+        _check_layouts(self.ffi, module.ffi)
         _check_int_constants(self.ffi, module)
         # as upstream's CPython engine: the library names its module and keeps
         # the user's ffi alive
@@ -217,6 +218,98 @@ def _check_int_constants(ffi, module):
 
 _MISMATCH = re.compile(
     r"the C compiler says '[^']*' is equal to (-?\d+)")
+
+
+def _check_layouts(ffi, compiled_ffi):
+    """Upstream's ffi.verify() checks, when loading, that the structs and
+    unions of the cdef (those not completed by the compiler with '...') have
+    the layout the C compiler gave: the total size and alignment, then the
+    offset and size of each field.  The layout "we have" is the one the cdef
+    alone gives, as in an in-line FFI."""
+    steps = getattr(ffi, '_cdef_steps', None) or []
+    if any(step[0] != 'cdef' for step in steps):
+        return      # with ffi.include(): not checked
+    decls = [key for key in ffi._parser._declarations
+             if key.split(' ', 1)[0] in ('struct', 'union', 'anonymous')]
+    if not decls:
+        return
+    from .api import FFI
+    from .error import VerificationMissing
+    ours = FFI()
+    for _, source, override, packed, pack in steps:
+        ours.cdef(source, override=override, packed=packed, pack=pack)
+    for key in sorted(decls):
+        kind, name = key.split(' ', 1)
+        if kind == 'anonymous':
+            cname, table_name = name, '$' + name
+        else:
+            cname, table_name = key, name
+        try:
+            BStruct = ours.typeof(cname)
+            if BStruct.kind not in ('struct', 'union'):
+                continue
+            size = ours.sizeof(BStruct)
+        except VerificationMissing:
+            size = None     # laid out by the C compiler ('...')
+        except Exception:
+            continue        # opaque
+        layout = compiled_ffi._compiled_layout(table_name)
+        if layout is None:
+            continue
+        try:
+            if size is None:
+                _check_field_sizes(compiled_ffi, table_name, layout)
+            else:
+                _check_layout(ours, BStruct, size, layout)
+        except VerificationError as e:
+            e.args = ('%s: %s' % (key, e.args[0]),) + e.args[1:]
+            raise
+
+
+def _check_layout(ffi, BStruct, size, layout):
+    def check(realvalue, expectedvalue, msg):
+        if realvalue != expectedvalue:
+            raise VerificationError("%s (we have %d, but C compiler says %d)"
+                                    % (msg, expectedvalue, realvalue))
+    totalsize, totalalign, fields = layout
+    check(totalsize, size, "wrong total size")
+    check(totalalign, ffi.alignof(BStruct), "wrong total alignment")
+    for fname, offset, fsize, _ in fields:
+        if offset == -1:
+            continue    # bitfields are not checked
+        check(offset, ffi.offsetof(BStruct, fname),
+              "wrong offset for field %r" % (fname,))
+        if fsize != -1:
+            check(fsize, ffi.sizeof(_field_type(BStruct, fname)),
+                  "wrong size for field %r" % (fname,))
+
+
+def _check_field_sizes(compiled_ffi, name, layout):
+    """A struct the C compiler lays out: its fields must still have the
+    size of the type the cdef gives them."""
+    for fname, offset, fsize, BField in layout[2]:
+        if offset == -1 or fsize == -1 or BField is None:
+            continue
+        try:
+            declared = compiled_ffi.sizeof(BField)
+        except Exception:
+            continue
+        if declared != fsize:
+            raise VerificationError(
+                "field '%s.%s' is declared as %d bytes, but is really %d bytes"
+                % (name, fname or '{}', declared, fsize))
+
+
+def _field_type(BStruct, name):
+    """The type of field 'name', looked up in anonymous members too."""
+    for fname, field in BStruct.fields or ():
+        if fname == name:
+            return field.type
+        if not fname and field.type.kind in ('struct', 'union'):
+            found = _field_type(field.type, name)
+            if found is not None:
+                return found
+    return None
 
 
 def _locate_engine_class(ffi, force_generic_engine):

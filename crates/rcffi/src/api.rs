@@ -67,6 +67,9 @@ fn new_size<'py>(
             let it = item.get();
             let size = it.size();
             if size < 0 {
+                if let Some(e) = it.lazy_error() {
+                    return Err(e);
+                }
                 return Err(PyTypeError::new_err(format!(
                     "cannot instantiate ctype '{}' of unknown size",
                     it.name
@@ -323,6 +326,9 @@ fn cast_float_value(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyResu
 pub fn sizeof_type(t: &CType) -> PyResult<usize> {
     let s = t.size();
     if s < 0 {
+        if let Some(e) = t.lazy_error() {
+            return Err(e);
+        }
         return Err(PyValueError::new_err(format!("ctype '{}' is of unknown size", t.name)));
     }
     Ok(s as usize)
@@ -347,7 +353,7 @@ pub fn alignof_type(py: Python<'_>, t: &CType) -> PyResult<usize> {
             Err(PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.name)))
         }
         Kind::Struct | Kind::Union if t.record.get().is_none() => {
-            Err(PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.name)))
+            Err(t.lazy_error().unwrap_or_else(|| PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.name))))
         }
         Kind::Array => alignof_type(py, t.item_ref(py)),
         _ => Ok(t.align()),

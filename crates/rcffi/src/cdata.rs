@@ -694,10 +694,12 @@ impl CData {
     fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         Err(match self.record_type(py).map(|rt| rt.record.get()) {
             None => self.type_error_attr(name, "has no attribute"),
-            Some(None) => PyAttributeError::new_err(format!(
-                "cdata '{}' points to an opaque type: cannot read fields",
-                self.ctype.get().name
-            )),
+            Some(None) => self.record_type(py).and_then(|rt| rt.lazy_error()).unwrap_or_else(|| {
+                PyAttributeError::new_err(format!(
+                    "cdata '{}' points to an opaque type: cannot read fields",
+                    self.ctype.get().name
+                ))
+            }),
             Some(Some(_)) => self.type_error_attr(name, "has no field"),
         })
     }
@@ -707,6 +709,9 @@ impl CData {
             return Err(self.type_error_attr(name, "has no attribute"));
         };
         let Some(rec) = rt.record.get() else {
+            if let Some(e) = rt.lazy_error() {
+                return Err(e);
+            }
             return Err(PyAttributeError::new_err(format!(
                 "cdata '{}' points to an opaque type: cannot write fields",
                 self.ctype.get().name

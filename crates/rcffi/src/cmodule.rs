@@ -264,7 +264,11 @@ fn build_ffi<'py>(
                 }
                 b.extend_from_slice(unsafe { cstr(f.name) });
                 entry.push(PyBytes::new(py, &b).into_any().unbind());
-                offsets.push(if getop(op) == OP_BITFIELD { -1 } else { f.field_offset as i64 });
+                offsets.push(if getop(op) == OP_BITFIELD {
+                    (-1, -1)
+                } else {
+                    (f.field_offset as i64, f.field_size as i64)
+                });
             }
         }
         structs.push(PyTuple::new(py, entry)?.into_any().unbind());
@@ -575,6 +579,10 @@ pub fn addressof(lib: &Bound<'_, CLib>, name: &str) -> PyResult<Py<CData>> {
         Found::Variable(t, addr) => {
             let ptr = ctype::new_pointer(py, t.bind(py))?;
             CData::borrowed(py, ptr.bind(py), addr)
+        }
+        // a constant function pointer (`int (*const f)(int);`): 'f == &f', as upstream
+        Found::Cached(x) if x.bind(py).cast::<CData>().is_ok_and(|c| c.get().ctype.get().kind == ctype::Kind::Function) => {
+            Ok(x.bind(py).cast::<CData>()?.clone().unbind())
         }
         Found::Cached(_) => {
             let mut ctx = this.ffi.get().context();

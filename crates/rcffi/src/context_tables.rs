@@ -11,6 +11,7 @@
 //! that `struct b { struct c *p; }; struct c { struct b x; };` works from either end); reached
 //! by value, they are laid out at once.
 
+use model::layout;
 use model::protocol::*;
 use pyo3::exceptions::{PyImportError, PyNotImplementedError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -19,7 +20,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use crate::ctype::{self, CType};
 use crate::errors::FFIError;
 use crate::ffi::Ffi;
-use crate::realize::{RResult, RealizeError};
+use crate::realize::{into_pyerr, RResult, RealizeError};
 use crate::record::{self, FieldDecl};
 
 /// Realizations nest no deeper than this (bad tables could make them loop).
@@ -71,12 +72,17 @@ pub struct Tables {
 /// unions, and its `_cffi_types` array, into which realized ctypes are written back (the
 /// generated code reads them there).
 pub struct CompiledLayouts {
-    /// Per struct/union entry: size, alignment, and the offset of each field (-1: compute).
-    pub structs: Vec<(i64, i32, Vec<i64>)>,
+    /// Per struct/union entry: size, alignment, and the offset and size of each field (-1:
+    /// compute, unchecked).
+    pub structs: Vec<(i64, i32, Vec<(i64, i64)>)>,
     /// The address of the module's `_cffi_types` array (`num_types` pointer-sized entries).
     pub types_out: usize,
     pub num_types: usize,
 }
+
+/// A struct/union as the C compiler laid it out: size, alignment, and per field its name,
+/// offset and size (-1 where not given) and its type in the cdef.
+pub type CompiledLayout = (i64, i32, Vec<(String, i64, i64, Option<Py<CType>>)>);
 
 /// What the constructor of `_cffi_backend.FFI` was given.
 pub struct TableArgs<'py> {
@@ -89,6 +95,9 @@ pub struct TableArgs<'py> {
     pub typenames: Option<Bound<'py, PyTuple>>,
     pub includes: Option<Bound<'py, PyTuple>>,
 }
+
+/// Upstream's error for realizations that do not end.
+const RECURSION_MESSAGE: &str = "type-building recursion too deep or infinite.  This is known to occur e.g. in ``struct s { void(*callable)(struct s); }''.  Please report if you get this error and really need support for your case.";
 
 fn bad_table(what: &str) -> PyErr {
     FFIError::new_err(format!("corrupted out-of-line module tables ({what})"))
@@ -246,6 +255,27 @@ impl Tables {
         })
     }
 
+    /// See `Ffi::_compiled_layout`.
+    pub fn compiled_layout(&mut self, py: Python<'_>, name: &str) -> PyResult<Option<CompiledLayout>> {
+        let Some(s) = self.search_struct(py, name)? else { return Ok(None) };
+        let Some((size, align, fields)) = self.compiled.as_ref().and_then(|c| c.structs.get(s)).cloned() else {
+            return Ok(None);
+        };
+        let entry = self.struct_entry(py, s)?;
+        let mut out = Vec::with_capacity(fields.len());
+        for (j, (offset, fsize)) in fields.into_iter().enumerate() {
+            let b = item_bytes(&entry, j + 1)?;
+            let b = b.as_bytes();
+            let op = be32(b, 0)?;
+            let name_at = if getop(op) == OP_BITFIELD { 8 } else { 4 };
+            let fname = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
+            // the type the cdef gives the field; None if it cannot be realized
+            let ftype = usize::try_from(getarg(op)).ok().and_then(|i| self.outermost(py, |t| t.realize_type(py, i)).ok());
+            out.push((fname, offset, fsize, ftype));
+        }
+        Ok(Some((size, align, out)))
+    }
+
     fn struct_entry<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyTuple>> {
         let s = self.structs.as_ref().ok_or_else(|| bad_table("no structs"))?.bind(py);
         s.get_item(i)?.cast_into::<PyTuple>().map_err(|_| bad_table("struct entry"))
@@ -311,10 +341,14 @@ impl Tables {
         let r = f(self);
         self.depth -= 1;
         if self.depth == 0 {
-            // Errors are left for a use by value to report (a pointer to a struct that cannot be
-            // laid out is still a fine pointer).
+            // Errors are left for a use that needs the layout to report (a pointer to a struct
+            // that cannot be laid out is still a fine pointer).
             while let Some(s) = self.pending.pop() {
-                let _ = self.complete_struct(py, s);
+                if let Err(e) = self.complete_struct(py, s) {
+                    if let Some(Some(t)) = self.struct_types.get(s) {
+                        t.get().set_lazy_error(into_pyerr(e));
+                    }
+                }
             }
         }
         r
@@ -445,10 +479,7 @@ impl Tables {
             return Ok(r.clone_ref(py));
         }
         if self.depth >= MAX_DEPTH {
-            return Err(PyRuntimeError::new_err(
-                "type-building recursion too deep or infinite.  This is known to occur e.g. in ``struct s { void(*callable)(struct s); }''.  Please report if you get this error and really need support for your case.",
-            )
-            .into());
+            return Err(PyRuntimeError::new_err(RECURSION_MESSAGE).into());
         }
         self.depth += 1;
         let r = self.realize_now(py, index);
@@ -554,8 +585,14 @@ impl Tables {
         let s = usize::try_from(sindex).map_err(|_| bad_table("struct index"))?;
         if let Some(Some(t)) = self.struct_types.get(s) {
             let t = t.clone_ref(py);
-            if t.get().record.get().is_none() && !self.in_progress.contains(&s) && self.has_fields(py, s)? {
-                if by_value {
+            if t.get().record.get().is_none() && self.has_fields(py, s)? {
+                if self.in_progress.contains(&s) {
+                    if by_value {
+                        // needed complete while being laid out: upstream's realization recurses
+                        // until its depth limit here
+                        return Err(PyRuntimeError::new_err(RECURSION_MESSAGE).into());
+                    }
+                } else if by_value {
                     self.complete_struct(py, s)?;
                 } else {
                     self.pending.push(s);
@@ -661,10 +698,18 @@ impl Tables {
             let name = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
             let index = usize::try_from(getarg(op)).map_err(|_| bad_table("field type"))?;
             let ctype = self.realize_type(py, index)?;
-            let offset = match &self.compiled {
-                Some(c) => c.structs.get(s).and_then(|x| x.2.get(j - 1)).copied().unwrap_or(-1),
-                None => -1,
+            let (offset, size) = match &self.compiled {
+                Some(c) => c.structs.get(s).and_then(|x| x.2.get(j - 1)).copied().unwrap_or((-1, -1)),
+                None => (-1, -1),
             };
+            if offset != -1 {
+                // the C compiler's size of the field must be that of the cdef's type (even when
+                // the layout is otherwise taken from the compiler)
+                let what = format!("wrong size for field '{name}'");
+                let tname = &t.get().name;
+                layout::detect_custom_layout(tname, layout::SF_STD_FIELD_POS, ctype.get().size() as i64, size, &what)
+                    .map_err(record::layout_error)?;
+            }
             decls.push(FieldDecl { name, ctype, bitsize, offset });
         }
         let (totalsize, totalalign) = match &self.compiled {

@@ -76,6 +76,9 @@ pub struct CType {
     pub record: OnceLock<RecordInfo>,
     /// This is `FILE` (or a pointer argument accepting Python files).
     pub is_file: bool,
+    /// A struct/union of a compiled module whose lazy layout failed: the error that uses
+    /// needing the layout raise (upstream retries the layout there; ours is deterministic).
+    lazy_error: Mutex<Option<PyErr>>,
     derived: Mutex<Derived>,
 }
 
@@ -112,8 +115,27 @@ impl CType {
             enum_info: None,
             record: OnceLock::new(),
             is_file: false,
+            lazy_error: Mutex::new(None),
             derived: Mutex::new(Derived::default()),
         }
+    }
+
+    /// Remember why the lazy layout of this struct/union failed (see `lazy_error`).
+    pub fn set_lazy_error(&self, e: PyErr) {
+        if let Ok(mut slot) = self.lazy_error.lock() {
+            *slot = Some(e);
+        }
+    }
+
+    /// The error of a failed lazy layout, for a use that needs the layout; None when the
+    /// record is complete or was never tried.
+    pub fn lazy_error(&self) -> Option<PyErr> {
+        if !self.is_record() || self.record.get().is_some() {
+            return None;
+        }
+        let slot = self.lazy_error.lock().ok()?;
+        let e = slot.as_ref()?;
+        Some(Python::attach(|py| e.clone_ref(py)))
     }
 
     /// Size in bytes, or -1 when C does not know it.

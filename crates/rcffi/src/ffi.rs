@@ -288,7 +288,21 @@ impl Ffi {
             // cffi.FFI: the backend's ValueError.
             return api::sizeof_type(ct.get());
         }
-        api::sizeof_type(ct.get()).map_err(|_| FFIError::new_err(format!("don't know the size of ctype '{}'", ct.get().name)))
+        api::sizeof_type(ct.get()).map_err(|e| match ct.get().lazy_error() {
+            Some(_) => e,
+            None => FFIError::new_err(format!("don't know the size of ctype '{}'", ct.get().name)),
+        })
+    }
+
+    /// For rcffi's `ffi.verify()` (upstream checks layouts when loading): what the C compiler
+    /// of this FFI's compiled module says of the struct/union `name` (as named in its tables):
+    /// `(size, alignment, [(field, offset, size, ctype)])`, offsets and sizes -1 where not given,
+    /// the ctype the cdef gives the field or None; None if there is no such entry.
+    fn _compiled_layout(&self, py: Python<'_>, name: &str) -> PyResult<Option<crate::context_tables::CompiledLayout>> {
+        match self.context().tables.as_mut() {
+            Some(t) => t.compiled_layout(py, name),
+            None => Ok(None),
+        }
     }
 
     /// Return the natural alignment size in bytes of the argument.

@@ -318,6 +318,9 @@ impl Context {
                         self.register_tags(&f.ty)?;
                     }
                 }
+                if let (Some(body), Some(tag), RecordKind::Struct) = (&r.body, &r.tag, r.kind) {
+                    refuse_bitfields_in_partial(tag, body)?;
+                }
                 let Some(tag) = &r.tag else {
                     // Anonymous: remember the packing of the cdef that wrote it.
                     if let Some(body) = &r.body {
@@ -851,6 +854,25 @@ impl Context {
             self.constants.entry(k.clone()).or_insert(*v);
         }
     }
+}
+
+/// A struct whose layout the compiler completes (`...;` or a `[...]` length) cannot have
+/// bitfields: upstream refuses that already in `cdef()`.
+fn refuse_bitfields_in_partial(tag: &str, body: &RecordBody) -> PyResult<()> {
+    fn partial_length(ty: &Ty) -> bool {
+        match ty {
+            Ty::Array { len: ArrayLen::Dotdotdot, .. } => true,
+            Ty::Array { of, .. } => partial_length(of),
+            _ => false,
+        }
+    }
+    let partial = body.partial || body.fields.iter().any(|f| partial_length(&f.ty));
+    if partial && body.fields.iter().any(|f| f.bits.is_some()) {
+        return Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
+            "<struct {tag}>: using both bitfields and '...;'"
+        )));
+    }
+    Ok(())
 }
 
 /// `struct X { void (*f)(struct X); }`: X is passed by value while being laid out. Upstream

@@ -99,6 +99,17 @@ pub struct FieldDecl {
 }
 
 /// Lay out `ct` (an incomplete struct/union) with `fields`, and set its layout.
+/// A layout error as the Python exception upstream raises.
+pub fn layout_error(e: layout::LayoutError) -> PyErr {
+    match e.kind {
+        LayoutErrorKind::TypeError => PyTypeError::new_err(e.message),
+        LayoutErrorKind::KeyError => PyKeyError::new_err(e.message),
+        LayoutErrorKind::NotImplementedError => PyNotImplementedError::new_err(e.message),
+        LayoutErrorKind::FfiError => crate::errors::FFIError::new_err(e.message),
+        LayoutErrorKind::OverflowError => PyOverflowError::new_err(e.message),
+    }
+}
+
 pub fn complete(
     py: Python<'_>,
     ct: &Bound<'_, CType>,
@@ -133,13 +144,7 @@ pub fn complete(
         sflags,
         pack,
     };
-    let lay = layout::layout_record(&spec, &specs).map_err(|e| match e.kind {
-        LayoutErrorKind::TypeError => PyTypeError::new_err(e.message),
-        LayoutErrorKind::KeyError => PyKeyError::new_err(e.message),
-        LayoutErrorKind::NotImplementedError => PyNotImplementedError::new_err(e.message),
-        LayoutErrorKind::FfiError => crate::errors::FFIError::new_err(e.message),
-        LayoutErrorKind::OverflowError => PyOverflowError::new_err(e.message),
-    })?;
+    let lay = layout::layout_record(&spec, &specs).map_err(layout_error)?;
 
     let mut out = Vec::new();
     for (f, place) in fields.iter().zip(&lay.fields) {

@@ -482,7 +482,7 @@ impl Writer<'_> {
                 ft = item;
                 fname.push_str("[0]");
             }
-            match get_c_name(self.m, ft, "*tmp", 0, &format!("field '{fname}'")) {
+            match get_c_name(self.m, ft, "*tmp", f.quals, &format!("field '{fname}'")) {
                 Ok(d) => p!(self, "  {{ {d} = &p->{fname}; (void)tmp; }}"),
                 Err(e) => p!(self, "  /* {} */", e.message),
             }

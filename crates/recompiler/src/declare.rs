@@ -401,7 +401,7 @@ impl Parser<'_> {
                 None => -1,
             };
             self.partial_length = false;
-            let (ft, _) = self.type_and_quals(&f.ty, None, true, None)?;
+            let (ft, quals) = self.type_and_quals(&f.ty, None, true, None)?;
             if self.partial_length {
                 partial = true;
             }
@@ -410,7 +410,7 @@ impl Parser<'_> {
                     partial = true;
                 }
             }
-            fields.push(Field { name: f.name.clone().unwrap_or_default(), ty: ft, bitsize });
+            fields.push(Field { name: f.name.clone().unwrap_or_default(), ty: ft, bitsize, quals });
         }
         if partial && !is_union && fields.iter().any(|f| f.bitsize >= 0) {
             return Err(GenError::new(

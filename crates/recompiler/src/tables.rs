@@ -598,7 +598,8 @@ impl Builder<'_> {
         // C mode: `T *` for the field expressions (the named pointer type itself if any)
         let ptr_name = match named_ptr {
             Some(n) => self.m.c_name(n),
-            None if self.c_mode => crate::c_source::get_c_name(self.m, obj, "*", 0, "a C file")?,
+            // (the unnamed ones of `add_missing_struct_unions()` have no C name to use)
+            None if self.c_mode && cname.is_some() => crate::c_source::get_c_name(self.m, obj, "*", 0, "a C file")?,
             None => String::new(),
         };
         if expanded {

@@ -77,6 +77,8 @@ pub struct Field {
     pub ty: ObjId,
     /// -1 if not a bitfield.
     pub bitsize: i128,
+    /// `Q_CONST`/`Q_VOLATILE`/`Q_RESTRICT` of the field itself (`const int x;`).
+    pub quals: u8,
 }
 
 pub struct Record {

@@ -49,6 +49,27 @@ fn errors() {
     assert_eq!(err.message, "function f: 'struct s' is used as result type, but is opaque");
 }
 
+#[test]
+fn field_checks_keep_the_qualifiers_of_fields() {
+    let text = generate("_m", "struct s { const char *const p; volatile double d; const int b[4]; const int c[]; };", "");
+    for expected in [
+        "  { char const * const *tmp = &p->p; (void)tmp; }",
+        "  { double volatile *tmp = &p->d; (void)tmp; }",
+        "  { int const (*tmp)[4] = &p->b; (void)tmp; }",
+        "  { int const *tmp = &p->c[0]; (void)tmp; }",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?}");
+    }
+}
+
+#[test]
+fn unnamed_struct_reached_only_through_pointers() {
+    // no C name: an entry without size, alignment or field offsets
+    let text = generate("_m", "typedef struct { int y; } **baz_pp;", "");
+    assert!(text.contains("  { \"$1\", 3, _CFFI_F_CHECK_FIELDS,\n    (size_t)-2, -2, 0, 1 /* unnamed */ },"), "{text}");
+    assert!(text.contains("  { \"y\", (size_t)-1,\n         (size_t)-1,"), "{text}");
+}
+
 fn have(cmd: &str, args: &[&str]) -> bool {
     Command::new(cmd).args(args).env_remove("PYTHONPATH").output().map(|o| o.status.success()).unwrap_or(false)
 }
