@@ -414,7 +414,10 @@ impl CLib {
                 drop(ctx);
                 let size = t.get().size();
                 if size < 0 {
-                    return Err(FFIError::new_err(format!("constant '{name}' is of an incomplete type")));
+                    return Err(FFIError::new_err(format!(
+                        "constant '{name}' is of type '{}', whose size is not known",
+                        t.get().name
+                    )));
                 }
                 let mem = OwnedMem::zeroed((size as usize).max(1), t.get().align().max(1))?;
                 // SAFETY: the module's `void (*)(char *)` writing the constant's value.
