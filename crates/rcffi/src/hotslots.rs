@@ -7,6 +7,9 @@
 //! errors included, to the original PyO3 slot, so there is one implementation of the rules
 //! (`CData::__getitem__`, `CData::__getattribute__`, `CDataIter::__next__`) and this is only a shortcut to the same result.
 //! Installed once, when the module is initialized.
+//!
+//! Likewise `ffi.from_handle(x)`, a one-argument method called in every callback that carries a
+//! handle, is a plain `METH_O` method, which CPython calls without building argument tuples.
 
 use std::sync::OnceLock;
 
@@ -100,6 +103,53 @@ pub fn install(py: Python<'_>) {
         ffi::PyType_Modified(cdata);
         ffi::PyType_Modified(iter);
     }
+    install_from_handle(py);
+}
+
+/// Replace PyO3's `FFI.from_handle` by a `METH_O` method of the same behaviour and doc.
+fn install_from_handle(py: Python<'_>) {
+    let tp = crate::ffi::Ffi::type_object_raw(py);
+    // The definition must outlive the type: leaked, once.
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"from_handle".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: from_handle },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"Cast a 'void *' back to a Python object.  Must be used *only* on the pointers returned by new_handle().".as_ptr(),
+    }));
+    // SAFETY: `tp` is the FFI heap type, alive for the interpreter's life, and its dict is a
+    // plain dict; the GIL is held. On any failure PyO3's method simply stays.
+    unsafe {
+        let descr = ffi::PyDescr_NewMethod(tp, def);
+        if descr.is_null() {
+            ffi::PyErr_Clear();
+            return;
+        }
+        let dict = (*tp).tp_dict;
+        if dict.is_null() || ffi::PyDict_SetItemString(dict, c"from_handle".as_ptr(), descr) != 0 {
+            ffi::PyErr_Clear();
+        }
+        ffi::Py_DECREF(descr);
+        ffi::PyType_Modified(tp);
+    }
+}
+
+unsafe extern "C" fn from_handle(_ffi: *mut ffi::PyObject, x: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held and `x` a live object.
+    let r = std::panic::catch_unwind(|| unsafe {
+        let py = Python::assume_attached();
+        match crate::api::from_handle(py, &pyo3::Borrowed::from_ptr(py, x)) {
+            Ok(obj) => obj.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        }
+    });
+    r.unwrap_or_else(|_| {
+        // SAFETY: the GIL is held; a static message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in from_handle()".as_ptr()) };
+        std::ptr::null_mut()
+    })
 }
 
 unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
