@@ -277,16 +277,6 @@ def test_builder_methods_check_the_mode():
         abi.distutils_extension()
 
 
-def test_builder_methods_not_implemented_yet(tmp_path):
-    ffi = make_ffi()
-    ffi.set_source("_rcffi_not_yet", "")
-    for call in (lambda: ffi.embedding_api("int f(int);"),
-                 lambda: ffi.embedding_init_code("pass")):
-        with pytest.raises(NotImplementedError) as e:
-            call()
-        assert 'follow-up' in str(e.value)
-
-
 def test_emit_c_code_writes_the_module_source(tmp_path):
     ffi = make_ffi()
     ffi.set_source("_rcffi_c_source", "")

@@ -28,7 +28,8 @@ not tested here:
 * 003 s5.2.7 "In-line, API level": ``ffi.verify()``.
 * 000 / 003 s5.3 and chapter 9 "Embedding": ``embedding_api``,
   ``embedding_init_code``, ``compile(target="plugin-1.5.*")``, ``plugin.h``,
-  ``CFFI_DLLEXPORT``, ``extern "Python"`` in embedding and extending.
+  ``CFFI_DLLEXPORT``, ``extern "Python"`` in embedding and extending (in
+  tests/test_embedding.py).
 * 001 "Basic Usage Example" steps 1-5 (``add`` via ``set_source`` +
   ``compile``, prints 8) and "ABI Mode" (``add`` from
   ``ffi.dlopen("/path/to/libmylib.so")``).

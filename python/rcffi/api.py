@@ -36,12 +36,6 @@ if _BackendFFI is None:
                 "rebuild rcffi from a newer checkout")
 
 
-def _not_yet(what, followup):
-    return NotImplementedError(
-        "rcffi: %s is not implemented yet (follow-up work: %s)"
-        % (what, followup))
-
-
 _RECOMPILER_WORK = ("the C/Python source generator for out-of-line modules "
                     "(crates/recompiler, driven by rcffi.recompiler)")
 
@@ -299,13 +293,27 @@ class FFI(_BackendFFI):
     # embedding
 
     def embedding_api(self, csource, packed=False, pack=None):
-        raise _not_yet("ffi.embedding_api()",
-                       "embedding mode: 'extern \"Python\"' exports in the "
-                       "cdef parser and the generated C entry points")
+        """Like cdef(), for the C API of an embedding DLL: every function
+        declared here is exported by the compiled library and implemented
+        by Python code attached with @ffi.def_extern() (in the code of
+        embedding_init_code(), run when the library is first used)."""
+        _BackendFFI.cdef(self, csource, override=False, packed=packed,
+                         pack=pack)
+        steps, sources, _ = self._record()
+        steps.append(('cdef', csource, False, packed, pack, True))
+        sources.append(csource)
+        if self._embedding is None:
+            self._embedding = ''
 
     def embedding_init_code(self, pysource):
-        raise _not_yet("ffi.embedding_init_code()",
-                       "embedding mode, together with ffi.embedding_api()")
+        """The Python code that an embedding DLL runs (once) when it is
+        first used, right after starting Python.  It is stored in the
+        library, dedented; it must be valid Python (SyntaxError otherwise)."""
+        if self._embedding:
+            raise ValueError("embedding_init_code() can only be called once")
+        pysource = _dedent_init_code(pysource)
+        compile(pysource, "cffi_init", "exec")
+        self._embedding = pysource
 
     def _apply_embedding_fix(self, kwds):
         """Make the Extension keyword dict 'kwds' link against libpython:
@@ -338,6 +346,21 @@ class _ParserView(object):
     def __init__(self, declarations, int_constants):
         self._declarations = declarations
         self._int_constants = int_constants
+
+
+def _dedent_init_code(source):
+    """'source' without its leading blank lines, and without the indentation
+    that its first line shares with every other non-blank line; each line
+    ends with a newline (so that tracebacks count lines from the first)."""
+    import re
+    source = re.sub(r'\A\s*\n', '', source)
+    lines = source.splitlines() or ['']
+    indent = re.match(r'\s*', lines[0]).group()
+    for line in lines[1:]:
+        if line.strip():
+            while not line.startswith(indent):
+                indent = indent[:-1]
+    return ''.join(line[len(indent):] + '\n' for line in lines)
 
 
 def _python_library_name():

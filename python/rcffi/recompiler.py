@@ -74,12 +74,10 @@ def _generate(ffi, kind, module_name, preamble, for_verify=False):
     if make is None:
         raise NotImplementedError("rcffi: generating the C source of an "
                                   "API-mode module: %s" % (_FOLLOW_UP,))
-    if getattr(ffi, '_embedding', None) is not None:
-        raise NotImplementedError("rcffi: embedding (ffi.embedding_api()) "
-                                  "is not supported by the C generator yet")
     steps = getattr(ffi, '_cdef_steps', None) or []
     return make(module_name, steps, _included_module_names(ffi, True),
-                preamble, not USE_LIMITED_API, for_verify)
+                preamble, not USE_LIMITED_API, for_verify,
+                getattr(ffi, '_embedding', None))
 
 
 class Recompiler(object):

@@ -284,26 +284,6 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
     unsafe { convert::write(py, rt, result, obj) }
 }
 
-/// The GIL taken with `PyGILState_Ensure`, released on drop.
-pub(crate) struct GilState(Option<pyo3::ffi::PyGILState_STATE>);
-
-impl GilState {
-    pub(crate) fn ensure() -> GilState {
-        // SAFETY: Py_IsInitialized may be called at any time; PyGILState_Ensure works from any
-        // thread of an initialized interpreter, whether it holds the GIL or not.
-        unsafe { GilState((pyo3::ffi::Py_IsInitialized() != 0).then(|| pyo3::ffi::PyGILState_Ensure())) }
-    }
-}
-
-impl Drop for GilState {
-    fn drop(&mut self) {
-        if let Some(state) = self.0 {
-            // SAFETY: pairs with the PyGILState_Ensure above, on the same thread.
-            unsafe { pyo3::ffi::PyGILState_Release(state) };
-        }
-    }
-}
-
 /// Called by libffi when C calls a callback. Never unwinds into C.
 ///
 /// The GIL is taken with `PyGILState_Ensure` before anything else: C may call back on a thread
@@ -314,7 +294,7 @@ unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, ar
     let result = result.cast::<u8>();
     // C's errno becomes the saved errno that Python code sees, and back again.
     crate::errno::save();
-    let gil = GilState::ensure();
+    let gil = crate::gil::GilState::ensure();
     // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, from Arc::as_ptr; the closure
     // being called holds a reference, so taking our own for the call is sound.
     let info = unsafe {

@@ -155,21 +155,9 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     // its version.
     unsafe { std::ptr::copy_nonoverlapping(table.as_ptr(), raw[2] as *mut *mut c_void, n_exports) };
 
-    let included = import_included(py, ctx)?;
-    let ffi = build_ffi(py, &module_name, version, ctx, &included)?;
+    let (ffi, lib) = ffi_and_lib(py, &module_name, version, ctx)?;
     let m = new_extension_module(py, &module_name)?;
     m.add("ffi", &ffi)?;
-    let lib = Py::new(
-        py,
-        CLib {
-            ffi: ffi.clone().unbind(),
-            module_name: module_name.clone(),
-            globals: ctx.globals as usize,
-            num_globals: ctx.num_globals.max(0) as usize,
-            variables: Mutex::new(HashMap::new()),
-            included_libs: included.into_iter().filter_map(|m| m.lib).collect(),
-        },
-    )?;
     m.add("lib", &lib)?;
     let modules = py.import("sys")?.getattr("modules")?;
     modules.set_item(format!("{module_name}.lib"), &lib)?;
@@ -201,6 +189,48 @@ fn import_included(py: Python<'_>, ctx: &CTypeContext) -> PyResult<Vec<IncludedM
         p = unsafe { p.add(1) };
     }
     Ok(out)
+}
+
+/// The `ffi` and `lib` made for each module, by the address of its type context.
+static LOADED: Mutex<Option<HashMap<usize, (Py<Ffi>, Py<CLib>)>>> = Mutex::new(None);
+
+/// The `ffi` and `lib` of the module whose type context is `ctx`: new ones the first time, then
+/// the same. A module can be initialized more than once (an embedding DLL imported as a module,
+/// then started by the first call of one of its functions), and its `_cffi_types` array holds
+/// the ctypes realized the first time, which its C code uses: a second FFI with ctypes of its
+/// own would not match them.
+fn ffi_and_lib(py: Python<'_>, module_name: &str, version: i64, ctx: &CTypeContext) -> PyResult<(Py<Ffi>, Py<CLib>)> {
+    let key = ctx as *const CTypeContext as usize;
+    let known = |py: Python<'_>| {
+        let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.as_ref().and_then(|m| m.get(&key)).map(|(f, l)| (f.clone_ref(py), l.clone_ref(py)))
+    };
+    if let Some(found) = known(py) {
+        return Ok(found);
+    }
+    let included = import_included(py, ctx)?;
+    let ffi = build_ffi(py, module_name, version, ctx, &included)?.unbind();
+    let lib = Py::new(
+        py,
+        CLib {
+            ffi: ffi.clone_ref(py),
+            module_name: module_name.to_string(),
+            globals: ctx.globals as usize,
+            num_globals: ctx.num_globals.max(0) as usize,
+            variables: Mutex::new(HashMap::new()),
+            included_libs: included.into_iter().filter_map(|m| m.lib).collect(),
+        },
+    )?;
+    // Building may have run Python code (and so let another thread in): the first one stays.
+    // (Ours, if not kept, are dropped after the lock is released.)
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    let (f, l) = loaded
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert_with(|| (ffi.clone_ref(py), lib.clone_ref(py)));
+    let kept = (f.clone_ref(py), l.clone_ref(py));
+    drop(loaded);
+    Ok(kept)
 }
 
 /// A module object with a module definition of its own, as the import machinery requires of

@@ -60,7 +60,7 @@ pub unsafe extern "C" fn call_python(externpy: *mut c_void, args: *mut c_char) {
         return;
     };
     let nargs = {
-        let _gil = crate::callback::GilState::ensure();
+        let _gil = crate::gil::GilState::ensure();
         Python::attach(|py| {
             let t = handler.ctype().bind(py).get();
             t.func.as_ref().map(|f| {

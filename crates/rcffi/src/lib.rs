@@ -23,6 +23,7 @@ mod extern_python;
 mod ffi;
 mod file;
 mod fxhash;
+mod gil;
 mod handle;
 mod hotslots;
 mod libobj;

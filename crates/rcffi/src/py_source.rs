@@ -4,7 +4,8 @@
 //! `_backend._cdef_declarations(steps)` gives the declarations they make, for the view of
 //! upstream's `ffi._parser` that `rcffi.api` offers):
 //!
-//! - `('cdef', source, override, packed, pack)`
+//! - `('cdef', source, override, packed, pack[, dllexport])`: `dllexport` is true for
+//!   `ffi.embedding_api(source)`
 //! - `('include', [steps of the included FFI])`
 
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
@@ -40,7 +41,11 @@ pub(crate) fn steps_from(list: &Bound<'_, PyAny>, depth: usize) -> PyResult<Vec<
                 } else {
                     pack.extract()?
                 };
-                steps.push(Step::Cdef { source, override_, pack });
+                let dllexport = match t.len() {
+                    n if n > 5 => t.get_item(5)?.is_truthy()?,
+                    _ => false,
+                };
+                steps.push(Step::Cdef { source, override_, pack, dllexport });
             }
             "include" => steps.push(Step::Include(steps_from(&t.get_item(1)?, depth + 1)?)),
             other => return Err(PyValueError::new_err(format!("unknown step {other:?}"))),
@@ -72,10 +77,11 @@ fn _make_py_source(py: Python<'_>, module_name: &str, steps: &Bound<'_, PyAny>, 
 }
 
 /// `_backend._make_c_source(module_name, steps, include_names, preamble, no_limited_api,
-/// for_verify)`: the C source of an API-mode extension module (the C generator of
-/// crates/recompiler); `for_verify` when it is for `ffi.verify()`.
+/// for_verify, embedding)`: the C source of an API-mode extension module (the C generator of
+/// crates/recompiler); `for_verify` when it is for `ffi.verify()`; `embedding` is None, or the
+/// init code of an embedding module.
 #[pyfunction]
-#[pyo3(signature = (module_name, steps, include_names, preamble, no_limited_api=false, for_verify=false))]
+#[pyo3(signature = (module_name, steps, include_names, preamble, no_limited_api=false, for_verify=false, embedding=None))]
 fn _make_c_source(
     py: Python<'_>,
     module_name: &str,
@@ -84,9 +90,10 @@ fn _make_c_source(
     preamble: &str,
     no_limited_api: bool,
     for_verify: bool,
+    embedding: Option<String>,
 ) -> PyResult<String> {
     let steps = steps_from(steps, 0)?;
-    let opts = recompiler::c_source::COptions { no_limited_api, for_verify };
+    let opts = recompiler::c_source::COptions { no_limited_api, for_verify, embedding };
     let generated = recompiler::make_c_source(module_name, &steps, &include_names, preamble, &opts).map_err(to_pyerr)?;
     warn_all(py, &generated.warnings)?;
     Ok(generated.text)

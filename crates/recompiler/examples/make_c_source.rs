@@ -16,7 +16,7 @@ fn main() {
     };
     let preamble = read(&args[1]);
     let steps: Vec<_> =
-        args[2..].iter().map(|f| recompiler::Step::Cdef { source: read(f), override_: false, pack: 0 }).collect();
+        args[2..].iter().map(|f| recompiler::Step::Cdef { source: read(f), override_: false, pack: 0, dllexport: false }).collect();
     match recompiler::make_c_source(&args[0], &steps, &[], &preamble, &Default::default()) {
         Ok(g) => {
             for w in &g.warnings {

@@ -10,7 +10,7 @@ fn main() {
     let mut steps = Vec::new();
     for f in files {
         match std::fs::read_to_string(f) {
-            Ok(source) => steps.push(recompiler::Step::Cdef { source, override_: false, pack: 0 }),
+            Ok(source) => steps.push(recompiler::Step::Cdef { source, override_: false, pack: 0, dllexport: false }),
             Err(e) => {
                 eprintln!("{f}: {e}");
                 std::process::exit(2);

@@ -21,6 +21,12 @@ use crate::{ErrorKind, GResult, GenError};
 /// Our C header, inlined at the top of every generated module.
 pub const HEADER: &str = include_str!("rcffi_include.h");
 
+/// The support code of embedding modules (`ffi.embedding_api()`), inlined after [`HEADER`].
+pub const EMBEDDING_HEADER: &str = include_str!("rcffi_embedding.h");
+
+/// `cffi 1.5+`: an embedding module (the runtime must fill the `_cffi_call_python` slot).
+pub const VERSION_EMBEDDED: i64 = 0x2701;
+
 /// `cffi 1.8+`: a module that converts `char16_t`/`char32_t` needs a runtime that has the slots
 /// 26 and 27 of `_cffi_exports`.
 pub const VERSION_CHAR16CHAR32: i64 = 0x2801;
@@ -120,6 +126,9 @@ pub struct COptions {
     pub no_limited_api: bool,
     /// Generating for `ffi.verify()`, which refuses what only `set_source()` supports.
     pub for_verify: bool,
+    /// An embedding module (`ffi.embedding_api()` was called): the Python code that
+    /// `ffi.embedding_init_code()` gave (empty if none), run when the DLL starts.
+    pub embedding: Option<String>,
 }
 
 struct Writer<'a> {
@@ -515,6 +524,7 @@ impl Writer<'_> {
                 ("function", DeclObj::Type(tp)) => self.function(tp, name),
                 ("extern_python", DeclObj::Type(tp)) => self.extern_python(tp, name, "static "),
                 ("extern_python_plus_c", DeclObj::Type(tp)) => self.extern_python(tp, name, ""),
+                ("dllexport_python", DeclObj::Type(tp)) => self.extern_python(tp, name, "CFFI_DLLEXPORT "),
                 ("struct" | "union", DeclObj::Type(tp)) => match self.m.record_of(tp) {
                     Some(_) => {
                         let cname = get_c_name(self.m, tp, "", 0, "a C file")?;
@@ -556,6 +566,22 @@ fn expand_fields(m: &TypeModel, r: usize) -> Vec<crate::typemodel::Field> {
     out
 }
 
+/// What the embedding header needs to know of the module: its name, its init function and the
+/// init code, as an array of bytes (a string literal may be too long for some compilers).
+fn embedding_prologue(out: &mut String, module_name: &str, code: &str) {
+    let base = module_name.rsplit('.').next().unwrap_or(module_name);
+    let _ = writeln!(out, "#define _CFFI_MODULE_NAME  \"{module_name}\"");
+    let _ = writeln!(out, "#define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base}");
+    out.push_str("/* the code of ffi.embedding_init_code(), UTF-8 */\n");
+    out.push_str("static const unsigned char _cffi_embedding_init_code[] = {\n");
+    for line in code.as_bytes().chunks(20) {
+        let bytes: Vec<String> = line.iter().map(|b| b.to_string()).collect();
+        let _ = writeln!(out, "  {},", bytes.join(","));
+    }
+    out.push_str("  0\n};\n");
+    out.push_str("#define _CFFI_PYTHON_STARTUP_CODE  ((const char *)_cffi_embedding_init_code)\n\n");
+}
+
 /// The whole C source of module `module_name`.
 pub fn write(
     m: &mut TypeModel,
@@ -577,11 +603,20 @@ pub fn write(
         seen_constants: Default::default(),
         check_enum_values: opts.for_verify,
     };
+    if opts.embedding.is_some() {
+        p!(w, "#define _CFFI_USE_EMBEDDING");
+    }
     if opts.no_limited_api {
         p!(w, "#define _CFFI_NO_LIMITED_API");
     }
     w.out.push_str(HEADER);
     p!(w);
+    if let Some(code) = &opts.embedding {
+        embedding_prologue(&mut w.out, module_name, code);
+        w.out.push_str(EMBEDDING_HEADER);
+        p!(w);
+        w.version = w.version.max(VERSION_EMBEDDED);
+    }
     p!(w, "/************************************************************/");
     p!(w);
     p!(w, "{preamble}");
@@ -694,7 +729,9 @@ pub fn write(
         p!(w, "  _cffi_includes,");
     }
     p!(w, "  {},  /* num_types */", t.types.len());
-    p!(w, "  {},  /* flags */", if w.num_externpy > 0 { 1 } else { 0 });
+    // flag 1: the runtime must fill in the `_cffi_call_python` slot
+    let uses_call_python = w.num_externpy > 0 || opts.embedding.is_some();
+    p!(w, "  {},  /* flags */", if uses_call_python { 1 } else { 0 });
     p!(w, "}};");
     p!(w);
 

@@ -54,6 +54,8 @@ struct Parser<'m> {
     next_uid: &'m mut usize,
     override_: bool,
     pack: i64,
+    /// Inside `ffi.embedding_api()`: functions are exported (`dllexport_python`).
+    dllexport: bool,
     /// Set when an array length `[...]` was met in the field being parsed.
     partial_length: bool,
 }
@@ -74,11 +76,12 @@ fn replay_with(m: &mut TypeModel, steps: &[Step], uid: &mut usize) -> GResult<De
         next_uid: uid,
         override_: false,
         pack: 0,
+        dllexport: false,
         partial_length: false,
     };
     for step in steps {
         match step {
-            Step::Cdef { source, override_, pack } => {
+            Step::Cdef { source, override_, pack, dllexport } => {
                 let cdef = cdecl::parse_cdef(source).map_err(|e| {
                     let kind = match e.kind {
                         cdecl::ErrorKind::Ffi { .. } => ErrorKind::FFIError,
@@ -90,11 +93,13 @@ fn replay_with(m: &mut TypeModel, steps: &[Step], uid: &mut usize) -> GResult<De
                 p.cdef_uid = *p.next_uid;
                 p.override_ = *override_;
                 p.pack = *pack;
+                p.dllexport = *dllexport;
                 for decl in &cdef.decls {
                     p.decl(decl)?;
                 }
                 p.override_ = false;
                 p.pack = 0;
+                p.dllexport = false;
             }
             Step::Include(sub) => {
                 let other = replay_with(p.m, sub, p.next_uid)?;
@@ -212,6 +217,8 @@ impl Parser<'_> {
     fn declare_function(&mut self, raw: ObjId, name: &str, ext: ExternPython) -> GResult<()> {
         let fp = self.m.convert_function(raw, false);
         let tag = match ext {
+            // upstream: embedding_api() exports every function it declares, extern "Python" or not
+            _ if self.dllexport => "dllexport_python",
             ExternPython::No => "function",
             ExternPython::Python => "extern_python",
             ExternPython::PythonPlusC => "extern_python_plus_c",

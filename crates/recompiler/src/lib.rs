@@ -24,8 +24,9 @@ pub mod typemodel;
 #[derive(Clone, Debug)]
 pub enum Step {
     /// `ffi.cdef(source, override=..., packed=..., pack=...)`; `pack` is 1 for `packed=True`
-    /// and 0 for neither.
-    Cdef { source: String, override_: bool, pack: i64 },
+    /// and 0 for neither. `dllexport` is set for `ffi.embedding_api(source)`: its functions are
+    /// exported by the DLL (and implemented in Python).
+    Cdef { source: String, override_: bool, pack: i64, dllexport: bool },
     /// `ffi.include(other)`, with the steps of `other` up to that moment.
     Include(Vec<Step>),
 }

@@ -5,8 +5,9 @@
 #define _CFFI_
 
 /* Use the stable ABI unless told not to, or unless the interpreter is a debug or a
-   free-threaded build (where the limited API is not available). */
-#if !defined(Py_LIMITED_API) && !defined(_CFFI_NO_LIMITED_API)
+   free-threaded build (where the limited API is not available).  Embedding modules never use it:
+   starting the interpreter safely needs more than the limited API offers. */
+#if !defined(Py_LIMITED_API) && !defined(_CFFI_NO_LIMITED_API) && !defined(_CFFI_USE_EMBEDDING)
 #  include <pyconfig.h>
 #  if !defined(Py_DEBUG) && !defined(Py_TRACE_REFS) && !defined(Py_REF_DEBUG) \
       && !defined(Py_GIL_DISABLED)
@@ -189,8 +190,9 @@ typedef uint16_t _cffi_wchar_t;
     _CFFI_X(23, Py_ssize_t(*)(struct _cffi_ctypedescr *, PyObject *, char **))
 #define _cffi_convert_array_from_object \
     _CFFI_X(24, int(*)(char *, struct _cffi_ctypedescr *, PyObject *))
+#define _CFFI_CPIDX  25   /* the runtime's entry point for extern "Python" functions */
 #define _cffi_call_python \
-    _CFFI_X(25, void(*)(struct _cffi_externpy_s *, char *))
+    _CFFI_X(_CFFI_CPIDX, void(*)(struct _cffi_externpy_s *, char *))
 #define _cffi_to_c_wchar3216_t   _CFFI_X(26, int(*)(PyObject *))
 #define _cffi_from_c_wchar3216_t _CFFI_X(27, PyObject *(*)(int))
 

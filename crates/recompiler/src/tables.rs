@@ -281,7 +281,7 @@ impl Builder<'_> {
                     let t = self.global_type(tp, name);
                     self.collect(t);
                 }
-                "extern_python" | "extern_python_plus_c" => {
+                "extern_python" | "extern_python_plus_c" | "dllexport_python" => {
                     let raw = self.m.convert_function(tp, true);
                     self.collect(raw);
                 }
@@ -526,7 +526,7 @@ impl Builder<'_> {
                     self.global(name, OP_GLOBAL_VAR, i, 0);
                 }
             }
-            "extern_python" | "extern_python_plus_c" if self.c_mode => {
+            "extern_python" | "extern_python_plus_c" | "dllexport_python" if self.c_mode => {
                 if matches!(self.m.kind(tp), Kind::FuncPtr(f) if f.ellipsis) {
                     return Err(GenError::new(ErrorKind::NotImplementedError, "a vararg function is extern \"Python\""));
                 }
@@ -535,7 +535,7 @@ impl Builder<'_> {
                 // the C function itself as the last word: `lib.name` gives a pointer to it
                 self.global_c(name, OP_EXTERN_PYTHON, i, 0, format!("&_cffi_externpy__{name}"), name.to_string());
             }
-            "extern_python" | "extern_python_plus_c" => {
+            "extern_python" | "extern_python_plus_c" | "dllexport_python" => {
                 return Err(verification("cannot use 'extern \"Python\"' in the ABI mode"))
             }
             _ => return Err(verification(format!("not implemented in recompile(): '{key}'"))),

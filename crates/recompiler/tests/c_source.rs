@@ -17,7 +17,7 @@ fn read(name: &str) -> String {
 }
 
 fn generate(module: &str, cdef: &str, preamble: &str) -> String {
-    let steps = vec![Step::Cdef { source: cdef.into(), override_: false, pack: 0 }];
+    let steps = vec![Step::Cdef { source: cdef.into(), override_: false, pack: 0, dllexport: false }];
     make_c_source(module, &steps, &[], preamble, &Default::default()).unwrap().text
 }
 
@@ -44,7 +44,7 @@ fn tables_of_a_small_module() {
 
 #[test]
 fn errors() {
-    let steps = vec![Step::Cdef { source: "struct s; struct s f(void);".into(), override_: false, pack: 0 }];
+    let steps = vec![Step::Cdef { source: "struct s; struct s f(void);".into(), override_: false, pack: 0, dllexport: false }];
     let err = make_c_source("_m", &steps, &[], "", &Default::default()).unwrap_err();
     assert_eq!(err.message, "function f: 'struct s' is used as result type, but is opaque");
 }

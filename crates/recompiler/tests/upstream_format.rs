@@ -4,7 +4,7 @@
 use recompiler::{make_py_source, ErrorKind, Step};
 
 fn gen(module: &str, cdef: &str) -> String {
-    let steps = [Step::Cdef { source: cdef.to_string(), override_: false, pack: 0 }];
+    let steps = [Step::Cdef { source: cdef.to_string(), override_: false, pack: 0, dllexport: false }];
     make_py_source(module, &steps, &[]).expect("generates").text
 }
 
@@ -78,10 +78,10 @@ ffi = _cffi_backend.FFI('file_bits_quals',
 
 #[test]
 fn includes_and_options() {
-    let base = vec![Step::Cdef { source: "struct foo_s { int x; }; typedef int base_t;".into(), override_: false, pack: 0 }];
+    let base = vec![Step::Cdef { source: "struct foo_s { int x; }; typedef int base_t;".into(), override_: false, pack: 0, dllexport: false }];
     let steps = [
         Step::Include(base),
-        Step::Cdef { source: "struct p { char c; int i; }; base_t g;".into(), override_: false, pack: 1 },
+        Step::Cdef { source: "struct p { char c; int i; }; base_t g;".into(), override_: false, pack: 1, dllexport: false },
     ];
     let text = make_py_source("inc", &steps, &["base_mod".to_string()]).unwrap().text;
     assert!(text.contains("from base_mod import ffi as _ffi0\n"), "{text}");
@@ -95,7 +95,7 @@ fn includes_and_options() {
 #[test]
 fn errors() {
     let err = |src: &str, pack: i64| {
-        let steps = [Step::Cdef { source: src.to_string(), override_: false, pack }];
+        let steps = [Step::Cdef { source: src.to_string(), override_: false, pack, dllexport: false }];
         make_py_source("m", &steps, &[]).unwrap_err()
     };
     let e = err("#define FOO ...", 0);
