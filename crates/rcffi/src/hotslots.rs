@@ -8,6 +8,10 @@
 //! (`CData::__getitem__`, `CData::__getattribute__`, `CDataIter::__next__`) and this is only a shortcut to the same result.
 //! Installed once, when the module is initialized.
 //!
+//! The `lib` objects (in-line and out-of-line ABI mode, API mode) keep the functions and constants they found in their
+//! instance dict, and PyO3's slot for a class with `__getattr__` wraps the generic lookup in its
+//! trampoline: their slot looks in that dict first, bare, and goes through PyO3's for the rest.
+//!
 //! Likewise `ffi.from_handle(x)`, a one-argument method called in every callback that carries a
 //! handle, is a plain `METH_O` method, which CPython calls without building argument tuples.
 
@@ -103,8 +107,12 @@ pub fn install(py: Python<'_>) {
         ffi::PyType_Modified(cdata);
         ffi::PyType_Modified(iter);
     }
+    install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO);
+    install_lib_getattro(crate::libobj::Lib::type_object_raw(py), &LIB_GETATTRO);
+    install_lib_getattro(crate::dllib::DlLib::type_object_raw(py), &DLLIB_GETATTRO);
     install_from_handle(py);
 }
+
 
 /// Replace PyO3's `FFI.from_handle` by a `METH_O` method of the same behaviour and doc.
 fn install_from_handle(py: Python<'_>) {
@@ -250,5 +258,77 @@ unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Optio
         }
         let read = FastRead::for_type(f.ctype.get())?;
         Some(read.read(this.addr().wrapping_add(f.offset)))
+    }
+}
+
+static CLIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
+static LIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
+static DLLIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
+
+fn install_lib_getattro(tp: *mut ffi::PyTypeObject, saved: &'static OnceLock<ffi::getattrofunc>) {
+    // SAFETY: a PyO3 heap type alive for the interpreter's life; the GIL is held and the type
+    // is not in use yet. The original slot is saved before ours goes in.
+    unsafe {
+        if let Some(orig) = (*tp).tp_getattro {
+            if saved.set(orig).is_ok() {
+                let ours: ffi::getattrofunc = if std::ptr::eq(saved, &CLIB_GETATTRO) {
+                    clib_getattro
+                } else if std::ptr::eq(saved, &LIB_GETATTRO) {
+                    lib_getattro
+                } else {
+                    dllib_getattro
+                };
+                (*tp).tp_getattro = Some(ours);
+                ffi::PyType_Modified(tp);
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn clib_getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `lib_getattr_via`.
+    unsafe { lib_getattr_via(obj, name, &CLIB_GETATTRO) }
+}
+
+unsafe extern "C" fn lib_getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `lib_getattr_via`.
+    unsafe { lib_getattr_via(obj, name, &LIB_GETATTRO) }
+}
+
+unsafe extern "C" fn dllib_getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `lib_getattr_via`.
+    unsafe { lib_getattr_via(obj, name, &DLLIB_GETATTRO) }
+}
+
+/// What the lib found before (its instance dict), else the saved PyO3 slot (the generic lookup,
+/// then `__getattr__`). The lib's dict only holds C names it resolved (and the few extras that
+/// `ffi.verify()` adds), so looking there first changes no result.
+///
+/// # Safety
+/// Called by CPython as a `tp_getattro` slot, with the GIL held; `saved` is set.
+unsafe fn lib_getattr_via(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    saved: &OnceLock<ffi::getattrofunc>,
+) -> *mut ffi::PyObject {
+    // SAFETY: forwarded; a positive `tp_dictoffset` is where the object keeps its dict pointer
+    // (PyO3's `dict` option), which may still be NULL.
+    unsafe {
+        let offset = (*ffi::Py_TYPE(obj)).tp_dictoffset;
+        if offset > 0 && ffi::PyUnicode_CheckExact(name) != 0 {
+            let dict = *(obj.cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>());
+            if !dict.is_null() {
+                let found = ffi::PyDict_GetItemWithError(dict, name);
+                if !found.is_null() {
+                    ffi::Py_INCREF(found);
+                    return found;
+                }
+                if !ffi::PyErr_Occurred().is_null() {
+                    return std::ptr::null_mut();
+                }
+            }
+        }
+        let orig = saved.get().expect("installed with the slot");
+        orig(obj, name)
     }
 }
