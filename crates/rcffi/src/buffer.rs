@@ -16,7 +16,8 @@ use crate::ctype::{CType, Kind};
 /// `_cffi_backend.buffer`: `size` bytes at the address of `cdata` (kept alive).
 #[pyclass(module = "_cffi_backend", name = "buffer", frozen, weakref)]
 pub struct Buffer {
-    cdata: Py<CData>,
+    /// Keeps the memory alive.
+    _cdata: Py<CData>,
     ptr: usize,
     size: usize,
 }
@@ -51,8 +52,8 @@ impl Buffer {
     }
 }
 
-/// `ffi.buffer(cdata, size=-1)`.
-pub fn new_buffer(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<Py<Buffer>> {
+/// The buffer of `ffi.buffer(cdata, size=-1)`.
+fn buffer_over(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<Buffer> {
     let c = cd.get();
     let t = c.ctype.get();
     if size >= 0 && c.is_owning() && size > c.owned_size(py) {
@@ -86,7 +87,7 @@ pub fn new_buffer(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResul
             t.name
         )));
     }
-    Py::new(py, Buffer { cdata: cd.clone().unbind(), ptr: c.addr() as usize, size })
+    Ok(Buffer { _cdata: cd.clone().unbind(), ptr: c.addr() as usize, size })
 }
 
 #[pymethods]
@@ -95,9 +96,7 @@ impl Buffer {
     #[pyo3(signature = (cdata, size=-1))]
     fn py_new(py: Python<'_>, cdata: &Bound<'_, PyAny>, size: isize) -> PyResult<Buffer> {
         let cd = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
-        let b = new_buffer(py, cd, size)?;
-        let b = b.get();
-        Ok(Buffer { cdata: b.cdata.clone_ref(py), ptr: b.ptr, size: b.size })
+        buffer_over(py, cd, size)
     }
 
     fn __len__(&self) -> usize {
