@@ -7,17 +7,17 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use libffi::raw;
 use model::PrimKind;
 use pyo3::exceptions::{PyMemoryError, PyNotImplementedError, PySystemError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
 use crate::cdata::{CData, Owner};
 use crate::convert;
 use crate::ctype::{CType, Kind};
+use crate::gilslot::GilSlot;
 
 /// What the trampoline needs. Shared: its address is libffi's user data, and a running call
 /// holds its own reference, so that the callback cdata may die during the call.
@@ -25,12 +25,12 @@ struct Info {
     /// The function type; it owns the CIF the closure uses, so it must outlive the closure.
     ctype: Py<CType>,
     /// The callable and `onerror`; None once the garbage collector broke a cycle through them.
-    callable: Mutex<Option<Py<PyAny>>>,
+    callable: GilSlot,
     /// The result to return when the callable raises: `error` converted, or zeros.
     error: Vec<u8>,
     /// False for `void` results: nothing to write.
     has_result: bool,
-    onerror: Mutex<Option<Py<PyAny>>>,
+    onerror: GilSlot,
 }
 
 /// The closure behind a callback cdata: keeps the libffi closure and the callable alive.
@@ -42,37 +42,30 @@ pub struct Closure {
 // SAFETY: the libffi closure is written only while being prepared (before this value exists)
 // and freed in Drop; in between, only C callers read it.
 unsafe impl Send for Closure {}
-// SAFETY: as above; what `Info` lets change is behind Mutexes.
+// SAFETY: as above; what `Info` lets change is in GIL-guarded slots.
 unsafe impl Sync for Closure {}
 
 impl Closure {
     /// The Python callable (None once cleared by the garbage collector).
     pub fn callable(&self, py: Python<'_>) -> Py<PyAny> {
-        lock(&self.info.callable).as_ref().map_or_else(|| py.None(), |c| c.clone_ref(py))
+        self.info.callable.get(py).unwrap_or_else(|| py.None())
     }
 
     pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        for cell in [&self.info.callable, &self.info.onerror] {
-            if let Ok(guard) = cell.try_lock() {
-                if let Some(o) = guard.as_ref() {
-                    visit.call(o)?;
-                }
-            }
-        }
-        Ok(())
+        self.info.callable.traverse(visit)?;
+        self.info.onerror.traverse(visit)
     }
 
     /// Break reference cycles (callable -> ... -> this callback). Calls from C then only
     /// return the error value.
     pub fn clear(&self) {
-        let callable = lock(&self.info.callable).take();
-        let onerror = lock(&self.info.onerror).take();
-        drop((callable, onerror));
+        // tp_clear runs with the GIL held: attaching is only bookkeeping.
+        Python::attach(|py| {
+            let callable = self.info.callable.take(py);
+            let onerror = self.info.onerror.take(py);
+            drop((callable, onerror));
+        })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for Closure {
@@ -195,10 +188,10 @@ fn make_info(
     }
     Ok(Arc::new(Info {
         ctype: ct.clone().unbind(),
-        callable: Mutex::new(Some(callable.clone().unbind())),
+        callable: GilSlot::new(Some(callable.clone().unbind())),
         error: error_value,
         has_result: rt.get().size() > 0,
-        onerror: Mutex::new(onerror.map(|o| o.clone().unbind())),
+        onerror: GilSlot::new(onerror.map(|o| o.clone().unbind())),
     }))
 }
 
@@ -265,6 +258,16 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
         // SAFETY (all accesses below): `result` holds at least 8 bytes.
         unsafe {
             if t.prim_kind() == Some(PrimKind::Signed) {
+                // The common case (an int that fits) without the general conversion.
+                if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
+                    if let Ok(v) = obj.extract::<i64>() {
+                        let bits = 8 * size as u32;
+                        if v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1)) {
+                            model::raw::write_int(result, 8, v as i128);
+                            return Ok(());
+                        }
+                    }
+                }
                 convert::write(py, rt, result, obj)?;
                 let v = model::raw::read_int(result, size as usize, true);
                 model::raw::write_int(result, 8, v);
@@ -295,6 +298,13 @@ unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, ar
     // C's errno becomes the saved errno that Python code sees, and back again.
     crate::errno::save();
     let gil = crate::gil::GilState::ensure();
+    if !gil.held() {
+        // No interpreter (yet, or any more): C still gets a defined result.
+        // SAFETY: as below.
+        unsafe { copy_error_value(&*user, result) };
+        crate::errno::restore();
+        return;
+    }
     // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, from Arc::as_ptr; the closure
     // being called holds a reference, so taking our own for the call is sound.
     let info = unsafe {
@@ -302,9 +312,10 @@ unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, ar
         Arc::from_raw(user)
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: libffi passes a result buffer for the CIF's result type (at least a word) and
-        // one pointer per argument, each to a value of that argument's type.
-        Python::attach(|py| unsafe { invoke(py, &info, result, args) });
+        // SAFETY: this thread holds the GIL (just ensured). libffi passes a result buffer for
+        // the CIF's result type (at least a word) and one pointer per argument, each to a value
+        // of that argument's type.
+        unsafe { invoke(Python::assume_attached(), &info, result, args) };
     }));
     if outcome.is_err() {
         // A bug on our side; C still gets a defined result.
@@ -328,6 +339,28 @@ unsafe fn copy_error_value(info: &Info, result: *mut u8) {
     }
 }
 
+/// The arguments of a call from C as a tuple, built in place (no intermediate vector).
+///
+/// # Safety
+/// `args` must hold one pointer per declared argument of `f`, each to a value of its type.
+unsafe fn arguments_tuple<'py>(
+    py: Python<'py>,
+    f: &crate::ctype::FunctionInfo,
+    args: *mut *mut c_void,
+) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+    let n = f.args.len();
+    // SAFETY: a new tuple of n NULL items; each is set exactly once below before the tuple is
+    // used (a tuple with NULL items may still be dropped, if a conversion fails).
+    let tuple = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyTuple_New(n as pyo3::ffi::Py_ssize_t)) }?;
+    for (i, a) in f.args.iter().enumerate() {
+        // SAFETY: forwarded from the caller.
+        let v = unsafe { convert::read(py, a.bind(py), (*args.add(i)).cast()) }?;
+        // SAFETY: `i < n`; SET_ITEM steals the new reference.
+        unsafe { pyo3::ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as pyo3::ffi::Py_ssize_t, v.into_ptr()) };
+    }
+    Ok(tuple.cast_into_unchecked())
+}
+
 /// Why a call into Python failed.
 struct Failure {
     err: PyErr,
@@ -342,21 +375,15 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
     let Some(f) = ct.func.as_ref() else { return };
     let rt = f.result.bind(py);
     // Owned references: the garbage collector may clear the closure while Python code runs.
-    let Some(callable) = lock(&info.callable).as_ref().map(|c| c.clone_ref(py).into_bound(py)) else {
+    let Some(callable) = info.callable.get(py).map(|c| c.into_bound(py)) else {
         // SAFETY: forwarded from the caller.
         unsafe { copy_error_value(info, result) };
         return;
     };
-    let onerror = lock(&info.onerror).as_ref().map(|o| o.clone_ref(py));
     let run = || -> Result<(), Failure> {
         let fail = |err| Failure { err, in_result: false };
-        let mut values = Vec::with_capacity(f.args.len());
-        for (i, a) in f.args.iter().enumerate() {
-            // SAFETY: libffi gives one pointer per declared argument, to a value of its type.
-            let v = unsafe { convert::read(py, a.bind(py), (*args.add(i)).cast()) }.map_err(fail)?;
-            values.push(v);
-        }
-        let tuple = PyTuple::new(py, values).map_err(fail)?;
+        // SAFETY: libffi gives one pointer per declared argument, to a value of its type.
+        let tuple = unsafe { arguments_tuple(py, f, args) }.map_err(fail)?;
         let res = callable.call1(tuple).map_err(fail)?;
         // SAFETY: libffi's result buffer fits the result type and at least a word.
         unsafe { encode_result(py, rt, result, &res) }.map_err(|err| Failure { err, in_result: true })
@@ -365,7 +392,7 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
     // SAFETY: forwarded from the caller.
     unsafe { copy_error_value(info, result) };
     let extra = if failure.in_result { ", trying to convert the result back to C" } else { "" };
-    let Some(onerror) = onerror else {
+    let Some(onerror) = info.onerror.get(py) else {
         write_unraisable(py, failure.err, "from cffi callback ", Some(&callable), extra);
         return;
     };

@@ -34,6 +34,13 @@ impl GilState {
     }
 }
 
+impl GilState {
+    /// Whether the GIL was taken (false when there is no initialized interpreter).
+    pub(crate) fn held(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl Drop for GilState {
     fn drop(&mut self) {
         if let Some(state) = self.0 {

@@ -24,6 +24,7 @@ mod ffi;
 mod file;
 mod fxhash;
 mod gil;
+mod gilslot;
 mod handle;
 mod hotslots;
 mod libobj;

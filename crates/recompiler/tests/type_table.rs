@@ -11,6 +11,7 @@ fn cdef(source: &str) -> Step {
         source: source.to_string(),
         override_: false,
         pack: 0,
+        dllexport: false,
     }
 }
 
