@@ -37,25 +37,15 @@ def summary(results, out=sys.stdout):
                   file=out)
     ops = results.get("ops")
     if ops:
-        slower = ["%s (%s)" % (r["op"], fmt_ratio(r["ratio_cffi_over_rcffi"]))
-                  for r in ops["ops"]
-                  if r["ratio_cffi_over_rcffi"] is not None
-                  and r["ratio_cffi_over_rcffi"] < 1]
-        faster = [r for r in ops["ops"]
-                  if r["ratio_cffi_over_rcffi"] is not None
-                  and r["ratio_cffi_over_rcffi"] >= 1]
-        print("  ops: rcffi faster than upstream on %d, slower on %d"
-              % (len(faster), len(slower)), file=out)
+        slower = ["%s [%s] (%s)" % (r["op"], r["mode"],
+                                    _common.fmt_q(r["rcffi_over_cffi"]))
+                  for r in ops["rows"]
+                  if r["rcffi_over_cffi"] is not None
+                  and r["rcffi_over_cffi"] > 1]
+        print("  ops: rcffi slower than upstream cffi on %d of %d rows"
+              % (len(slower), len(ops["rows"])), file=out)
         for s in slower:
             print("    slower: %s" % s, file=out)
-        skipped = sorted(set(r["op"] for r in ops["ops"]
-                             if "rcffi" in r["skipped"]))
-        if skipped:
-            print("  ops skipped for rcffi: %s" % "; ".join(skipped), file=out)
-        errs = ["%s: %s" % (r["op"], r["errors"]["rcffi"].splitlines()[0])
-                for r in ops["ops"] if "rcffi" in r["errors"]]
-        for e in errs:
-            print("  rcffi ERROR %s" % e[:200], file=out)
     print(file=out)
 
 
