@@ -13,10 +13,11 @@ For rcffi and for upstream cffi, in a child process of that implementation
                     system headers they come from (see api_corpus())
 
 into ``<cache>/modules/<impl>-<key>/``, where the key hashes the
-implementation's files, the C library, the corpus and the Python version: a
-new rcffi build gets new modules, an unchanged one reuses them.  Each module
-has a ``<name>.status.json`` (ok, or the error of its build); a failed build
-is not retried until the key changes (``--rebuild`` forces it).
+implementation's files and the Python version: a new rcffi build gets new
+modules, an unchanged one reuses them.  Each module has a
+``<name>.status.json`` (ok, or the error of its build, and a hash of its
+cdef and C source: a changed source is rebuilt); a failed build is not
+retried until something changes (``--rebuild`` forces it).
 """
 import ctypes
 import ctypes.util
@@ -78,7 +79,8 @@ _RENAME = re.compile(r"has no member named [\u2018'](\w+)[\u2019']; did you "
 
 
 def _split_keep_defines(text):
-    """[(defines_text, declaration_text)] covering the whole text."""
+    """[(chunk, its #define lines, its declaration)] covering the whole
+    text; #defines are interleaved with the declarations."""
     out = []
     consumed = 0
     for _kind, chunk in corpus_mod.split_declarations(text):
@@ -87,8 +89,9 @@ def _split_keep_defines(text):
         for line in chunk.splitlines(True):
             (defs if line.lstrip().startswith("#define") else body).append(
                 line)
-        out.append(("".join(defs), "".join(body)))
-    out.append((text[consumed:], ""))
+        out.append((chunk, "".join(defs), "".join(body)))
+    rest = text[consumed:]
+    out.append((rest, rest, ""))
     return out
 
 
@@ -142,11 +145,12 @@ def api_corpus(info, label, verbose=False):
     missing = _unexported(names)
     kept = []
     dropped = 0
-    for defs, decl in _split_keep_defines(text):
-        if decl and corpus_mod.declared_names(decl) & missing:
+    for chunk, defs, decl in _split_keep_defines(text):
+        if decl.strip() and corpus_mod.declared_names(decl) & missing:
             dropped += 1
-            decl = ""
-        kept.append(defs + decl)
+            kept.append("\n" + defs)
+        else:
+            kept.append(chunk)
     text = "".join(kept)
     meta = {"ok": False, "source_lines": info["lines"],
             "dropped_unexported": dropped, "renamed_fields": {}}
@@ -237,38 +241,57 @@ def module_specs(cache, corpora=None, want=("bench",), verbose=False):
     return specs
 
 
-def module_dir(cache, impl, corpora=None):
+def spec_key(spec):
+    """A hash of what a module is made from."""
+    h = hashlib.sha256()
+    if spec.get("cdef_file"):
+        with open(spec["cdef_file"], "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    for k in ("name", "kind", "c_source", "libraries", "include_dirs",
+              "cflags", "unavailable"):
+        h.update(json.dumps(spec.get(k)).encode())
+    return h.hexdigest()[:16]
+
+
+def module_dir(cache, impl):
     h = hashlib.sha256()
     h.update(impl_key(impl).encode())
-    h.update(_clib.source_hash().encode())
     h.update(sys.version.encode())
-    if corpora:
-        h.update(os.path.dirname(
-            next(iter(corpora.values()))["path"]).encode())
     return os.path.join(cache, "modules", "%s-%s" % (impl.name,
                                                      h.hexdigest()[:12]))
 
 
-def ensure_modules(impls, specs, cache, corpora=None, rebuild=False,
-                   verbose=False):
+def _read_status(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_modules(impls, specs, cache, rebuild=False, verbose=False):
     """Build what is missing; return {impl name: {"dir": d, "status":
     {module name: status dict}}}."""
     out = {}
     for impl in impls:
         if impl.module is None:
             continue
-        d = module_dir(cache, impl, corpora)
+        d = module_dir(cache, impl)
         os.makedirs(d, exist_ok=True)
         todo = []
         for spec in specs:
+            spec["key"] = spec_key(spec)
             sp = os.path.join(d, spec["name"] + ".status.json")
-            if rebuild and os.path.exists(sp):
+            old = _read_status(sp)
+            if old is not None and (rebuild or old.get("key") != spec["key"]):
                 os.remove(sp)
-            if os.path.exists(sp):
+                old = None
+            if old is not None:
                 continue
             if spec.get("unavailable"):
                 with open(sp, "w") as f:
                     json.dump({"name": spec["name"], "ok": False,
+                               "key": spec["key"],
                                "error": spec["unavailable"]}, f)
                 continue
             todo.append(spec)
@@ -296,8 +319,7 @@ def ensure_modules(impls, specs, cache, corpora=None, rebuild=False,
                             + err}
         status = out.setdefault(impl.name, {"dir": d, "status": {}})["status"]
         for spec in specs:
-            sp = os.path.join(d, spec["name"] + ".status.json")
-            if os.path.exists(sp):
-                with open(sp) as f:
-                    status[spec["name"]] = json.load(f)
+            st = _read_status(os.path.join(d, spec["name"] + ".status.json"))
+            if st is not None:
+                status[spec["name"]] = st
     return out

@@ -69,7 +69,7 @@ def build(impl, spec_path):
         if os.path.exists(status_path):
             continue
         t0 = time.time()
-        status = {"name": name, "impl": impl}
+        status = {"name": name, "impl": impl, "key": mod.get("key")}
         try:
             with open(mod["cdef_file"]) as f:
                 cdef = f.read()

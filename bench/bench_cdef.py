@@ -14,7 +14,8 @@ text.  Two variants:
 
 An untimed cdef of the largest corpus by each implementation comes first.
 Reported: median CPU time of this thread (``RCFFI_BENCH_TIMER=wall`` for
-wall clock) and the ratio upstream/rcffi (> 1: rcffi is faster).
+wall clock), the ratio rcffi/upstream (< 1: rcffi is faster) and its
+inverse, the speedup upstream/rcffi.
 """
 import gc
 import json
@@ -113,6 +114,8 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
             med = {k: (row[k]["median_s"] if k in row else None)
                    for k in ("cffi", "rcffi")}
             row["ratio_cffi_over_rcffi"] = ratio(med["cffi"], med["rcffi"])
+            row["s"] = {k: v for k, v in med.items() if v is not None}
+            _common.add_ratios(row, key="s")
             result["rows"].append(row)
             if verbose:
                 print("  cdef %-8s %-4s cffi %-9s rcffi %-9s ratio %s"
@@ -124,8 +127,9 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
 
 
 def print_result(result, out=sys.stdout):
-    print("== cdef parse time (%s time, median of reps; ratio > 1: rcffi "
-          "faster) ==" % result["timer"], file=out)
+    print("== cdef parse time (%s time, median of reps; rcffi/cffi < 1: "
+          "rcffi faster; speedup = cffi/rcffi) ==" % result["timer"],
+          file=out)
     rows = []
     for r in result["rows"]:
         def cell(name):
@@ -140,10 +144,14 @@ def print_result(result, out=sys.stdout):
             what += " (%d sizeof, %d typeof)" % (r["n_structs"],
                                                 r["n_typedefs"])
         rows.append([r["corpus"], str(r["lines"]), what, str(n),
-                     cell("cffi"), cell("rcffi"),
+                     cell("rcffi"), cell("cffi"),
+                     _common.fmt_q(r.get("rcffi_over_cffi")),
+                     _common.fmt_best(r),
                      fmt_ratio(r["ratio_cffi_over_rcffi"])])
-    print_table(["corpus", "lines", "variant", "reps", "cffi", "rcffi",
-                 "cffi/rcffi"], rows, aligns=list("lrlrrrr"), out=out)
+    print_table(["corpus", "lines", "variant", "reps", "rcffi", "cffi",
+                 "rcffi/cffi", "rcffi/best", "speedup"], rows,
+                aligns=list("lrlrrrrrr"), out=out)
+    print("  (ctypes has no cdef: the best peer is upstream cffi)", file=out)
     for k, v in sorted(result["missing"].items()):
         print("  %s not measured: %s" % (k, v), file=out)
     for k, v in sorted(result["errors"].items()):
