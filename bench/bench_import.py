@@ -13,7 +13,8 @@ costs too.  For upstream nothing is added.
 
 Rows, on the same declarations per group:
 
-* ``import cffi``, ``import _cffi_backend``;
+* ``import cffi``, ``import _cffi_backend``, ``import cffi`` + ``FFI()``,
+  the same + ``cdef`` of one function;
 * the call library's cdef (``_clib.py``): in-line ``FFI()`` + ``cdef`` +
   ``dlopen``; ``import`` of the out-of-line ABI module + ``dlopen``;
   ``import`` of the API module;
@@ -61,6 +62,11 @@ def plan(libbench, corpora, api_corpora):
         ("backend", "import cffi", "import cffi", "", None, False),
         ("backend", "import _cffi_backend", "import _cffi_backend", "", None,
          False),
+        ("backend", "import cffi; FFI()", "import cffi\nffi = cffi.FFI()",
+         "", None, False),
+        ("backend", "import cffi; FFI(); cdef(1 function)",
+         "import cffi\nffi = cffi.FFI()\nffi.cdef('int add(int, int);')", "",
+         None, False),
         ("bench cdef", "in-line: FFI() + cdef + dlopen",
          "import cffi\nffi = cffi.FFI()\nffi.cdef(SRC)\n"
          "lib = ffi.dlopen(%r)" % libbench, "SRC = %r" % _clib.CDEF, None,

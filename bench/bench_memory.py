@@ -90,6 +90,8 @@ KINDS = [
      "('y', ctypes.c_int)]\nmake = P"),
     ('new("int[1000]")', "abi", INLINE + 'make = lambda: ffi.new("int[1000]")',
      "make = ctypes.c_int * 1000"),
+    ('new("int[1000]")', "api", API + 'make = lambda: ffi.new("int[1000]")',
+     "make = ctypes.c_int * 1000"),
 ]
 
 

@@ -47,9 +47,15 @@ ABI = ("abi",)
 TEXT = b"hello world, " * 3          # 39 bytes + NUL
 N_CB = 1000                          # callbacks per call_n()
 
-# (group, name, statement for rcffi and cffi, ctypes statement or None,
+# (group, name, statement for rcffi and cffi or None, ctypes statement or None,
 #  modes, divisor)
 OPS = [
+    # ---- reference: the same Python call everywhere (the ratio shows the
+    # noise between processes), ctypes' default conversions
+    ("reference", "Python def pyadd(1, 2)", "pyadd(1, 2)", "pyadd(1, 2)",
+     ABI, 1),
+    ("reference", "ctypes add(1, 2), no argtypes", None, "cl_plain.add(1, 2)",
+     ABI, 1),
     # ---- calls
     ("calls", "add(1, 2) as lib.add(1, 2)", "lib.add(1, 2)", "cl.add(1, 2)",
      ALL, 1),
@@ -113,6 +119,9 @@ OPS = [
      "ct_buf4k.raw", ABI, 1),
     ("convert", "from_buffer(bytearray(4096))", "ffi.from_buffer(ba)",
      "CharArr4096.from_buffer(ba)", ABI, 1),
+    ("convert", "from_buffer(bytearray(4096)) incl. alloc",
+     "ffi.from_buffer(bytearray(4096))",
+     "CharArr4096.from_buffer(bytearray(4096))", ABI, 1),
     ("convert", "new_handle(obj)", "ffi.new_handle(obj)", None, ABI, 1),
     ("convert", "from_handle(h)", "ffi.from_handle(h)", None, ABI, 1),
 ]
@@ -198,6 +207,7 @@ def _space_ctypes(libbench):
         "ba": bytearray(4096),
     }
     ns["addr"] = c.addressof(ns["ct_arr"])
+    ns["cl_plain"] = c.CDLL(libbench)      # no argtypes / restype
     return ns
 
 
@@ -369,6 +379,8 @@ def run(quick=False, only=None, timer_name=None, verbose=True,
                                                       ct_stmt, div)
                         i, ans = ctypes_cells[key]
                         cm = "ctypes"
+                    elif stmt is None:
+                        continue
                     elif mode not in workers[name].hello["modes"]:
                         # the mode's module is missing (noted once)
                         row.setdefault("unavailable", []).append(name)

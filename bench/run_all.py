@@ -38,6 +38,8 @@ def all_rows(results):
     for r in (results.get("cdef") or {}).get("rows", []):
         out.append(("cdef", "%s %s" % (r["variant"], r["corpus"]), r))
     for r in (results.get("ops") or {}).get("rows", []):
+        if r["group"] == "reference":       # not an rcffi operation
+            continue
         out.append(("ops", "%s [%s]" % (r["op"], r["mode"]), r))
     for r in (results.get("import") or {}).get("rows", []):
         out.append(("import", "%s: %s" % (r["group"], r["op"]), r))
