@@ -31,7 +31,6 @@ median, ratio rcffi/cffi (< 1: rcffi faster).
 """
 import ast
 import json
-import os
 import subprocess
 import sys
 import time

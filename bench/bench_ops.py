@@ -293,10 +293,6 @@ class Worker(object):
             pass
 
 
-def _cells_of(row):
-    return [c for c in row["_cells"] if c is not None]
-
-
 def run(quick=False, only=None, timer_name=None, verbose=True,
         modules=None, libbench=None, impls=None, rounds=None):
     """modules: {impl: {"dir", "status"}} from _modules.ensure_modules

@@ -7,7 +7,7 @@ Needs rcffi (``import rcffi``) and upstream cffi (``import cffi``) in the same
 environment, plus gcc, setuptools and the system headers (cdef corpus, test
 library, out-of-line modules).  The first run generates the corpus and
 builds the modules into the cache (about a minute); later runs reuse them.
-A full run takes ~4 minutes, --quick about one.  See bench/README.md.
+A full run takes ~3 minutes, --quick about one.  See bench/README.md.
 """
 import json
 import os
