@@ -136,13 +136,75 @@ def ratio(a, b):
     return a / b
 
 
+def fmt_q(r):
+    """A ratio rcffi/peer (< 1: rcffi faster), without unit."""
+    if r is None or r != r:
+        return "-"
+    if r >= 10:
+        return "%.1f" % r
+    if r >= 0.095:
+        return "%.2f" % r
+    return "%.3f" % r
+
+
+PEERS = ("cffi", "ctypes")
+
+
+def add_ratios(row, key="ns"):
+    """Given row[key] = {impl: value} (smaller is better), set
+    row["rcffi_over_cffi"], row["best_peer"] (the implementation other than
+    rcffi with the smallest value) and row["rcffi_over_best"]."""
+    vals = row[key]
+    mine = vals.get("rcffi")
+    row["rcffi_over_cffi"] = ratio(mine, vals.get("cffi"))
+    peers = [(vals[n], n) for n in PEERS if vals.get(n) is not None]
+    if peers:
+        best, name = min(peers)
+        row["best_peer"] = name
+        row["rcffi_over_best"] = ratio(mine, best)
+    else:
+        row["best_peer"] = None
+        row["rcffi_over_best"] = None
+    return row
+
+
+def fmt_best(row):
+    q = row.get("rcffi_over_best")
+    if q is None:
+        return "-"
+    return "%s %s" % (fmt_q(q), row["best_peer"])
+
+
+def cell(row, name, fmt=None, key="ns"):
+    """A table cell: the value, or ERROR / - ."""
+    fmt = fmt or fmt_ns
+    if name in row[key] and row[key][name] is not None:
+        return fmt(row[key][name])
+    if name in row.get("errors", {}):
+        return "ERROR"
+    if name in row.get("unavailable", ()):
+        return "n/a"
+    return "-"
+
+
+def cache_dir():
+    """The benchmarks' cache: corpora, the C library, built modules."""
+    d = os.environ.get("RCFFI_BENCH_CACHE")
+    if not d:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache")
+        d = os.path.join(base, "rcffi-bench")
+    return d
+
+
 def print_table(headers, rows, aligns=None, out=sys.stdout):
-    """rows: lists of strings.  aligns: 'l' or 'r' per column."""
+    """rows: lists of strings; None gives an empty line.  aligns: 'l' or
+    'r' per column."""
     cols = len(headers)
     aligns = aligns or (["l"] + ["r"] * (cols - 1))
     widths = [len(h) for h in headers]
     for r in rows:
-        for i, c in enumerate(r):
+        for i, c in enumerate(r or ()):
             widths[i] = max(widths[i], len(c))
 
     def line(cells):
@@ -154,5 +216,5 @@ def print_table(headers, rows, aligns=None, out=sys.stdout):
     print(line(headers), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for r in rows:
-        print(line(r), file=out)
+        print("" if r is None else line(r), file=out)
     out.flush()

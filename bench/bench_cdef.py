@@ -5,16 +5,22 @@
 Both implementations run in this one process, round-robin (rep 1 of each,
 then rep 2 of each, ...), on the same text.  Each rep appends a unique
 ``#define`` so that no implementation can answer from a cache keyed by the
-text.  Two variants:
+text.  Variants:
 
-  cdef      FFI() + cdef(text)
-  cdef+use  the same, then ffi.sizeof() of up to 50 struct types and
-            ffi.typeof() of up to 50 typedefs spread over the corpus, so
-            that work deferred by a lazy cdef is paid for
+  cdef               FFI() + cdef(text)
+  cdef+use           the same, then ffi.sizeof() of up to 50 struct types
+                     and ffi.typeof() of up to 50 typedefs spread over the
+                     corpus, so that work deferred by a lazy cdef is paid for
+  cdef, gc off       cdef with the garbage collector disabled (5k, 20k)
+  cdef in N calls    the 20k corpus cut at declaration boundaries into 20 or
+                     100 pieces, fed to one FFI by successive cdef() calls,
+                     as packages that build their cdef incrementally do
+                     (at most 3 reps, 1 with --quick)
 
 An untimed cdef of the largest corpus by each implementation comes first.
 Reported: median CPU time of this thread (``RCFFI_BENCH_TIMER=wall`` for
-wall clock) and the ratio upstream/rcffi (> 1: rcffi is faster).
+wall clock), the ratio rcffi/upstream (< 1: rcffi is faster) and its
+inverse, the speedup upstream/rcffi.
 """
 import gc
 import json
@@ -30,15 +36,52 @@ REPS = {"1k": (9, 3), "5k": (7, 3), "20k": (5, 2)}
 # a cell stops early (after at least one rep) once it has used this much
 BUDGET = (60.0, 12.0)
 
+# variant: (corpus sizes or None for all, cdef() calls, GC on, first use,
+#           max reps (full, quick))
+VARIANTS = {
+    "cdef": (None, 1, True, False, None),
+    "cdef+use": (None, 1, True, True, None),
+    "cdef, gc off": (("5k", "20k"), 1, False, False, (3, 1)),
+    "cdef in 20 calls": (("20k",), 20, True, False, (3, 1)),
+    "cdef in 100 calls": (("20k",), 100, True, False, (3, 1)),
+}
+DEFAULT_VARIANTS = list(VARIANTS)
 
-def _one(impl, text, structs, typedefs, timer):
+
+def split_pieces(text, parts):
+    """The text cut into `parts` pieces of about equal length at declaration
+    boundaries, as a package that builds its cdef incrementally does."""
+    import corpus as corpus_mod
+    chunks = [t for _k, t in corpus_mod.split_declarations(text)]
+    rest = text[sum(len(c) for c in chunks):]
+    size = len(text) / parts
+    pieces, cur, acc = [], [], 0
+    for c in chunks:
+        cur.append(c)
+        acc += len(c)
+        if acc >= size * (len(pieces) + 1) and len(pieces) < parts - 1:
+            pieces.append("".join(cur))
+            cur = []
+    pieces.append("".join(cur) + rest)
+    return pieces
+
+
+def _one(impl, text, structs, typedefs, timer, pieces=None, gc_on=True):
     FFI = impl.FFI
     gc.collect()
+    pieces = pieces or [text]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t0 = timer()
-        ffi = FFI()
-        ffi.cdef(text)
+        if not gc_on:
+            gc.disable()
+        try:
+            t0 = timer()
+            ffi = FFI()
+            for piece in pieces:
+                ffi.cdef(piece)
+        finally:
+            if not gc_on:
+                gc.enable()
         for s in structs:
             ffi.sizeof(s)
         for t in typedefs:
@@ -58,7 +101,7 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
         corpora = corpus_mod.get_corpora(verbose=verbose)
     sizes = sizes or list(corpus_mod.SIZES)
     if variants is None:
-        variants = ["cdef", "cdef+use"]
+        variants = DEFAULT_VARIANTS
     result = {"timer": timer_name, "quick": quick, "rows": [],
               "errors": {}, "missing": {i.name: i.error for i in impls
                                          if i.module is None}}
@@ -73,11 +116,17 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
     rep_id = [0]
     broken = set()
     for variant in variants:
+        v_sizes, parts, gc_on, use, max_reps = VARIANTS[variant]
         for label in sizes:
+            if v_sizes is not None and label not in v_sizes:
+                continue
             info = corpora[label]
-            structs = info["structs"] if variant == "cdef+use" else []
-            typedefs = info["typedefs"] if variant == "cdef+use" else []
+            structs = info["structs"] if use else []
+            typedefs = info["typedefs"] if use else []
             reps = REPS.get(label, (3, 1))[1 if quick else 0]
+            if max_reps:
+                reps = min(reps, max_reps[1 if quick else 0])
+            pieces = split_pieces(info["text"], parts) if parts > 1 else None
             budget = BUDGET[1 if quick else 0]
             samples = {i.name: [] for i in avail}
             t_start = time.time()
@@ -87,11 +136,14 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
                     if (impl.name, label, variant) in broken:
                         continue
                     rep_id[0] += 1
-                    text = info["text"] + "#define RCFFI_BENCH_REP_%d %d\n" % (
-                        rep_id[0], rep_id[0])
+                    tag = "#define RCFFI_BENCH_REP_%d %d\n" % (rep_id[0],
+                                                              rep_id[0])
+                    text = info["text"] + tag
+                    ps = pieces[:-1] + [pieces[-1] + tag] if pieces else None
                     try:
                         samples[impl.name].append(
-                            _one(impl, text, structs, typedefs, timer))
+                            _one(impl, text, structs, typedefs, timer, ps,
+                                 gc_on))
                     except Exception as e:
                         broken.add((impl.name, label, variant))
                         msg = "%s: %s" % (type(e).__name__, e)
@@ -113,6 +165,8 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
             med = {k: (row[k]["median_s"] if k in row else None)
                    for k in ("cffi", "rcffi")}
             row["ratio_cffi_over_rcffi"] = ratio(med["cffi"], med["rcffi"])
+            row["s"] = {k: v for k, v in med.items() if v is not None}
+            _common.add_ratios(row, key="s")
             result["rows"].append(row)
             if verbose:
                 print("  cdef %-8s %-4s cffi %-9s rcffi %-9s ratio %s"
@@ -124,8 +178,9 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
 
 
 def print_result(result, out=sys.stdout):
-    print("== cdef parse time (%s time, median of reps; ratio > 1: rcffi "
-          "faster) ==" % result["timer"], file=out)
+    print("== cdef parse time (%s time, median of reps; rcffi/cffi < 1: "
+          "rcffi faster; speedup = cffi/rcffi) ==" % result["timer"],
+          file=out)
     rows = []
     for r in result["rows"]:
         def cell(name):
@@ -140,10 +195,14 @@ def print_result(result, out=sys.stdout):
             what += " (%d sizeof, %d typeof)" % (r["n_structs"],
                                                 r["n_typedefs"])
         rows.append([r["corpus"], str(r["lines"]), what, str(n),
-                     cell("cffi"), cell("rcffi"),
+                     cell("rcffi"), cell("cffi"),
+                     _common.fmt_q(r.get("rcffi_over_cffi")),
+                     _common.fmt_best(r),
                      fmt_ratio(r["ratio_cffi_over_rcffi"])])
-    print_table(["corpus", "lines", "variant", "reps", "cffi", "rcffi",
-                 "cffi/rcffi"], rows, aligns=list("lrlrrrr"), out=out)
+    print_table(["corpus", "lines", "variant", "reps", "rcffi", "cffi",
+                 "rcffi/cffi", "rcffi/best", "speedup"], rows,
+                aligns=list("lrlrrrrrr"), out=out)
+    print("  (ctypes has no cdef: the best peer is upstream cffi)", file=out)
     for k, v in sorted(result["missing"].items()):
         print("  %s not measured: %s" % (k, v), file=out)
     for k, v in sorted(result["errors"].items()):

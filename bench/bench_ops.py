@@ -1,354 +1,474 @@
-"""Micro-benchmarks of cdata operations: rcffi vs upstream cffi vs ctypes.
+"""ns per operation: calls in the three cffi modes, allocation, cdata access,
+conversions, handles, callbacks; rcffi vs upstream cffi vs ctypes.
 
     python bench/bench_ops.py [--quick] [--only SUBSTR] [--json out.json]
 
-Each operation is one Python statement run in a ``timeit`` loop (garbage
-collector off during a sample, as timeit does) with the same statement text
-for rcffi and upstream cffi, and the nearest ctypes spelling where ctypes has
-one.  A sample lasts ~10 ms (4 ms with --quick); the loop count is calibrated
-once per (operation, implementation); samples are taken round-robin over the
-implementations, N rounds, and the median is reported in ns per operation,
-minus the cost of an empty loop iteration (measured the same way).
+Each implementation runs in its own child process (``_worker.py serve``):
+rcffi's after ``rcffi.install_as_cffi()``, so that the out-of-line modules,
+which import ``_cffi_backend``, run on rcffi; upstream's with upstream cffi;
+ctypes alone.  The modules are built by each implementation's own generator
+(``_modules.py``).  Modes, each with the same cdef (``_clib.py``):
 
-Function calls (ABI mode) use a tiny C library compiled here with gcc
-(``add``, ``apply`` which calls a callback) and libc through
-``ffi.dlopen(None)``; they are skipped, with a note, for an implementation
-that has no ``dlopen`` or ``callback`` yet.
+  abi   in-line ABI: ``FFI()``, ``cdef``, ``dlopen`` of the C library
+  ool   out-of-line ABI: ``from _rb_abi import ffi``, ``ffi.dlopen``
+  api   API: ``from _rb_api import ffi, lib`` (the C code compiled in)
 
-Ratios: cffi/rcffi and ctypes/rcffi; > 1 means rcffi is faster.
+Each operation is one statement in a ``timeit`` loop (GC off during a
+sample), the same text for rcffi and upstream cffi, the nearest ctypes
+statement in the ctypes process.  The loop count is calibrated once per cell
+so that a sample lasts ~10 ms (4 ms with --quick).  Then N rounds (15; 5
+with --quick): in each round every row takes one sample of each of its
+cells, the implementations alternating in order; the children take turns,
+only one runs at a time.  Reported: the median in ns per operation (thread
+CPU time; ``RCFFI_BENCH_TIMER=wall`` for wall clock), minus the cost of an
+empty loop iteration in the same process and mode.
+
+Ratios: rcffi/cffi (same mode) and rcffi/best, best being the faster of
+upstream cffi (same mode) and ctypes; < 1 means rcffi is faster.
 """
 import ctypes
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import timeit
+import time
 
 import _common
-from _common import fmt_ns, fmt_ratio, median, print_table, ratio
+from _common import median, print_table
 
-CDEF = """
-struct point { int x; int y; };
-typedef struct point point_t;
-int abs(int);
-size_t strlen(const char *);
-int add(int, int);
-int apply(int (*cb)(int, int), int, int);
-"""
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "_worker.py")
 
-C_SOURCE = """
-int add(int a, int b) { return a + b; }
-int apply(int (*cb)(int, int), int a, int b) { return cb(a, b); }
-"""
+MODES = ("abi", "ool", "api")
+ALL = MODES
+ABI = ("abi",)
 
 TEXT = b"hello world, " * 3          # 39 bytes + NUL
+N_CB = 1000                          # callbacks per call_n()
 
-# (name, statement for rcffi and cffi, ctypes statement or None, needs)
-# needs: None, "dlopen", "callback"
+# (group, name, statement for rcffi and cffi or None, ctypes statement or None,
+#  modes, divisor)
 OPS = [
-    ("new int *", 'ffi.new("int *")', "c_int()", None),
-    ("new int[100]", 'ffi.new("int[100]")', "IntArr100()", None),
-    ("new struct point *", 'ffi.new("struct point *")', "Point()", None),
-    ("p[0] read (int *)", "p[0]", "cp[0]", None),
-    ("p[0] = 42 (int *)", "p[0] = 42", "cp[0] = 42", None),
-    ("arr[50] read (int[100])", "arr[50]", "ct_arr[50]", None),
-    ("arr[50] = 7 (int[100])", "arr[50] = 7", "ct_arr[50] = 7", None),
-    ("pt.x read (struct point *)", "pt.x", "ct_pt.x", None),
-    ("pt.x = 5 (struct point *)", "pt.x = 5", "ct_pt.x = 5", None),
-    ('cast("int", 42)', 'ffi.cast("int", 42)', "c_int(42)", None),
-    ('cast("void *", addr)', 'ffi.cast("void *", addr)', "c_void_p(addr)",
-     None),
-    ('typeof("struct point *")', 'ffi.typeof("struct point *")', None, None),
-    ('sizeof("struct point")', 'ffi.sizeof("struct point")', "sizeof(Point)",
-     None),
-    ("sizeof(cdata int[100])", "ffi.sizeof(arr)", "sizeof(ct_arr)", None),
-    ("string(char[40])", "ffi.string(carr)", "ct_carr.value", None),
-    ("buffer(int[100])[:]", "ffi.buffer(arr)[:]", "bytes(ct_arr)", None),
-    ("from_buffer(bytearray(400))", "ffi.from_buffer(ba)",
-     "CharArr400.from_buffer(ba)", None),
-    ("unpack(int[100], 100)", "ffi.unpack(arr, 100)", "ct_arr[:]", None),
-    ("iterate int[100]", "for _x in arr: pass", "for _x in ct_arr: pass",
-     None),
-    ("new_handle(obj)", "ffi.new_handle(obj)", None, None),
-    ("from_handle(h)", "ffi.from_handle(h)", None, None),
-    ("call libc abs(-5)", "libc.abs(-5)", "ct_libc.abs(-5)", "dlopen"),
-    ("call libc strlen(bytes)", "libc.strlen(TEXT)", "ct_libc.strlen(TEXT)",
-     "dlopen"),
-    ("call add(1, 2)", "lib.add(1, 2)", "ct_lib.add(1, 2)", "dlopen"),
-    ('callback("int(int,int)", f)', 'ffi.callback("int(int,int)", pyadd)',
-     "ADDFUNC(pyadd)", "callback"),
-    ("call apply(cb, 1, 2) -> Python", "lib.apply(cb, 1, 2)",
-     "ct_lib.apply(ct_cb, 1, 2)", "dlopen+callback"),
+    # ---- reference: the same Python call everywhere (the ratio shows the
+    # noise between processes), ctypes' default conversions
+    ("reference", "Python def pyadd(1, 2)", "pyadd(1, 2)", "pyadd(1, 2)",
+     ABI, 1),
+    ("reference", "ctypes add(1, 2), no argtypes", None, "cl_plain.add(1, 2)",
+     ABI, 1),
+    # ---- calls
+    ("calls", "add(1, 2) as lib.add(1, 2)", "lib.add(1, 2)", "cl.add(1, 2)",
+     ALL, 1),
+    ("calls", "add(1, 2) prebound", "add(1, 2)", "add(1, 2)", ALL, 1),
+    ("calls", "mix6(6 mixed args) -> double",
+     "lib.mix6(1, 2, 3.5, ip, 4, cp)", "cl.mix6(1, 2, 3.5, ip, 4, cp)",
+     ALL, 1),
+    ("calls", "half(2.0) -> double", "lib.half(2.0)", "cl.half(2.0)", ALL, 1),
+    ("calls", "nop(), void f(void)", "lib.nop()", "cl.nop()", ALL, 1),
+    ("calls", "strlen(bytes)", "libc.strlen(TEXT)", "libc.strlen(TEXT)",
+     ALL, 1),
+    ("calls", "lib.add lookup alone", "lib.add", "cl.add", ALL, 1),
+    ("calls", "apply(cb, 1, 2): C calls Python", "lib.apply(cb2, 1, 2)",
+     "cl.apply(ct_cb2, 1, 2)", ALL, 1),
+    # ---- callbacks
+    ("callbacks", "ffi.callback(\"int(int)\", f)",
+     'ffi.callback("int(int)", ident)', "CB(ident)", ABI, 1),
+    ("callbacks", "per callback, ffi.callback, C loop",
+     "lib.call_n(cb, N)", "cl.call_n(ct_cb, N)", ALL, N_CB),
+    ("callbacks", "per callback, extern \"Python\", C loop",
+     "lib.call_n(ext, N)", "cl.call_n(ct_cb, N)", ("api",), N_CB),
+    # ---- allocation
+    ("new", "new(\"int *\")", 'ffi.new("int *")', "c_int()", ALL, 1),
+    ("new", "new(\"int[100]\")", 'ffi.new("int[100]")', "IntArr100()", ALL,
+     1),
+    ("new", "new(\"struct point *\", [1, 2])",
+     'ffi.new("struct point *", [1, 2])', "Point(1, 2)", ALL, 1),
+    ("new", "new(\"char[]\", 1000 bytes)", 'ffi.new("char[]", X1000)',
+     "create_string_buffer(X1000)", ALL, 1),
+    ("new", "new(ctype int *)", "ffi.new(t_intp)", "c_int()", ALL, 1),
+    # ---- access
+    ("access", "p[0] read (int *)", "p[0]", "pp[0]", ABI, 1),
+    ("access", "p[0] = 5 (int *)", "p[0] = 5", "pp[0] = 5", ABI, 1),
+    ("access", "arr[50] read (int[100])", "arr[50]", "ct_arr[50]", ABI, 1),
+    ("access", "arr[50] = 7 (int[100])", "arr[50] = 7", "ct_arr[50] = 7",
+     ABI, 1),
+    ("access", "s.x read (struct point *)", "s.x", "ct_s.x", ABI, 1),
+    ("access", "s.x = 5 (struct point *)", "s.x = 5", "ct_s.x = 5", ABI, 1),
+    ("access", "sum(int[1000]), whole sum", "sum(arr1000)",
+     "sum(ct_arr1000)", ABI, 1),
+    ("access", "iterate int[100], whole loop", "for _x in arr: pass",
+     "for _x in ct_arr: pass", ABI, 1),
+    ("access", "unpack(int[100], 100)", "ffi.unpack(arr, 100)", "ct_arr[:]",
+     ABI, 1),
+    # ---- conversions
+    ("convert", "cast(\"int\", 42)", 'ffi.cast("int", 42)', "c_int(42)", ABI,
+     1),
+    ("convert", "cast(\"int *\", p)", 'ffi.cast("int *", p)',
+     "cast(pp, P_int)", ABI, 1),
+    ("convert", "cast(\"void *\", addr)", 'ffi.cast("void *", addr)',
+     "c_void_p(addr)", ABI, 1),
+    ("convert", "typeof(\"struct point *\")", 'ffi.typeof("struct point *")',
+     None, ABI, 1),
+    ("convert", "sizeof(\"struct point\")", 'ffi.sizeof("struct point")',
+     "sizeof(Point)", ABI, 1),
+    ("convert", "sizeof(cdata int[100])", "ffi.sizeof(arr)",
+     "sizeof(ct_arr)", ABI, 1),
+    ("convert", "string(char[40])", "ffi.string(carr)", "ct_carr.value",
+     ABI, 1),
+    ("convert", "buffer(char[4096])[:]", "ffi.buffer(buf4k)[:]",
+     "ct_buf4k.raw", ABI, 1),
+    ("convert", "from_buffer(bytearray(4096))", "ffi.from_buffer(ba)",
+     "CharArr4096.from_buffer(ba)", ABI, 1),
+    ("convert", "from_buffer(bytearray(4096)) incl. alloc",
+     "ffi.from_buffer(bytearray(4096))",
+     "CharArr4096.from_buffer(bytearray(4096))", ABI, 1),
+    ("convert", "new_handle(obj)", "ffi.new_handle(obj)", None, ABI, 1),
+    ("convert", "from_handle(h)", "ffi.from_handle(h)", None, ABI, 1),
 ]
 
+MODULES = {"ool": "_rb_abi", "api": "_rb_api"}
+MODE_LABELS = {"abi": "abi", "ool": "ool-abi", "api": "api", "ctypes": "-"}
+
+
+# ------------------------------------------------ namespaces (in the child)
 
 def pyadd(a, b):
     return a + b
 
 
-def build_clib():
-    """Compile C_SOURCE into a temp dir; return (path, tmpdir) or
-    (None, reason)."""
-    tmp = tempfile.mkdtemp(prefix="rcffi-bench-ops-")
-    src = os.path.join(tmp, "benchlib.c")
-    so = os.path.join(tmp, "libbench.so")
-    with open(src, "w") as f:
-        f.write(C_SOURCE)
-    try:
-        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", src, "-o", so],
-                       check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return None, "cannot compile the test library: %s" % (e,)
-    return so, tmp
+def ident(x):
+    return x
 
 
-def ns_cffi(impl, so_path):
-    """Namespace for one cffi-like implementation; also returns the set of
-    capabilities it lacks, with the reason."""
-    ffi = impl.FFI()
-    ffi.cdef(CDEF)
+def _data(ffi, ns):
     obj = object()
     arr = ffi.new("int[100]", list(range(100)))
-    ns = {
-        "ffi": ffi, "obj": obj, "TEXT": TEXT, "pyadd": pyadd,
-        "p": ffi.new("int *"),
+    ns.update({
+        "ffi": ffi, "TEXT": TEXT, "X1000": b"x" * 1000, "N": N_CB,
+        "obj": obj, "pyadd": pyadd, "ident": ident,
+        "p": ffi.new("int *", 3),
+        "s": ffi.new("struct point *", [1, 2]),
         "arr": arr,
-        "pt": ffi.new("struct point *"),
+        "arr1000": ffi.new("int[1000]", list(range(1000))),
         "carr": ffi.new("char[]", TEXT),
-        "ba": bytearray(400),
+        "buf4k": ffi.new("char[4096]"),
+        "ba": bytearray(4096),
+        "ip": ffi.new("int *", 7),
+        "cp": ffi.new("char[]", b"hello"),
+        "t_intp": ffi.typeof("int *"),
         "addr": int(ffi.cast("intptr_t", arr)),
         "h": ffi.new_handle(obj),
-    }
-    lacks = {}
-    try:
-        ns["libc"] = ffi.dlopen(None)
-        if so_path is None:
-            raise OSError("no test library")
-        ns["lib"] = ffi.dlopen(so_path)
-    except (AttributeError, NotImplementedError) as e:
-        lacks["dlopen"] = "no dlopen (%s)" % (type(e).__name__,)
-    except Exception as e:
-        lacks["dlopen"] = "dlopen failed: %s: %s" % (type(e).__name__, e)
-    try:
-        ns["cb"] = ffi.callback("int(int,int)", pyadd)
-    except (AttributeError, NotImplementedError) as e:
-        lacks["callback"] = "no callback (%s)" % (type(e).__name__,)
-    except Exception as e:
-        lacks["callback"] = "callback failed: %s: %s" % (type(e).__name__, e)
-    return ns, lacks
+        "cb": ffi.callback("int(int)", ident),
+        "cb2": ffi.callback("int(int, int)", pyadd),
+    })
+    ns["add"] = ns["lib"].add
+    return ns
 
 
-def ns_ctypes(so_path):
-    class Point(ctypes.Structure):
-        _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int)]
-    IntArr100 = ctypes.c_int * 100
-    ADDFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)
+def _space_ctypes(libbench):
+    c = ctypes
+
+    class Point(c.Structure):
+        _fields_ = [("x", c.c_int), ("y", c.c_int)]
+    CB = c.CFUNCTYPE(c.c_int, c.c_int)
+    CB2 = c.CFUNCTYPE(c.c_int, c.c_int, c.c_int)
+    cl = c.CDLL(libbench)
+    cl.add.argtypes = [c.c_int, c.c_int]
+    cl.add.restype = c.c_int
+    cl.mix6.argtypes = [c.c_int, c.c_long, c.c_double, c.POINTER(c.c_int),
+                        c.c_ushort, c.c_char_p]
+    cl.mix6.restype = c.c_double
+    cl.half.argtypes = [c.c_double]
+    cl.half.restype = c.c_double
+    cl.nop.argtypes = []
+    cl.nop.restype = None
+    cl.call_n.argtypes = [CB, c.c_int]
+    cl.call_n.restype = c.c_int
+    cl.apply.argtypes = [CB2, c.c_int, c.c_int]
+    cl.apply.restype = c.c_int
+    libc = c.CDLL(None)
+    libc.strlen.argtypes = [c.c_char_p]
+    libc.strlen.restype = c.c_size_t
+    IntArr100 = c.c_int * 100
     ns = {
-        "c_int": ctypes.c_int, "c_void_p": ctypes.c_void_p,
-        "sizeof": ctypes.sizeof, "TEXT": TEXT, "pyadd": pyadd,
-        "IntArr100": IntArr100, "Point": Point, "ADDFUNC": ADDFUNC,
-        "CharArr400": ctypes.c_char * 400,
-        "cp": ctypes.pointer(ctypes.c_int()),
+        "cl": cl, "libc": libc, "add": cl.add, "TEXT": TEXT,
+        "X1000": b"x" * 1000, "N": N_CB, "ident": ident, "pyadd": pyadd,
+        "CB": CB, "ct_cb": CB(ident), "ct_cb2": CB2(pyadd),
+        "c_int": c.c_int, "c_void_p": c.c_void_p, "sizeof": c.sizeof,
+        "cast": c.cast, "P_int": c.POINTER(c.c_int), "Point": Point,
+        "IntArr100": IntArr100, "CharArr4096": c.c_char * 4096,
+        "create_string_buffer": c.create_string_buffer,
+        "ip": c.pointer(c.c_int(7)), "cp": c.create_string_buffer(b"hello"),
+        "pp": c.pointer(c.c_int(3)), "ct_s": Point(1, 2),
         "ct_arr": IntArr100(*range(100)),
-        "ct_pt": Point(),
-        "ct_carr": ctypes.create_string_buffer(TEXT),
-        "ba": bytearray(400),
+        "ct_arr1000": (c.c_int * 1000)(*range(1000)),
+        "ct_carr": c.create_string_buffer(TEXT),
+        "ct_buf4k": c.create_string_buffer(4096),
+        "ba": bytearray(4096),
     }
-    ns["addr"] = ctypes.addressof(ns["ct_arr"])
-    lacks = {}
-    libc = ctypes.CDLL(None)
-    libc.abs.argtypes = [ctypes.c_int]
-    libc.abs.restype = ctypes.c_int
-    libc.strlen.argtypes = [ctypes.c_char_p]
-    libc.strlen.restype = ctypes.c_size_t
-    ns["ct_libc"] = libc
-    if so_path is not None:
-        lib = ctypes.CDLL(so_path)
-        lib.add.argtypes = [ctypes.c_int, ctypes.c_int]
-        lib.add.restype = ctypes.c_int
-        lib.apply.argtypes = [ADDFUNC, ctypes.c_int, ctypes.c_int]
-        lib.apply.restype = ctypes.c_int
-        ns["ct_lib"] = lib
-    else:
-        lacks["dlopen"] = "no test library"
-    ns["ct_cb"] = ADDFUNC(pyadd)
-    return ns, lacks
+    ns["addr"] = c.addressof(ns["ct_arr"])
+    ns["cl_plain"] = c.CDLL(libbench)      # no argtypes / restype
+    return ns
 
 
-class _Cell(object):
-    def __init__(self, stmt, ns, timer):
-        self.stmt = stmt
-        self.t = timeit.Timer(stmt, globals=ns, timer=timer)
-        self.number = None
-        self.samples = []      # seconds per op
+def make_spaces(impl, cffi, config):
+    """In the child: {mode: namespace}, {mode: why it is missing}."""
+    if impl == "ctypes":
+        return {"ctypes": _space_ctypes(config["libbench"])}, {}
+    spaces, errors = {}, {}
+    status = config.get("modules", {})
+    for mode in MODES:
+        try:
+            if mode == "abi":
+                ffi = cffi.FFI()
+                import _clib
+                ffi.cdef(_clib.CDEF)
+                ns = {"lib": ffi.dlopen(config["libbench"]),
+                      "libc": ffi.dlopen(None)}
+            else:
+                name = MODULES[mode]
+                st = status.get(name) or {}
+                if not st.get("ok"):
+                    raise RuntimeError("module %s not built: %s"
+                                       % (name, st.get("error", "?")))
+                import importlib
+                m = importlib.import_module(name)
+                ffi = m.ffi
+                if mode == "ool":
+                    ns = {"lib": ffi.dlopen(config["libbench"]),
+                          "libc": ffi.dlopen(None)}
+                else:
+                    ns = {"lib": m.lib, "libc": m.lib}
 
-    def calibrate(self, target):
-        n = 1
-        while True:
-            dt = self.t.timeit(n)
-            if dt >= target / 5 or n >= 10 ** 8:
-                break
-            n *= 10 if dt < target / 50 else 2
-        self.number = max(1, int(n * target / max(dt, 1e-9)))
-
-    def sample(self):
-        self.samples.append(self.t.timeit(self.number) / self.number)
+                    @ffi.def_extern()
+                    def py_cb(x):
+                        return x
+                    ns["ext"] = m.lib.py_cb
+            spaces[mode] = _data(ffi, ns)
+        except Exception as e:
+            errors[mode] = "%s: %s" % (type(e).__name__, e)
+    return spaces, errors
 
 
-def _check_value(v):
-    """A comparable form of a statement's value, or None."""
-    if isinstance(v, (int, bytes, str, float)):
-        return v
-    if isinstance(v, list) and all(isinstance(x, int) for x in v):
-        return v
-    return None
+# ------------------------------------------------ the parent side
+
+class Worker(object):
+    def __init__(self, impl, config):
+        self.impl = impl
+        fd, self.config_path = tempfile.mkstemp(prefix="rcffi-bench-",
+                                                suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(config, f)
+        self.errlog = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(
+            [sys.executable, WORKER, "serve", "--impl", impl, "--config",
+             self.config_path], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.errlog, text=True, bufsize=1)
+        self.hello = self._read()
+
+    def _read(self):
+        line = self.p.stdout.readline()
+        if not line:
+            self.errlog.seek(0)
+            raise RuntimeError("worker %s died: %s"
+                               % (self.impl, self.errlog.read()[-2000:]))
+        return json.loads(line)
+
+    def ask(self, **req):
+        self.p.stdin.write(json.dumps(req) + "\n")
+        self.p.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            if self.p.poll() is None:
+                self.p.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.p.stdin.close()
+                self.p.wait(timeout=10)
+        except Exception:
+            self.p.kill()
+        try:
+            os.remove(self.config_path)
+        except OSError:
+            pass
 
 
-def run(quick=False, only=None, timer_name=None, verbose=True):
-    timer_name, timer = _common.get_timer(timer_name)
+def run(quick=False, only=None, timer_name=None, verbose=True,
+        modules=None, libbench=None, impls=None, rounds=None):
+    """modules: {impl: {"dir", "status"}} from _modules.ensure_modules
+    (built here if None)."""
+    import _modules
+    timer_name, _timer = _common.get_timer(timer_name)
     target = 0.004 if quick else 0.010
-    rounds = 5 if quick else 15
-    impls = _common.load_impls()
-    so_path, tmp = build_clib()
-    clib_note = None
-    if so_path is None:
-        clib_note, tmp = tmp, None
-    names = []          # columns: rcffi, cffi, ctypes
-    spaces = {}
-    lacks = {}
+    rounds = rounds or (5 if quick else 15)
+    impls = impls or _common.load_impls()
+    cache = _common.cache_dir()
+    libbench = libbench or _clib_path(cache)
+    if modules is None:
+        specs = _modules.module_specs(cache, want=("bench",))
+        modules = _modules.ensure_modules(impls, specs, cache,
+                                          verbose=verbose)
     result = {"timer": timer_name, "quick": quick, "rounds": rounds,
-              "sample_target_s": target, "ops": [], "notes": [],
+              "sample_target_s": target, "rows": [], "notes": [],
               "missing": {i.name: i.error for i in impls
-                          if i.module is None}}
-    if clib_note:
-        result["notes"].append(clib_note)
+                          if i.module is None}, "workers": {}}
+    names = [i.name for i in impls if i.module is not None] + ["ctypes"]
+    workers = {}
     try:
-        for impl in impls:
-            if impl.module is None:
-                continue
-            try:
-                spaces[impl.name], lacks[impl.name] = ns_cffi(impl, so_path)
-                names.append(impl.name)
-            except Exception as e:
-                result["missing"][impl.name] = "setup failed: %s: %s" % (
-                    type(e).__name__, e)
-        spaces["ctypes"], lacks["ctypes"] = ns_ctypes(so_path)
-        names.append("ctypes")
         for name in names:
-            for what, why in sorted(lacks[name].items()):
-                result["notes"].append("%s: %s -> its %s benchmarks skipped"
-                                       % (name, why, what))
-        # the cost of one empty loop iteration, subtracted from every op
+            m = modules.get(name, {})
+            config = {"timer": timer_name, "libbench": libbench,
+                      "moddir": m.get("dir", HERE),
+                      "modules": m.get("status", {})}
+            w = Worker(name, config)
+            if not w.hello.get("ok"):
+                result["missing"][name] = w.hello.get("error")
+                w.close()
+                continue
+            workers[name] = w
+            result["workers"][name] = {k: w.hello.get(k) for k in
+                                       ("version", "file", "setup_errors")}
+            for mode, err in sorted(w.hello["setup_errors"].items()):
+                result["notes"].append("%s: mode %s unavailable: %s"
+                                       % (name, mode, err))
+        # loop overhead per (process, mode)
         base = {}
-        for name in names:
-            c = _Cell("pass", spaces[name], timer)
-            c.calibrate(target)
-            for _ in range(max(3, rounds // 3)):
-                c.sample()
-            base[name] = median(c.samples)
-        result["loop_overhead_ns"] = {k: v * 1e9 for k, v in base.items()}
-        for op_name, stmt, ct_stmt, needs in OPS:
-            if only and only.lower() not in op_name.lower():
-                continue
-            row = {"op": op_name, "stmt": stmt, "ctypes_stmt": ct_stmt,
-                   "ns": {}, "errors": {}, "skipped": {}}
-            cells = {}
-            values = {}
-            for name in names:
-                s = ct_stmt if name == "ctypes" else stmt
-                if s is None:
+        cid = [0]
+
+        def setup(name, mode, stmt, divisor=1):
+            cid[0] += 1
+            ans = workers[name].ask(op="setup", id=cid[0], mode=mode,
+                                    stmt=stmt, divisor=divisor,
+                                    target=target)
+            return (cid[0], ans)
+
+        for name, w in workers.items():
+            modes = ["ctypes"] if name == "ctypes" else list(MODES)
+            for mode in modes:
+                i, ans = setup(name, mode, "pass")
+                if not ans["ok"]:
                     continue
-                missing = [n for n in (needs or "").split("+")
-                           if n and n in lacks[name]]
-                if missing:
-                    row["skipped"][name] = lacks[name][missing[0]]
+                xs = [w.ask(op="sample", id=i)["s"]
+                      for _ in range(max(3, rounds // 3))]
+                base[(name, mode)] = median(xs)
+                w.ask(op="drop", id=i)
+        result["loop_overhead_ns"] = {"%s/%s" % k: v * 1e9
+                                      for k, v in base.items()}
+        # the cells
+        rows = []
+        ctypes_cells = {}
+        for group, op, stmt, ct_stmt, modes, div in OPS:
+            for mode in modes:
+                label = "%s [%s]" % (op, mode)
+                if only and only.lower() not in label.lower():
                     continue
-                try:
-                    if "=" in s or s.startswith("for "):
-                        exec(s, spaces[name])
-                        values[name] = None
+                row = {"group": group, "op": op, "mode": mode, "stmt": stmt,
+                       "ctypes_stmt": ct_stmt, "ns": {}, "errors": {},
+                       "values": {}, "_cells": []}
+                for name in workers:
+                    if name == "ctypes":
+                        if ct_stmt is None:
+                            continue
+                        key = (ct_stmt, div)
+                        if key not in ctypes_cells:
+                            ctypes_cells[key] = setup("ctypes", "ctypes",
+                                                      ct_stmt, div)
+                        i, ans = ctypes_cells[key]
+                        cm = "ctypes"
+                    elif stmt is None:
+                        continue
+                    elif mode not in workers[name].hello["modes"]:
+                        # the mode's module is missing (noted once)
+                        row.setdefault("unavailable", []).append(name)
+                        continue
                     else:
-                        values[name] = _check_value(eval(s, spaces[name]))
-                except Exception as e:
-                    row["errors"][name] = "%s: %s" % (type(e).__name__, e)
-                    continue
-                cells[name] = _Cell(s, spaces[name], timer)
-            if (values.get("rcffi") is not None
-                    and values.get("cffi") is not None
-                    and values["rcffi"] != values["cffi"]):
-                row["errors"]["rcffi"] = "MISMATCH: rcffi %r, cffi %r" % (
-                    values["rcffi"], values["cffi"])
-            for c in cells.values():
-                c.calibrate(target)
-            for r in range(rounds):
-                order = list(cells.items())
+                        i, ans = setup(name, mode, stmt, div)
+                        cm = mode
+                    if ans["ok"]:
+                        row["values"][name] = ans["value"]
+                        row["_cells"].append((name, cm, i))
+                    else:
+                        row["errors"][name] = ans["error"]
+                v = row["values"]
+                if (v.get("rcffi") is not None and v.get("cffi") is not None
+                        and v["rcffi"] != v["cffi"]):
+                    row["errors"]["rcffi"] = "MISMATCH: rcffi %r, cffi %r" % (
+                        v["rcffi"], v["cffi"])
+                rows.append(row)
+        # sampling, round-robin; a ctypes cell shared by several rows is
+        # sampled once per round
+        samples = {}
+        t0 = time.time()
+        for r in range(rounds):
+            seen = set()
+            for row in rows:
+                cells = list(row["_cells"])
                 if r % 2:
-                    order.reverse()
-                for name, c in order:
-                    c.sample()
-            for name, c in cells.items():
-                ns = median(c.samples) * 1e9 - base[name] * 1e9
-                row["ns"][name] = max(ns, 0.1)
-                row.setdefault("samples_ns", {})[name] = [
-                    x * 1e9 for x in c.samples]
-            row["ratio_cffi_over_rcffi"] = ratio(row["ns"].get("cffi"),
-                                                 row["ns"].get("rcffi"))
-            row["ratio_ctypes_over_rcffi"] = ratio(row["ns"].get("ctypes"),
-                                                   row["ns"].get("rcffi"))
-            result["ops"].append(row)
+                    cells.reverse()
+                for name, cm, i in cells:
+                    if (name, i) in seen:
+                        continue
+                    seen.add((name, i))
+                    s = workers[name].ask(op="sample", id=i)["s"]
+                    samples.setdefault((name, i), []).append(s)
             if verbose:
-                print("  ops %-34s rcffi %7s  cffi %7s  ctypes %7s"
-                      % (op_name, fmt_ns(row["ns"].get("rcffi")),
-                         fmt_ns(row["ns"].get("cffi")),
-                         fmt_ns(row["ns"].get("ctypes"))), file=sys.stderr)
+                print("  ops round %d/%d (%.0fs)" % (r + 1, rounds,
+                                                     time.time() - t0),
+                      file=sys.stderr)
+        for row in rows:
+            for name, cm, i in row.pop("_cells"):
+                xs = samples[(name, i)]
+                ns = (median(xs) - base.get((name, cm), 0.0)) * 1e9
+                row["ns"][name] = max(ns, 0.1)
+                row.setdefault("samples_ns", {})[name] = [x * 1e9 for x in xs]
+            _common.add_ratios(row)
+            result["rows"].append(row)
     finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for w in workers.values():
+            w.close()
     return result
 
 
+def _clib_path(cache):
+    import _clib
+    return _clib.libbench_path(cache)
+
+
 def print_result(result, out=sys.stdout):
-    print("== cdata operations (ns/op, %s time, median of %d rounds, net of "
-          "loop overhead; ratio > 1: rcffi faster) =="
-          % (result["timer"], result["rounds"]), file=out)
+    print("== operations (ns/op, %s time, median of %d rounds, net of loop "
+          "overhead; ratios < 1: rcffi faster) ==" % (result["timer"],
+                                                      result["rounds"]),
+          file=out)
+    print("   modes: abi = in-line ABI (cdef + dlopen), ool-abi = "
+          "out-of-line ABI module, api = API module; ctypes with argtypes",
+          file=out)
     rows = []
     problems = []
-    for r in result["ops"]:
-        def cell(name):
-            if name in r["ns"]:
-                return fmt_ns(r["ns"][name])
-            if name in r["errors"]:
-                return "ERROR"
-            if name in r["skipped"]:
-                return "skip"
-            return "-"
-        rows.append([r["op"], cell("rcffi"), cell("cffi"), cell("ctypes"),
-                     fmt_ratio(r["ratio_cffi_over_rcffi"]),
-                     fmt_ratio(r["ratio_ctypes_over_rcffi"])])
+    last_group = None
+    for r in result["rows"]:
+        if last_group is not None and r["group"] != last_group:
+            rows.append(None)
+        last_group = r["group"]
+        rows.append([r["op"], MODE_LABELS[r["mode"]]] +
+                    [_common.cell(r, n) for n in ("rcffi", "cffi", "ctypes")]
+                    + [_common.fmt_q(r["rcffi_over_cffi"]),
+                       _common.fmt_best(r)])
         for name, e in sorted(r["errors"].items()):
-            problems.append("%s, %s: %s" % (r["op"], name,
-                                            e.splitlines()[0][:200]))
-    print_table(["op", "rcffi", "cffi", "ctypes", "cffi/rcffi",
-                 "ctypes/rcffi"], rows, out=out)
+            problems.append("%s [%s], %s: %s" % (r["op"], r["mode"], name,
+                                                 e.splitlines()[0][:200]))
+    print_table(["op", "mode", "rcffi", "cffi", "ctypes", "rcffi/cffi",
+                 "rcffi/best"], rows, aligns=list("llrrrrr"), out=out)
     oh = result.get("loop_overhead_ns", {})
     if oh:
-        print("  loop overhead subtracted: %s" % ", ".join(
-            "%s %.1f ns" % kv for kv in sorted(oh.items())), file=out)
+        vals = sorted(oh.values())
+        print("  loop overhead subtracted: %.1f-%.1f ns" % (vals[0], vals[-1]),
+              file=out)
     for k, v in sorted(result["missing"].items()):
         print("  %s not measured: %s" % (k, v), file=out)
     for n in result["notes"]:
         print("  note: %s" % n, file=out)
     for p in problems:
         print("  ERROR %s" % p, file=out)
-    slower = [r["op"] for r in result["ops"]
-              if r["ratio_cffi_over_rcffi"] is not None
-              and r["ratio_cffi_over_rcffi"] < 1]
-    if slower:
-        print("  rcffi slower than upstream cffi on: %s" % "; ".join(slower),
-              file=out)
     print(file=out)
 
 
@@ -357,7 +477,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default=None,
-                    help="only the ops whose name contains this")
+                    help="only the rows whose 'op [mode]' contains this")
     ap.add_argument("--json", default=None, help="write results here")
     args = ap.parse_args(argv)
     res = run(quick=args.quick, only=args.only)
