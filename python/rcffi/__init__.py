@@ -9,7 +9,6 @@ does the same for every interpreter of the current environment.
 from . import _backend
 from .error import (CDefError, FFIError, PkgConfigError, VerificationError,
                     VerificationMissing)
-from .api import FFI
 
 __all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
            'FFIError', 'PkgConfigError', 'install_as_cffi']
@@ -21,6 +20,15 @@ __version_info__ = (0, 1, 0)
 # (what `cffi.__version__` reports once rcffi stands in for cffi).
 __cffi_version__ = "2.0.0"
 __cffi_version_info__ = (2, 0, 0)
+
+
+def __getattr__(name):
+    # FFI (rcffi.api) is imported on first use: `import _cffi_backend`, which
+    # every out-of-line module does, then costs no more than the extension.
+    if name == 'FFI':
+        from .api import FFI
+        return FFI
+    raise AttributeError("module 'rcffi' has no attribute %r" % (name,))
 
 
 def install_as_cffi():
