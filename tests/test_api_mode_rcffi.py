@@ -90,3 +90,26 @@ def test_extern_python(module):
     def py_cb(x):
         return x + 1
     assert lib.call_cb(4) == 50
+
+
+def test_anonymous_nested_struct_and_union_fields(tmp_path):
+    # fields whose type is an unnamed struct/union (glibc's __mbstate_t has one)
+    decl = ("typedef struct { int a; union { int b; char c[4]; } v; } T;\n"
+            "struct S { struct { int x; } in; };")
+    ffi = FFI()
+    ffi.cdef(decl)
+    ffi.set_source("_rcffi_anon_fields", decl)
+    ffi.compile(tmpdir=str(tmp_path))
+    rcffi.install_as_cffi()
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import _rcffi_anon_fields as m
+    finally:
+        sys.path.remove(str(tmp_path))
+    p = m.ffi.new("T *")
+    p.v.b = 0x01020304
+    assert p.v.b == 0x01020304
+    assert m.ffi.sizeof("T") == 8
+    q = m.ffi.new("struct S *")
+    getattr(q, "in").x = 7
+    assert getattr(q, "in").x == 7
