@@ -822,7 +822,7 @@ impl ExternDecorator {
             self.error.as_ref().map(|e| e.bind(py)),
             self.onerror.as_ref().map(|e| e.bind(py)),
         )?;
-        crate::extern_python::attach(address, handler);
+        crate::extern_python::attach(py, address, handler);
         Ok(func.clone().unbind())
     }
 }
