@@ -7,8 +7,8 @@ does the same for every interpreter of the current environment.
 """
 
 from . import _backend
-from .error import (CDefError, FFIError, PkgConfigError, VerificationError,
-                    VerificationMissing)
+from ._backend import (CDefError, FFIError, PkgConfigError,
+                       VerificationError, VerificationMissing)
 
 __all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
            'FFIError', 'PkgConfigError', 'install_as_cffi']

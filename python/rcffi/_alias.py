@@ -13,11 +13,11 @@ The top-level ``cffi`` package and ``_cffi_backend`` module files that
 in-process route and the installed route give the same objects.
 """
 
-import importlib
-import importlib.machinery
 import sys
-import types
-import warnings
+
+# importlib, types and warnings are imported where needed: `import
+# _cffi_backend` (every out-of-line module does it) only needs
+# _init_shim_backend(), and should cost little more than the extension.
 
 __all__ = ['install_as_cffi']
 
@@ -44,9 +44,11 @@ class _CffiSubmoduleFinder(object):
         sub = fullname[len('cffi.'):]
         if sub not in SUBMODULES:
             return None
+        import importlib.machinery
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec):
+        import importlib
         sub = spec.name[len('cffi.'):]
         module = importlib.import_module('rcffi.' + sub)
         # the import machinery overwrites __spec__ of what we return;
@@ -95,6 +97,7 @@ def _activate(cffi_mod):
     from rcffi import _backend
     old = sys.modules.get('cffi')
     if old is not None and old is not cffi_mod and not _is_ours(old):
+        import warnings
         warnings.warn("rcffi.install_as_cffi(): replacing the cffi module "
                       "already imported from %r; objects created with it "
                       "stay upstream cffi's"
@@ -126,6 +129,8 @@ def install_as_cffi():
     current = sys.modules.get('cffi')
     if _is_ours(current):
         return _activate(current)
+    import importlib.machinery
+    import types
     mod = types.ModuleType('cffi')
     # a package spec, so that importlib.util.find_spec('cffi') answers
     mod.__spec__ = importlib.machinery.ModuleSpec('cffi', None,

@@ -55,21 +55,21 @@ def _header(what):
         "uninstall-as-cffi`.\n" % (what, rcffi.__version__))
 
 
-def _import_alias_block(rcffi_dir):
+def _import_block(rcffi_dir, statement):
     # An interpreter that does not process this directory as a site
     # directory (an embedded interpreter given it through PYTHONPATH, or
     # `python -S`) may not find an rcffi that a .pth file makes
     # importable: fall back to where rcffi was at install time.
     return (
         "try:\n"
-        "    import rcffi._alias as _rcffi_alias\n"
+        "    %s\n"
         "except ImportError:\n"
         "    import sys as _sys\n"
         "    if %r in _sys.path:\n"
         "        raise\n"
         "    _sys.path.append(%r)\n"
-        "    import rcffi._alias as _rcffi_alias\n"
-        "    del _sys\n" % (rcffi_dir, rcffi_dir))
+        "    %s\n"
+        "    del _sys\n" % (statement, rcffi_dir, rcffi_dir, statement))
 
 
 def _file_contents():
@@ -82,13 +82,16 @@ def _file_contents():
         _header("cffi, provided by rcffi") +
         '"""cffi %s, provided by rcffi %s."""\n'
         % (CFFI_VERSION, rcffi.__version__) +
-        _import_alias_block(rcffi_dir) +
+        _import_block(rcffi_dir, "import rcffi._alias as _rcffi_alias") +
         "_rcffi_alias._init_shim_package(globals())\n"
         "del _rcffi_alias\n")
     files['_cffi_backend.py'] = (
         _header("_cffi_backend, provided by rcffi") +
-        _import_alias_block(rcffi_dir) +
-        "_rcffi_alias._init_shim_backend(__name__)\n")
+        # what rcffi._alias._init_shim_backend() does, without importing
+        # _alias: every out-of-line module imports _cffi_backend
+        _import_block(rcffi_dir, "from rcffi import _backend as _rcffi_backend") +
+        "import sys as _sys\n"
+        "_sys.modules[__name__] = _rcffi_backend\n")
     meta = DIST_INFO + '/'
     files[meta + 'METADATA'] = (
         "Metadata-Version: 2.1\n"
@@ -165,6 +168,17 @@ def status(target=None):
     if marker:
         return 'rcffi', marker
     return 'absent', None
+
+
+def _byte_compile(path):
+    """Write the bytecode of 'path' now (as pip does for what it installs),
+    so that importing the shims costs no compilation even where Python does
+    not write bytecode itself; uninstalling removes it with the source."""
+    import py_compile
+    try:
+        py_compile.compile(path, doraise=True)
+    except (py_compile.PyCompileError, OSError):
+        pass    # only an optimization
 
 
 def _bytecode_of(path):
@@ -251,6 +265,8 @@ def install(target=None, out=sys.stdout):
             with open(path, 'wb') as f:
                 f.write(files[rel])
             written.append(rel)
+            if rel.endswith('.py'):
+                _byte_compile(path)
     except OSError as e:
         _remove_files(target, written)
         raise InstallError("cannot write into %s: %s" % (target, e))
