@@ -173,12 +173,13 @@ def status(target=None):
 def _byte_compile(path):
     """Write the bytecode of 'path' now (as pip does for what it installs),
     so that importing the shims costs no compilation even where Python does
-    not write bytecode itself; uninstalling removes it with the source."""
+    not write bytecode itself; uninstalling removes it with the source.
+    Returns the bytecode's path, or None."""
     import py_compile
     try:
-        py_compile.compile(path, doraise=True)
+        return py_compile.compile(path, doraise=True)
     except (py_compile.PyCompileError, OSError):
-        pass    # only an optimization
+        return None     # only an optimization
 
 
 def _bytecode_of(path):
@@ -253,20 +254,26 @@ def install(target=None, out=sys.stdout):
         'cffi_version': CFFI_VERSION,
         'files': all_rel,
     }, indent=1) + '\n').encode('utf-8')
-    record = ''.join(_record_line(rel, files[rel]) for rel in sorted(files))
-    record += '%s,,\n' % (record_rel,)
-    files[record_rel] = record.encode('utf-8')
-
     written = []
     try:
-        for rel in all_rel:
+        for rel in all_rel[:-1]:
             path = os.path.join(target, *rel.split('/'))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, 'wb') as f:
                 f.write(files[rel])
             written.append(rel)
             if rel.endswith('.py'):
-                _byte_compile(path)
+                pyc = _byte_compile(path)
+                if pyc is not None:
+                    with open(pyc, 'rb') as f:
+                        rel_pyc = os.path.relpath(pyc, target).replace(os.sep, '/')
+                        files[rel_pyc] = f.read()
+        # RECORD last: it lists the bytecode written above too, as pip's does
+        record = ''.join(_record_line(rel, files[rel]) for rel in sorted(files))
+        record += '%s,,\n' % (record_rel,)
+        with open(os.path.join(target, *record_rel.split('/')), 'wb') as f:
+            f.write(record.encode('utf-8'))
+        written.append(record_rel)
     except OSError as e:
         _remove_files(target, written)
         raise InstallError("cannot write into %s: %s" % (target, e))
