@@ -139,6 +139,48 @@ fn extended_to_f64(b: [u8; 10]) -> f64 {
     sign * ldexp(m as f64, e - 16383 - 63)
 }
 
+/// The x87 `long double` at `ptr` written as C's `printf("%.6LE")` does (what cffi shows in the
+/// repr of such a cdata): also the values beyond `double`'s range, like `1.000000E-500`.
+///
+/// # Safety
+/// `ptr` must be valid for reading 10 bytes.
+pub unsafe fn format_long_double_e(ptr: *const u8) -> String {
+    let mut b = [0u8; 10];
+    // SAFETY: the caller guarantees 10 readable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, b.as_mut_ptr(), 10) };
+    let m = u64::from_le_bytes(b[..8].try_into().unwrap());
+    let se = u16::from_le_bytes([b[8], b[9]]);
+    let sign = if se & 0x8000 != 0 { "-" } else { "" };
+    let e = (se & 0x7fff) as i32;
+    if e == 0x7fff {
+        return if m << 1 == 0 { format!("{sign}INF") } else { "NAN".into() };
+    }
+    if m == 0 {
+        return format!("{sign}0.000000E+00");
+    }
+    let as_f64 = extended_to_f64(b);
+    let (mut digits, mut exp10) = if as_f64.is_finite() && as_f64.abs() >= f64::MIN_POSITIVE {
+        // Within double's normal range: its 53 bits are plenty for 7 significant digits.
+        let t = format!("{:.6E}", as_f64.abs());
+        let (d, x) = t.split_once('E').unwrap_or((&t, "0"));
+        (d.to_string(), x.parse::<i32>().unwrap_or(0))
+    } else {
+        // value = m * 2^e2: its decimal exponent and leading digits from logarithms, exact
+        // enough (about 12 digits) for the 7 shown.
+        let e2 = if e == 0 { 1 } else { e } - 16383 - 63;
+        let log10 = (m as f64).log10() + e2 as f64 * std::f64::consts::LOG10_2;
+        let exp10 = log10.floor();
+        let lead = 10f64.powf(log10 - exp10);
+        (format!("{lead:.6}"), exp10 as i32)
+    };
+    if digits.starts_with("10") {
+        // rounding carried into a new digit
+        digits = "1.000000".into();
+        exp10 += 1;
+    }
+    format!("{sign}{digits}E{}{:02}", if exp10 < 0 { '-' } else { '+' }, exp10.abs())
+}
+
 /// `x * 2^exp`, scaling in steps so that no intermediate power of two under- or overflows.
 fn ldexp(mut x: f64, mut exp: i32) -> f64 {
     while exp > 1000 {
@@ -155,6 +197,32 @@ fn ldexp(mut x: f64, mut exp: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ld_repr(bytes: [u8; 10]) -> String {
+        let mut b = [0u8; 16];
+        b[..10].copy_from_slice(&bytes);
+        // SAFETY: 16 readable bytes.
+        unsafe { format_long_double_e(b.as_ptr()) }
+    }
+
+    fn extended(sign: bool, e: u16, m: u64) -> [u8; 10] {
+        let mut b = [0u8; 10];
+        b[..8].copy_from_slice(&m.to_le_bytes());
+        b[8..].copy_from_slice(&((e & 0x7fff) | if sign { 0x8000 } else { 0 }).to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn long_double_repr_like_printf() {
+        assert_eq!(ld_repr(f64_to_extended(1.5)), "1.500000E+00");
+        assert_eq!(ld_repr(f64_to_extended(-1e-300)), "-1.000000E-300");
+        assert_eq!(ld_repr(f64_to_extended(0.0)), "0.000000E+00");
+        assert_eq!(ld_repr(f64_to_extended(123456789.0)), "1.234568E+08");
+        // beyond double's range: 2^-1661 and 2^16383 (values from Python's decimal module)
+        assert_eq!(ld_repr(extended(false, 16383 - 1661, 1 << 63)), "9.753875E-501");
+        assert_eq!(ld_repr(extended(false, 0x7ffe, 1 << 63)), "5.948657E+4931");
+        assert_eq!(ld_repr(extended(true, 0x7fff, 1 << 63)), "-INF");
+    }
 
     #[test]
     fn long_double_roundtrip() {

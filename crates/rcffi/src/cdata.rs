@@ -525,7 +525,7 @@ impl CData {
             Kind::Enum => crate::api::enum_repr_value(py, self)?,
             Kind::Primitive if t.prim_kind() == Some(PrimKind::LongDouble) => {
                 // SAFETY: a long double cdata holds 16 readable bytes.
-                format_e(unsafe { model::raw::read_long_double(self.addr()) })
+                unsafe { model::raw::format_long_double_e(self.addr()) }
             }
             Kind::Primitive => self.primitive_value(py)?.unwrap().bind(py).repr()?.to_string(),
             Kind::Array if t.length < 0 => format!("sliced length {}", self.array_length(py)),
@@ -858,17 +858,6 @@ impl CData {
         }
         Ok(v)
     }
-}
-
-/// `printf("%LE")`-style formatting: one digit, six decimals, a signed two-digit exponent.
-fn format_e(v: f64) -> String {
-    if !v.is_finite() {
-        return if v.is_nan() { "NAN".into() } else if v > 0.0 { "INF".into() } else { "-INF".into() };
-    }
-    let s = format!("{v:.6E}");
-    let (mantissa, exp) = s.split_once('E').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    format!("{mantissa}E{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
 }
 
 impl Drop for CData {
