@@ -139,6 +139,17 @@ fn extended_to_f64(b: [u8; 10]) -> f64 {
     sign * ldexp(m as f64, e - 16383 - 63)
 }
 
+/// Whether the x87 `long double` at `ptr` is zero (also true of -0.0; values too small for a
+/// `double` are not zero).
+///
+/// # Safety
+/// `ptr` must be valid for reading 8 bytes.
+pub unsafe fn long_double_is_zero(ptr: *const u8) -> bool {
+    // SAFETY: the caller guarantees 8 readable bytes (the significand, which holds the explicit
+    // integer bit: all zero only for zero).
+    unsafe { ptr.cast::<u64>().read_unaligned() == 0 }
+}
+
 /// The x87 `long double` at `ptr` written as C's `printf("%.6LE")` does (what cffi shows in the
 /// repr of such a cdata): also the values beyond `double`'s range, like `1.000000E-500`.
 ///

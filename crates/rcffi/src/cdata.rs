@@ -542,7 +542,7 @@ impl CData {
             Ok(match t.prim_kind() {
                 _ if t.kind != Kind::Primitive && t.kind != Kind::Enum => !self.addr().is_null(),
                 Some(PrimKind::Float) => model::raw::read_float(self.addr(), t.size() as usize) != 0.0,
-                Some(PrimKind::LongDouble) => model::raw::read_long_double(self.addr()) != 0.0,
+                Some(PrimKind::LongDouble) => !model::raw::long_double_is_zero(self.addr()),
                 Some(PrimKind::Complex) => {
                     let half = t.size() as usize / 2;
                     model::raw::read_float(self.addr(), half) != 0.0
