@@ -7,13 +7,13 @@ upstream's runtime loads and runs is correct by the protocol.  The Rust side
 (crates/recompiler/tests/c_source.rs) checks the generator on its own.
 """
 
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+import upstream_python as upstream_python_
 from rcffi import _backend  # noqa: F401  (skips nothing: the package needs it)
 from rcffi.api import FFI
 
@@ -21,25 +21,6 @@ HAS_C_GENERATOR = hasattr(_backend, '_make_c_source')
 needs_c_generator = pytest.mark.skipif(
     not HAS_C_GENERATOR,
     reason="rcffi._backend._make_c_source is not exposed yet")
-
-
-def _upstream_python():
-    """A python3 whose _cffi_backend is upstream's, or None."""
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    try:
-        out = subprocess.run(
-            ['python3', '-c', 'import _cffi_backend, sys; '
-             'print(_cffi_backend.__version__); print(sys.version_info[:2])'],
-            env=env, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = out.stdout.split('\n')
-    if out.returncode != 0 or not lines[0].startswith('2.'):
-        return None
-    if lines[1] != str(tuple(sys.version_info[:2])):
-        return None     # the .so we build is for this interpreter
-    return env
 
 
 CDEF = """
@@ -113,14 +94,15 @@ def test_emit_c_code_writes_the_tables(tmp_path):
 
 @needs_c_generator
 def test_compiled_module_runs_on_upstream_runtime(tmp_path):
-    env = _upstream_python()
-    if env is None:
-        pytest.skip("no python3 of this version with upstream cffi 2.x")
+    exe = upstream_python_.find(same_version=True)
+    if exe is None:
+        pytest.skip("no python3 of this version with upstream cffi 2.0.0")
+    env = upstream_python_.clean_env()
     ffi = FFI()
     ffi.cdef(textwrap.dedent(CDEF))
     ffi.set_source("_rcffi_api_c", textwrap.dedent(SOURCE))
     ffi.compile(tmpdir=str(tmp_path))
     (tmp_path / 'check.py').write_text(textwrap.dedent(CHECK))
-    out = subprocess.run(['python3', 'check.py'], cwd=str(tmp_path), env=env,
+    out = subprocess.run([exe, 'check.py'], cwd=str(tmp_path), env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and 'OK' in out.stdout, out.stderr

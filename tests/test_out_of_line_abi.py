@@ -24,6 +24,7 @@ import warnings
 import pytest
 
 import rcffi
+import upstream_python as upstream_python_
 from rcffi import FFI, VerificationError, VerificationMissing
 from rcffi import _backend
 
@@ -319,37 +320,9 @@ def test_backend_constructor():
 
 # ---- interchangeability with upstream cffi 2.0.0 -------------------------
 
-def _upstream_python():
-    """An interpreter whose 'cffi' is upstream's 2.0.0 (not rcffi), or None."""
-    candidates = [os.environ.get("RCFFI_UPSTREAM_PYTHON"), shutil.which("python3")]
-    probe = ("import cffi, _cffi_backend, sys; "
-             "ok = cffi.__version__ == '2.0.0' and "
-             "getattr(_cffi_backend, '__file__', '').endswith('.so') and "
-             "'rcffi' not in _cffi_backend.__file__; "
-             "sys.exit(0 if ok else 1)")
-    for exe in candidates:
-        if not exe:
-            continue
-        try:
-            r = subprocess.run([exe, "-c", probe], env=_clean_env(),
-                               capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if r.returncode == 0:
-            return exe
-    return None
-
-
-def _clean_env():
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def upstream_python():
-    exe = _upstream_python()
+    exe = upstream_python_.find()
     if exe is None:
         pytest.skip("no interpreter with upstream cffi 2.0.0 found "
                     "(set RCFFI_UPSTREAM_PYTHON)")
@@ -358,7 +331,7 @@ def upstream_python():
 
 def _run_upstream(exe, cwd, code):
     r = subprocess.run([exe, "-c", textwrap.dedent(code)], cwd=str(cwd),
-                       env=_clean_env(), capture_output=True, text=True,
+                       env=upstream_python_.clean_env(), capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
     return r.stdout

@@ -8,7 +8,6 @@ The module is built in a subprocess by an interpreter that has upstream cffi
 path) and the same Python version as this one; skipped without one.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import textwrap
 import pytest
 
 import rcffi
+import upstream_python as upstream_python_
 
 CDEF = r"""
 int add(int, int);
@@ -61,36 +61,9 @@ int call_unattached(int a) { return py_unattached(a); }
 """
 
 
-def _clean_env():
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    return env
-
-
-def _upstream_python():
-    probe = ("import cffi, _cffi_backend, sys; "
-             "ok = cffi.__version__ == '2.0.0' and "
-             "getattr(_cffi_backend, '__file__', '').endswith('.so') and "
-             "'rcffi' not in _cffi_backend.__file__ and "
-             "sys.version_info[:2] == (%d, %d); "
-             "sys.exit(0 if ok else 1)" % sys.version_info[:2])
-    for exe in (os.environ.get("RCFFI_UPSTREAM_PYTHON"), shutil.which("python3")):
-        if not exe:
-            continue
-        try:
-            r = subprocess.run([exe, "-c", probe], env=_clean_env(),
-                               capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if r.returncode == 0:
-            return exe
-    return None
-
-
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    exe = _upstream_python()
+    exe = upstream_python_.find(same_version=True)
     if exe is None:
         pytest.skip("no interpreter with upstream cffi 2.0.0 of this Python version")
     if shutil.which("gcc") is None and shutil.which("cc") is None:
@@ -103,7 +76,7 @@ def compiled(tmp_path_factory):
         ffi.set_source("_rcffi_upmod", %r)
         ffi.compile(tmpdir=sys.argv[1])
     """) % (CDEF, SOURCE)
-    r = subprocess.run([exe, "-c", script, str(d)], env=_clean_env(),
+    r = subprocess.run([exe, "-c", script, str(d)], env=upstream_python_.clean_env(),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rcffi.install_as_cffi()
