@@ -307,10 +307,17 @@ impl<'a> Lexer<'a> {
                     match keyword(word) {
                         Some(Kw::Tok(t)) => t,
                         Some(Kw::Decoration) if !self.in_decoration => {
+                            if word == b"_Alignas" {
+                                return self.layout_decoration(start, "_Alignas");
+                            }
                             if let Some(err) = self.skip_decoration_args() {
                                 return err;
                             }
                             continue;
+                        }
+                        _ if self.in_decoration && changes_layout(word) => {
+                            let what = String::from_utf8_lossy(word).into_owned();
+                            return self.layout_decoration(start, &what);
                         }
                         Some(Kw::Decoration) | None => T::Ident,
                     }
@@ -435,6 +442,20 @@ impl<'a> Lexer<'a> {
         kind
     }
 
+    /// Decorations are ignored, except those that would change a layout: ignoring them would
+    /// silently give wrong sizes and offsets.
+    fn layout_decoration(&mut self, start: usize, what: &str) -> Token {
+        self.error(
+            start,
+            format!("before: {what}"),
+            format!(
+                "'{what}' changes the layout of C data, which cdef() does not take from \
+                 decorations: declare the struct with ffi.cdef(..., packed=True) or pack=N, \
+                 or use API mode with '...;' so that the C compiler gives the layout"
+            ),
+        )
+    }
+
     /// After `__attribute__` & co: skips a balanced `( ... )` if one follows.
     fn skip_decoration_args(&mut self) -> Option<Token> {
         if let Some(err) = self.skip_trivia() {
@@ -522,6 +543,11 @@ impl<'a> Lexer<'a> {
             col: self.columns.col(self.src, self.line_start, pos),
         }
     }
+}
+
+/// Words inside `__attribute__((...))` / `__declspec(...)` that change a layout.
+fn changes_layout(word: &[u8]) -> bool {
+    matches!(word, b"packed" | b"__packed__" | b"aligned" | b"__aligned__" | b"align")
 }
 
 /// Identifier characters; `$` is accepted as pycparser does.
@@ -747,7 +773,7 @@ mod tests {
     #[test]
     fn decorations_are_dropped() {
         assert_eq!(
-            kinds("__extension__ int __attribute__((aligned(8), x(\")\"))) x __asm__(\"y\");"),
+            kinds("__extension__ int __attribute__((unused, x(\")\"))) x __asm__(\"y\");"),
             vec![T::Int, T::Ident, T::Semi, T::Eof]
         );
         assert_eq!(kinds("__attribute__((x)"), vec![T::LexError, T::Eof]);

@@ -682,12 +682,25 @@ fn calling_conventions() {
 }
 
 #[test]
+fn decorations_that_change_layouts_are_refused() {
+    for src in [
+        "struct s { int a; char b; } __attribute__((packed));",
+        "struct s { int a __attribute__((__aligned__(8))); };",
+        "struct s { _Alignas(8) int a; };",
+        "__declspec(align(16)) struct s { int a; };",
+    ] {
+        let err = cdecl::parse_cdef(src).unwrap_err();
+        assert!(err.message.contains("changes the layout of C data"), "{src}: {}", err.message);
+    }
+}
+
+#[test]
 fn gcc_decorations_are_skipped() {
     assert_eq!(
         parse(
             "__extension__ typedef long long ll_t;\n\
              extern int f(int) __attribute__((nothrow, leaf)) __attribute__ ((__format__ (__printf__, 1, 2)));\n\
-             struct __attribute__((packed)) s { int a __attribute__((aligned(8))); } __attribute__((x));\n\
+             struct __attribute__((unused)) s { int a __attribute__((deprecated)); } __attribute__((x));\n\
              extern int g(void) __asm__(\"\" \"g2\");\n\
              static __inline__ int h(void);\n\
              __declspec(dllimport) int k(void);\n\
