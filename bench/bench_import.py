@@ -32,6 +32,7 @@ median, ratio rcffi/cffi (< 1: rcffi faster).
 """
 import ast
 import json
+import os
 import subprocess
 import sys
 import time
@@ -64,12 +65,12 @@ def shim_dir():
     the rcffi being measured (written once per rcffi build, in the cache)."""
     if "dir" not in _SHIMS:
         import hashlib
-        import os
         import rcffi
         so = rcffi._backend.__file__
         key = hashlib.sha256(("%s %s" % (so, os.stat(so).st_mtime)).encode())
         d = os.path.join(_common.cache_dir(), "shims-" + key.hexdigest()[:12])
         if not os.path.isdir(os.path.join(d, "cffi")):
+            os.makedirs(d, exist_ok=True)
             subprocess.run([sys.executable, "-m", "rcffi", "install-as-cffi",
                             "--target", d], check=True,
                            stdout=subprocess.DEVNULL)
@@ -118,8 +119,12 @@ def run_child(impl, moddir, stmt, pre, clock):
     shims = ("sys.path.insert(0, %r)" % shim_dir()) if impl == "rcffi" else ""
     code = CHILD % {"moddir": moddir, "shims": shims, "clock": clock,
                     "pre": pre, "boot": BOOT[impl], "stmt": stmt}
+    # The warm-up run writes .pyc files, as any installed package has them:
+    # without them every sample would mostly time compiling the module source.
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True)
+                       text=True, env=env)
     if p.returncode != 0:
         lines = p.stderr.strip().splitlines() or ["exit status %d"
                                                   % p.returncode]
