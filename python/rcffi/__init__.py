@@ -7,8 +7,7 @@ does the same for every interpreter of the current environment.
 """
 
 from . import _backend
-from ._backend import (CDefError, FFIError, PkgConfigError,
-                       VerificationError, VerificationMissing)
+from ._backend import FFIError
 
 __all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
            'FFIError', 'PkgConfigError', 'install_as_cffi']
@@ -22,12 +21,19 @@ __cffi_version__ = "2.0.0"
 __cffi_version_info__ = (2, 0, 0)
 
 
+_LAZY_ERRORS = ('CDefError', 'VerificationError', 'VerificationMissing',
+                'PkgConfigError')
+
+
 def __getattr__(name):
-    # FFI (rcffi.api) is imported on first use: `import _cffi_backend`, which
-    # every out-of-line module does, then costs no more than the extension.
+    # FFI (rcffi.api) and the exception types other than FFIError are made
+    # on first use: `import _cffi_backend`, which every out-of-line module
+    # does, then costs little more than loading the extension.
     if name == 'FFI':
         from .api import FFI
         return FFI
+    if name in _LAZY_ERRORS:
+        return getattr(_backend, name)
     raise AttributeError("module 'rcffi' has no attribute %r" % (name,))
 
 

@@ -46,10 +46,8 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", "2.0.0")?;
     m.add("FFIError", py.get_type::<errors::FFIError>())?;
-    m.add("CDefError", py.get_type::<errors::CDefError>())?;
-    m.add("VerificationError", py.get_type::<errors::VerificationError>())?;
-    m.add("VerificationMissing", py.get_type::<errors::VerificationMissing>())?;
-    m.add("PkgConfigError", py.get_type::<errors::PkgConfigError>())?;
+    // CDefError & co.: made on first access (errors::__getattr__)
+    m.add_function(wrap_pyfunction!(errors::__getattr__, m)?)?;
     m.add_class::<ctype::CType>()?;
     m.add_class::<cdata::CData>()?;
     m.add("CData", py.get_type::<cdata::CData>())?;
