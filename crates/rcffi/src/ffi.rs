@@ -1,7 +1,6 @@
 //! `FFI`: the object users call `ffi`. It owns the declarations of its `cdef()` calls and turns
 //! C type strings into ctypes (cached per string), then hands over to the shared operations.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyAttributeError, PyMemoryError, PyTypeError};
@@ -19,7 +18,9 @@ use crate::realize::{Context, PackOptions, RealizeError};
 pub struct Ffi {
     ctx: Mutex<Context>,
     /// Type strings already realized: text -> (ctype, was a bare function type).
-    type_cache: Mutex<HashMap<String, (Py<CType>, bool)>>,
+    /// Type strings already resolved (Fx-hashed: they come from the program, and hashing them
+    /// is on the path of every `ffi.new("int *")`).
+    type_cache: Mutex<crate::fxhash::FxHashMap<String, (Py<CType>, bool)>>,
     /// `init_once()`: tag -> result, and tag -> lock (tags are any hashable objects).
     init_once_results: Py<PyDict>,
     init_once_locks: Py<PyDict>,
@@ -190,7 +191,7 @@ impl Ffi {
         let _ = args;
         Ok(Ffi {
             ctx: Mutex::new(Context::default()),
-            type_cache: Mutex::new(HashMap::new()),
+            type_cache: Mutex::new(Default::default()),
             init_once_results: PyDict::new(py).unbind(),
             init_once_locks: PyDict::new(py).unbind(),
             libraries: Mutex::new(Vec::new()),
