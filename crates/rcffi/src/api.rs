@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyKeyError, PyOverflowError, PyRuntimeError, PyTypeError,
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use crate::cdata::{CData, OwnedMem, Owner};
+use crate::cdata::{CData, Inline, OwnedMem, Owner};
 use crate::convert;
 use crate::ctype::{CType, Kind};
 
@@ -15,7 +15,13 @@ use crate::ctype::{CType, Kind};
 
 /// `ffi.new(ct, init)`: zeroed memory for `*ct` or `ct[]`, owned by the returned cdata.
 pub fn newp(py: Python<'_>, ct: &Bound<'_, CType>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
-    newp_with(py, ct, init, |size, align| OwnedMem::zeroed(size, align).map(Owner::Own))
+    newp_with(py, ct, init, |size, align| {
+        // `align` is at least 8 here: inline storage serves exactly what needs no more.
+        if size <= Inline::SIZE && align <= 8 {
+            return Ok(Owner::OwnInline(Inline::zeroed()));
+        }
+        OwnedMem::zeroed(size, align).map(Owner::Own)
+    })
 }
 
 /// `ffi.new()` with the memory from `alloc(size, align)`, which returns the owner of zeroed (or,
@@ -36,9 +42,11 @@ pub fn newp_with(
     let ptr = match &owner {
         Owner::Own(mem) => mem.ptr(),
         Owner::Allocated { raw, .. } => raw.get().addr(),
-        _ => unreachable!("allocators return owned memory"),
+        // Known once the object exists (below).
+        _ => std::ptr::null_mut(),
     };
-    let cd = Py::new(py, CData::with(ct, ptr, length, owner))?;
+    let cd = CData::with(ct, ptr, length, owner).into_object(py)?;
+    let ptr = cd.get().addr();
     // For `T[]`, an integer initializer is only the length.
     let only_length = t.kind == Kind::Array && t.length < 0 && init.is_some_and(|i| i.is_instance_of::<PyInt>());
     if let Some(init) = init.filter(|i| !i.is_none() && !only_length) {
@@ -595,7 +603,7 @@ pub fn new_handle(py: Python<'_>, ct: &Bound<'_, CType>, obj: Py<PyAny>) -> PyRe
     }
     let cell = crate::handle::HandleCell::new(obj);
     let addr = cell.addr();
-    Py::new(py, CData::with(ct, addr, -1, Owner::Handle(cell)))
+    CData::with(ct, addr, -1, Owner::Handle(cell)).into_object(py)
 }
 
 pub fn from_handle(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -635,5 +643,5 @@ pub fn gc(py: Python<'_>, cd: &Bound<'_, CData>, destructor: Option<Py<PyAny>>) 
         return Err(PyTypeError::new_err("Can remove destructor only on a object previously returned by ffi.gc()"));
     }
     let owner = Owner::Gc { original: cd.clone().unbind(), destructor: std::sync::Mutex::new(destructor) };
-    Py::new(py, CData::with(t, c.addr(), c.length, owner))
+    CData::with(t, c.addr(), c.length, owner).into_object(py)
 }

@@ -233,7 +233,7 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
         view: std::sync::Mutex::new(Some(view)),
         source_type: obj.get_type().unbind(),
     };
-    Py::new(py, CData::with(ct, ptr, length, owner))
+    CData::with(ct, ptr, length, owner).into_object(py)
 }
 
 /// `array.array`, `bytearray`: a type's name as upstream's reprs show it (module-qualified

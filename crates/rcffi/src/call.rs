@@ -340,7 +340,7 @@ pub fn call_cdata(slf: &Bound<'_, CData>, args: &Bound<'_, PyTuple>, kwargs: Opt
     if let Some(entry) = cd.vectorcall.as_ref() {
         let offset = (entry as *const ffi::vectorcallfunc as usize).wrapping_sub(slf.as_ptr() as usize);
         // SAFETY: `offset` is where the vectorcall field of this cdata lies in its object, the
-        // same in every CData object (one layout; the type cannot be subclassed).
+        // same in every cdata object (the subtypes add nothing before the base's fields).
         unsafe { fast::install_vectorcall(py, offset) };
     }
     // SAFETY: a tuple's items, alive as long as the tuple.
@@ -434,7 +434,7 @@ unsafe fn read_result(py: Python<'_>, f: &FunctionInfo, result: *mut u8) -> PyRe
             // SAFETY: both hold `size` bytes; they are distinct allocations.
             unsafe { std::ptr::copy_nonoverlapping(result, mem.ptr(), size as usize) };
             let p = mem.ptr();
-            Ok(Py::new(py, CData::with(rt, p, -1, Owner::Own(mem)))?.into_any())
+            Ok(CData::with(rt, p, -1, Owner::Own(mem)).into_object(py)?.into_any())
         }
         // SAFETY: forwarded from the caller.
         _ => unsafe { convert::read(py, rt, result) },

@@ -164,7 +164,8 @@ impl FastPlan {
 
 // ---- argument conversion -----------------------------------------------------------------------
 
-/// The cdata type object, for an exact type check (CData cannot be subclassed).
+/// The base cdata type object, for an exact type check: borrowed and `ffi.cast()` values, which
+/// are what primitive arguments are (others take the general path).
 static CDATA_TYPE: AtomicPtr<ffi::PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
 
 fn cdata_type(py: Python<'_>) -> *mut ffi::PyTypeObject {
@@ -737,23 +738,26 @@ unsafe fn vectorcall_body(
 /// `offset` from the object's start): set the cdata type's vectorcall offset and flag, once.
 ///
 /// # Safety
-/// `offset` must be the offset, in every CData object, of its vectorcall field.
+/// `offset` must be the offset, in every cdata object (of any cdata type), of its vectorcall
+/// field.
 pub(super) unsafe fn install_vectorcall(py: Python<'_>, offset: usize) {
     static DONE: std::sync::Once = std::sync::Once::new();
     DONE.call_once(|| {
-        let tp = cdata_type(py);
-        // SAFETY: `tp` is the (heap) type object of CData, alive for the interpreter's life;
-        // the GIL is held, so no call reads these fields meanwhile. The offset is set before
-        // the flag that makes CPython read it.
-        unsafe {
-            // The field must lie inside the object itself (as it does with PyO3's layout);
-            // otherwise calls simply keep going through tp_call.
-            let size = (*tp).tp_basicsize as usize;
-            if offset < std::mem::size_of::<ffi::PyObject>() || offset + std::mem::size_of::<usize>() > size {
-                return;
+        // Heap types do not inherit the vectorcall flag (before Python 3.12): set on each type.
+        for tp in crate::cdtypes::all(py) {
+            // SAFETY: `tp` is a (heap) cdata type object, alive for the interpreter's life;
+            // the GIL is held, so no call reads these fields meanwhile. The offset is set
+            // before the flag that makes CPython read it.
+            unsafe {
+                // The field must lie inside the object itself (as it does with PyO3's layout);
+                // otherwise calls simply keep going through tp_call.
+                let size = (*tp).tp_basicsize as usize;
+                if offset < std::mem::size_of::<ffi::PyObject>() || offset + std::mem::size_of::<usize>() > size {
+                    continue;
+                }
+                (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
+                (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
             }
-            (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
-            (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
         }
     });
 }

@@ -164,7 +164,7 @@ pub fn new_callback(
     }
     let closure = Closure { closure: guard.0, info };
     std::mem::forget(guard);
-    Py::new(py, CData::with(ct, code.cast(), -1, Owner::Callback(closure)))
+    CData::with(ct, code.cast(), -1, Owner::Callback(closure)).into_object(py)
 }
 
 /// What a call into Python needs, for function type `ct`: the callable, `onerror`, and the

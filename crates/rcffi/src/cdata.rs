@@ -73,8 +73,17 @@ impl Drop for OwnedMem {
 }
 
 /// Inline storage for primitive values (`ffi.cast("int", 42)`), big enough for `long double`
-/// and `double _Complex`.
+/// and `double _Complex`; also the memory of small `ffi.new()` allocations.
 pub struct Inline(UnsafeCell<[u64; 2]>);
+
+impl Inline {
+    /// What fits inline: at most this many bytes, aligned to at most 8.
+    pub const SIZE: usize = 16;
+
+    pub fn zeroed() -> Inline {
+        Inline(UnsafeCell::new([0; 2]))
+    }
+}
 
 // SAFETY: plain bytes; access is serialized by the GIL like any cdata access.
 unsafe impl Sync for Inline {}
@@ -87,10 +96,10 @@ pub enum Owner {
     Inline(Inline),
     /// Memory from `ffi.new()`: "owning N bytes".
     Own(OwnedMem),
+    /// A small `ffi.new()` allocation stored in the object itself (no separate block).
+    OwnInline(Inline),
     /// `p[0]` of a struct pointer from `ffi.new()`: shares and keeps alive `p`'s memory.
     CoOwn(Py<CData>),
-    /// Borrowed memory, but keeps a Python object alive (e.g. bytes passed as `char *`).
-    Keep(Py<PyAny>),
     /// `ffi.from_buffer()`: holds the buffer export until released.
     /// `source_type` is the type of the object the buffer came from, named only by the repr.
     Buffer { view: Mutex<Option<PyBuffer<u8>>>, source_type: Py<pyo3::types::PyType> },
@@ -104,7 +113,8 @@ pub enum Owner {
     Callback(crate::callback::Closure),
 }
 
-#[pyclass(module = "_cffi_backend", name = "_CDataBase", frozen, weakref)]
+/// The base of the cdata types; `cdtypes` has the subtypes, one per kind of ownership.
+#[pyclass(module = "_cffi_backend", name = "_CDataBase", frozen, weakref, subclass)]
 pub struct CData {
     pub ctype: Py<CType>,
     ptr: usize,
@@ -120,7 +130,7 @@ impl CData {
     /// The address this cdata stands for (see the module docs).
     pub fn addr(&self) -> *mut u8 {
         match &self.owner {
-            Owner::Inline(cell) => cell.0.get().cast(),
+            Owner::Inline(cell) | Owner::OwnInline(cell) => cell.0.get().cast(),
             _ => self.ptr as *mut u8,
         }
     }
@@ -131,18 +141,17 @@ impl CData {
     }
 
     pub fn borrowed(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8) -> PyResult<Py<CData>> {
-        Py::new(py, CData::with(ct, ptr, -1, Owner::None))
+        CData::with(ct, ptr, -1, Owner::None).into_object(py)
     }
 
     /// A zero-valued primitive held inline.
     pub fn new_value(py: Python<'_>, ct: &Bound<'_, CType>) -> PyResult<Py<CData>> {
-        let inline = Owner::Inline(Inline(UnsafeCell::new([0; 2])));
-        Py::new(py, CData::with(ct, std::ptr::null_mut(), -1, inline))
+        CData::with(ct, std::ptr::null_mut(), -1, Owner::Inline(Inline::zeroed())).into_object(py)
     }
 
     /// A `T[]` view of `length` items at `ptr`, borrowed.
     pub fn sized(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8, length: isize) -> PyResult<Py<CData>> {
-        Py::new(py, CData::with(ct, ptr, length, Owner::None))
+        CData::with(ct, ptr, length, Owner::None).into_object(py)
     }
 
     /// Number of items of an array cdata.
@@ -156,7 +165,7 @@ impl CData {
     }
 
     pub fn is_owning(&self) -> bool {
-        matches!(self.owner, Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. })
+        matches!(self.owner, Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) | Owner::Allocated { .. })
     }
 
     /// Bytes this cdata owns, as its repr reports them.
@@ -176,7 +185,7 @@ impl CData {
     pub fn var_byte_size(&self, py: Python<'_>) -> Option<isize> {
         match &self.owner {
             Owner::CoOwn(p) => p.get().var_byte_size(py),
-            Owner::Own(_) | Owner::Allocated { .. } if self.length >= 0 => {
+            Owner::Own(_) | Owner::OwnInline(_) | Owner::Allocated { .. } if self.length >= 0 => {
                 let t = self.ctype.get();
                 let rec = if t.kind == Kind::Pointer { t.item_ref(py) } else { t };
                 rec.record.get().filter(|r| r.varsize).map(|_| self.length)
@@ -189,7 +198,9 @@ impl CData {
     /// ffi.from_buffer() and allocators return.
     pub fn check_releasable(&self) -> PyResult<()> {
         match &self.owner {
-            Owner::Own(_) | Owner::Gc { .. } | Owner::Buffer { .. } | Owner::Allocated { .. } => Ok(()),
+            Owner::Own(_) | Owner::OwnInline(_) | Owner::Gc { .. } | Owner::Buffer { .. } | Owner::Allocated { .. } => {
+                Ok(())
+            }
             _ => Err(PyValueError::new_err(
                 "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
             )),
@@ -502,7 +513,7 @@ impl CData {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let t = self.ctype.get();
         match &self.owner {
-            Owner::Own(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
+            Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
                 return Ok(format!("<cdata '{}' owning {} bytes>", t.name, self.owned_size(py)))
             }
             Owner::Buffer { view, source_type } => {
@@ -651,9 +662,9 @@ impl CData {
         let t = this.ctype.get();
         let item = t.item.as_ref().unwrap().bind(py);
         // The struct behind a pointer from ffi.new() co-owns the memory.
-        if t.kind == Kind::Pointer && item.get().is_record() && matches!(this.owner, Owner::Own(_) | Owner::Allocated { .. }) {
+        if t.kind == Kind::Pointer && item.get().is_record() && matches!(this.owner, Owner::Own(_) | Owner::OwnInline(_) | Owner::Allocated { .. }) {
             let s = CData::with(item, p, this.length, Owner::CoOwn(slf.clone().unbind()));
-            return Ok(Py::new(py, s)?.into_any());
+            return Ok(s.into_object(py)?.into_any());
         }
         // SAFETY: `indexed_ptr` checked bounds for arrays; pointers are trusted as in C.
         unsafe { convert::read(py, item, p) }
@@ -824,7 +835,6 @@ impl CData {
         match &self.owner {
             Owner::Handle(h) => h.traverse(&visit),
             Owner::Callback(c) => c.traverse(&visit),
-            Owner::Keep(o) => visit.call(o),
             Owner::CoOwn(p) => visit.call(p),
             Owner::Gc { original, .. } => visit.call(original),
             Owner::Allocated { raw, .. } => visit.call(raw),

@@ -455,7 +455,7 @@ impl CLib {
                 unsafe { f(mem.ptr().cast()) };
                 if t.get().is_record() {
                     let p = mem.ptr();
-                    Py::new(py, CData::with(t.bind(py), p, -1, Owner::Own(mem)))?.into_any()
+                    CData::with(t.bind(py), p, -1, Owner::Own(mem)).into_object(py)?.into_any()
                 } else {
                     // SAFETY: `mem` holds a value of type `t`.
                     unsafe { crate::convert::read(py, t.bind(py), mem.ptr()) }?

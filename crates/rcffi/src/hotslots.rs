@@ -78,33 +78,42 @@ static SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
 static ITERNEXT: OnceLock<ffi::iternextfunc> = OnceLock::new();
 static GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 
-/// Put the raw slots in front of PyO3's on the cdata and cdata-iterator types.
+/// Put the raw slots in front of PyO3's on the cdata types and the cdata-iterator type.
 pub fn install(py: Python<'_>) {
     let cdata = CData::type_object_raw(py);
     let iter = CDataIter::type_object_raw(py);
-    // SAFETY: both are PyO3 heap types, alive for the interpreter's life; the GIL is held and
-    // nothing has used them yet. A heap type's `tp_as_mapping` points into the type object
-    // itself, so it is writable. The original slots are saved before ours go in.
+    // SAFETY: PyO3 heap types, alive for the interpreter's life; the GIL is held and nothing has
+    // used them yet. A heap type's `tp_as_mapping` points into the type object itself, so it is
+    // writable. The original slots (the base's) are saved before ours go in.
     unsafe {
         let mapping = (*cdata).tp_as_mapping;
         if !mapping.is_null() {
             if let Some(orig) = (*mapping).mp_subscript {
-                if SUBSCRIPT.set(orig).is_ok() {
-                    (*mapping).mp_subscript = Some(subscript);
-                }
+                let _ = SUBSCRIPT.set(orig);
             }
         }
         if let Some(orig) = (*cdata).tp_getattro {
-            if GETATTRO.set(orig).is_ok() {
-                (*cdata).tp_getattro = Some(getattro);
+            let _ = GETATTRO.set(orig);
+        }
+        // The subtypes inherited the base's slots when they were created (CPython copies the
+        // pointers): ours go wherever those are, so every kind of cdata takes the same shortcuts.
+        let addr = |f: Option<usize>| f.filter(|&a| a != 0);
+        let (sub, get) = (addr(SUBSCRIPT.get().map(|&f| f as usize)), addr(GETATTRO.get().map(|&f| f as usize)));
+        for tp in crate::cdtypes::all(py) {
+            let mapping = (*tp).tp_as_mapping;
+            if !mapping.is_null() && sub.is_some() && (*mapping).mp_subscript.map(|f| f as usize) == sub {
+                (*mapping).mp_subscript = Some(subscript);
             }
+            if get.is_some() && (*tp).tp_getattro.map(|f| f as usize) == get {
+                (*tp).tp_getattro = Some(getattro);
+            }
+            ffi::PyType_Modified(tp);
         }
         if let Some(orig) = (*iter).tp_iternext {
             if ITERNEXT.set(orig).is_ok() {
                 (*iter).tp_iternext = Some(iternext);
             }
         }
-        ffi::PyType_Modified(cdata);
         ffi::PyType_Modified(iter);
     }
     install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO);

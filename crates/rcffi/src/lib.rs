@@ -10,6 +10,7 @@ mod call;
 mod capi;
 mod callback;
 mod cdata;
+mod cdtypes;
 mod cmodule;
 mod commontypes;
 mod context_tables;
@@ -62,6 +63,8 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py_source::register(m)?;
     type_table::register(m)?;
     cmodule::register(m)?;
+    cdtypes::register(m)?;
     hotslots::install(py);
+    cdtypes::seal(py);
     Ok(())
 }

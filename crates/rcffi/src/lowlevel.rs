@@ -319,10 +319,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_get_types, m)?)?;
     m.add_function(wrap_pyfunction!(_get_common_types, m)?)?;
     m.add_class::<buffer::Buffer>()?;
-    // Upstream has one cdata type per kind of ownership; here one type covers them all.
-    for alias in ["__CDataOwn", "__CDataOwnGC", "__CDataFromBuf", "__CDataGCP"] {
-        m.add(alias, m.py().get_type::<CData>())?;
-    }
     m.add("__CData_iterator", m.py().get_type::<crate::cdata::CDataIter>())?;
     m.add("FFI_DEFAULT_ABI", FFI_DEFAULT_ABI)?;
     m.add("FFI_CDECL", FFI_DEFAULT_ABI)?;

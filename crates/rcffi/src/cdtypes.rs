@@ -1,0 +1,112 @@
+//! The cdata types, one per kind of ownership as in upstream: `_CDataBase` (borrowed memory,
+//! `ffi.cast()` values), `__CDataOwn` (`ffi.new()`), `__CDataOwnGC` (handles, callbacks),
+//! `__CDataFromBuf` (`ffi.from_buffer()`) and `__CDataGCP` (`ffi.gc()`, custom allocators).
+//!
+//! The subtypes add no data: everything is in `CData`, whose `owner` says what the object
+//! keeps alive. They only give `type(x)` its upstream meaning and decide garbage collection:
+//! PyO3 makes every class a GC type, so the kinds that cannot be part of a reference cycle (they
+//! keep alive only their ctype, their memory, or another such cdata) are untracked at creation,
+//! as upstream's non-GC types are never tracked. The others (holding arbitrary Python objects)
+//! stay tracked, and `CData::__traverse__` shows the collector what they hold.
+//!
+//! The types are all created at module init, before the hot slots are patched into them
+//! (`hotslots`, `call_fast`), and then closed to subclassing, as upstream's are.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::PyClassInitializer;
+use pyo3::PyTypeInfo;
+
+use crate::cdata::{CData, Owner};
+
+/// `ffi.new()` memory (and the struct behind its pointer).
+#[pyclass(module = "_cffi_backend", name = "__CDataOwn", extends = CData, frozen, subclass)]
+pub struct CDataOwn;
+
+/// Owning cdata that keep Python objects alive: handles and callbacks.
+#[pyclass(module = "_cffi_backend", name = "__CDataOwnGC", extends = CDataOwn, frozen)]
+pub struct CDataOwnGC;
+
+/// `ffi.from_buffer()`.
+#[pyclass(module = "_cffi_backend", name = "__CDataFromBuf", extends = CData, frozen)]
+pub struct CDataFromBuf;
+
+/// `ffi.gc()`, and memory from a custom allocator (freed by its `free`, like a gc destructor).
+#[pyclass(module = "_cffi_backend", name = "__CDataGCP", extends = CData, frozen)]
+pub struct CDataGCP;
+
+impl CData {
+    /// The Python object for this cdata, of the type its ownership calls for.
+    pub fn into_object(self, py: Python<'_>) -> PyResult<Py<CData>> {
+        let kind = Kind::of(&self.owner);
+        let base = PyClassInitializer::from(self);
+        let (obj, tracked) = match kind {
+            Kind::Borrowed => (Py::new(py, base)?.into_any(), false),
+            Kind::Own => (Py::new(py, base.add_subclass(CDataOwn))?.into_any(), false),
+            Kind::OwnGC => (Py::new(py, base.add_subclass(CDataOwn).add_subclass(CDataOwnGC))?.into_any(), true),
+            Kind::FromBuf => (Py::new(py, base.add_subclass(CDataFromBuf))?.into_any(), true),
+            Kind::Gcp => (Py::new(py, base.add_subclass(CDataGCP))?.into_any(), true),
+        };
+        if !tracked {
+            // SAFETY: a live object of a GC type (all PyO3 classes are), the GIL is held; its
+            // dealloc untracks again, which is a no-op for an untracked object.
+            unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+        }
+        // SAFETY: every type above is CData or a subclass of it.
+        Ok(unsafe { obj.into_bound(py).cast_into_unchecked::<CData>() }.unbind())
+    }
+}
+
+enum Kind {
+    Borrowed,
+    Own,
+    OwnGC,
+    FromBuf,
+    Gcp,
+}
+
+impl Kind {
+    fn of(owner: &Owner) -> Kind {
+        match owner {
+            Owner::None | Owner::Inline(_) => Kind::Borrowed,
+            // A struct from `p[0]` keeps alive only `p`, an owning cdata: no cycle possible.
+            Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) => Kind::Own,
+            Owner::Handle(_) | Owner::Callback(_) => Kind::OwnGC,
+            Owner::Buffer { .. } => Kind::FromBuf,
+            Owner::Gc { .. } | Owner::Allocated { .. } => Kind::Gcp,
+        }
+    }
+}
+
+/// Every cdata type object, the base first.
+pub fn all(py: Python<'_>) -> [*mut ffi::PyTypeObject; 5] {
+    [
+        CData::type_object_raw(py),
+        CDataOwn::type_object_raw(py),
+        CDataOwnGC::type_object_raw(py),
+        CDataFromBuf::type_object_raw(py),
+        CDataGCP::type_object_raw(py),
+    ]
+}
+
+/// Add the types to the module, under upstream's names.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<CDataOwn>()?;
+    m.add_class::<CDataOwnGC>()?;
+    m.add_class::<CDataFromBuf>()?;
+    m.add_class::<CDataGCP>()?;
+    Ok(())
+}
+
+/// Close the cdata types to subclassing from Python (upstream's are final). Called once every
+/// subtype exists: PyO3 needs the flag only while creating them.
+pub fn seal(py: Python<'_>) {
+    for tp in all(py) {
+        // SAFETY: PyO3 heap types alive for the interpreter's life; the GIL is held. The flag is
+        // only read when a new subclass is created, and all of ours exist already.
+        unsafe {
+            (*tp).tp_flags &= !ffi::Py_TPFLAGS_BASETYPE;
+            ffi::PyType_Modified(tp);
+        }
+    }
+}
