@@ -543,8 +543,8 @@ fn instance_dict<'py>(lib: &Bound<'py, CLib>) -> PyResult<Bound<'py, PyDict>> {
 #[pymethods]
 impl CLib {
     /// A new dict of every name of the lib, as upstream's: functions and constants as
-    /// `lib.name` gives them, global variables as pointers to them (writing to the dict does
-    /// not change the lib).
+    /// `lib.name` gives them, global variables as `__FFIGlobSupport` objects (writing to the
+    /// dict does not change the lib).
     #[getter(__dict__)]
     fn snapshot_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();
@@ -553,8 +553,7 @@ impl CLib {
             let value: Py<PyAny> = match slf.get().attribute(slf, &name)? {
                 Found::Cached(x) => x,
                 Found::Variable(t, addr) => {
-                    let ptr = ctype::new_pointer(py, t.bind(py))?;
-                    CData::borrowed(py, ptr.bind(py), addr)?.into_any()
+                    Py::new(py, crate::globsupport::GlobSupport::new(&name, t, addr))?.into_any()
                 }
             };
             d.set_item(name, value)?;

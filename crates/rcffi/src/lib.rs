@@ -26,6 +26,7 @@ mod file;
 mod fxhash;
 mod gil;
 mod gilslot;
+mod globsupport;
 mod handle;
 mod hotslots;
 mod libobj;
@@ -56,6 +57,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ffi::Ffi>()?;
     m.add_class::<dllib::DlLib>()?;
     m.add_class::<libobj::Lib>()?;
+    m.add_class::<globsupport::GlobSupport>()?;
     lowlevel::register(m)?;
     callback::register(m)?;
     library::register(m)?;
