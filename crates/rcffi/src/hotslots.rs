@@ -1,11 +1,12 @@
-//! Raw CPython slots for the hottest cdata reads: `p[i]`, `p.x` and iteration over an array,
-//! when the item or field is a C integer (not `_Bool`, not a character, not an enum) or a
-//! `float`/`double`.
+//! Raw CPython slots for the hottest cdata accesses: `p[i]` and `p.x` (read and write) and
+//! iteration over an array, when the item or field is a C integer (not `_Bool`, not a
+//! character, not an enum) or a `float`/`double` (written from an exact `int` / `float`).
 //!
 //! PyO3's slot trampolines (attach bookkeeping, panic guard, argument extraction) cost about as
 //! much as the read itself. These slots serve the common case directly and hand everything else,
 //! errors included, to the original PyO3 slot, so there is one implementation of the rules
-//! (`CData::__getitem__`, `CData::__getattribute__`, `CDataIter::__next__`) and this is only a shortcut to the same result.
+//! (`CData::__getitem__`/`__setitem__`, `__getattribute__`/`__setattr__`,
+//! `CDataIter::__next__`) and this is only a shortcut to the same result.
 //! Installed once, when the module is initialized.
 //!
 //! The `lib` objects (in-line and out-of-line ABI mode, API mode) keep the functions and constants they found in their
@@ -15,6 +16,7 @@
 //! Likewise `ffi.from_handle(x)`, a one-argument method called in every callback that carries a
 //! handle, is a plain `METH_O` method, which CPython calls without building argument tuples.
 
+use std::os::raw::c_int;
 use std::sync::OnceLock;
 
 use model::PrimKind;
@@ -74,9 +76,65 @@ impl FastRead {
     }
 }
 
+impl FastRead {
+    /// Store `value` at `p` if it is an exact `int` that fits (integer items) or an exact
+    /// `float` (floating items); false, with nothing done and no error set, for anything else,
+    /// which the general conversion then handles (with its errors).
+    ///
+    /// # Safety
+    /// `p` must be writable for the item's size, `value` a live object; the GIL is held.
+    pub unsafe fn write(self, p: *mut u8, value: *mut ffi::PyObject) -> bool {
+        // SAFETY: forwarded from the caller; unaligned writes, as C memory may be packed.
+        unsafe {
+            match self {
+                FastRead::Float | FastRead::Double => {
+                    if ffi::PyFloat_CheckExact(value) == 0 {
+                        return false;
+                    }
+                    let d = ffi::PyFloat_AsDouble(value);
+                    if self == FastRead::Float {
+                        p.cast::<f32>().write_unaligned(d as f32);
+                    } else {
+                        p.cast::<f64>().write_unaligned(d);
+                    }
+                    true
+                }
+                FastRead::Signed(size) | FastRead::Unsigned(size) => {
+                    if ffi::PyLong_CheckExact(value) == 0 {
+                        return false;
+                    }
+                    let mut overflow: c_int = 0;
+                    let v = ffi::PyLong_AsLongLongAndOverflow(value, &mut overflow);
+                    if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+                        ffi::PyErr_Clear();
+                        return false;
+                    }
+                    let bits = 8 * u32::from(size);
+                    let fits = match self {
+                        FastRead::Signed(_) => bits == 64 || (v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))),
+                        _ => v >= 0 && (bits == 64 || v < (1i64 << bits)),
+                    };
+                    if !fits {
+                        return false;
+                    }
+                    match size {
+                        1 => p.write(v as u8),
+                        2 => p.cast::<u16>().write_unaligned(v as u16),
+                        4 => p.cast::<u32>().write_unaligned(v as u32),
+                        _ => p.cast::<u64>().write_unaligned(v as u64),
+                    }
+                    true
+                }
+            }
+        }
+    }
+}
+
 static SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+static ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
 static ITERNEXT: OnceLock<ffi::iternextfunc> = OnceLock::new();
 static GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
+static SETATTRO: OnceLock<ffi::setattrofunc> = OnceLock::new();
 
 /// Put the raw slots in front of PyO3's on the cdata types and the cdata-iterator type.
 pub fn install(py: Python<'_>) {
@@ -92,20 +150,37 @@ pub fn install(py: Python<'_>) {
                 let _ = SUBSCRIPT.set(orig);
             }
         }
+        if !mapping.is_null() {
+            if let Some(orig) = (*mapping).mp_ass_subscript {
+                let _ = ASS_SUBSCRIPT.set(orig);
+            }
+        }
         if let Some(orig) = (*cdata).tp_getattro {
             let _ = GETATTRO.set(orig);
+        }
+        if let Some(orig) = (*cdata).tp_setattro {
+            let _ = SETATTRO.set(orig);
         }
         // The subtypes inherited the base's slots when they were created (CPython copies the
         // pointers): ours go wherever those are, so every kind of cdata takes the same shortcuts.
         let addr = |f: Option<usize>| f.filter(|&a| a != 0);
-        let (sub, get) = (addr(SUBSCRIPT.get().map(|&f| f as usize)), addr(GETATTRO.get().map(|&f| f as usize)));
+        let sub = addr(SUBSCRIPT.get().map(|&f| f as usize));
+        let ass = addr(ASS_SUBSCRIPT.get().map(|&f| f as usize));
+        let get = addr(GETATTRO.get().map(|&f| f as usize));
+        let set = addr(SETATTRO.get().map(|&f| f as usize));
         for tp in crate::cdtypes::all(py) {
             let mapping = (*tp).tp_as_mapping;
             if !mapping.is_null() && sub.is_some() && (*mapping).mp_subscript.map(|f| f as usize) == sub {
                 (*mapping).mp_subscript = Some(subscript);
             }
+            if !mapping.is_null() && ass.is_some() && (*mapping).mp_ass_subscript.map(|f| f as usize) == ass {
+                (*mapping).mp_ass_subscript = Some(ass_subscript);
+            }
             if get.is_some() && (*tp).tp_getattro.map(|f| f as usize) == get {
                 (*tp).tp_getattro = Some(getattro);
+            }
+            if set.is_some() && (*tp).tp_setattro.map(|f| f as usize) == set {
+                (*tp).tp_setattro = Some(setattro);
             }
             ffi::PyType_Modified(tp);
         }
@@ -186,6 +261,16 @@ unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject)
 /// # Safety
 /// As `subscript`.
 unsafe fn fast_subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    // SAFETY: forwarded; `fast_item` checked the bounds.
+    unsafe { fast_item(obj, key).map(|(p, read)| read.read(p)) }
+}
+
+/// Where `cdata[key]` is and how it reads, for an int `key`, a pointer or array of fast-read
+/// items, and an index that `indexed_ptr` accepts; None (with nothing done) otherwise.
+///
+/// # Safety
+/// `obj` is a cdata and `key` a live object; the GIL is held.
+unsafe fn fast_item(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Option<(*mut u8, FastRead)> {
     // SAFETY: forwarded.
     unsafe {
         if ffi::PyLong_CheckExact(key) == 0 {
@@ -209,8 +294,23 @@ unsafe fn fast_subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Op
         }
         let item = t.item.as_ref()?.get();
         let read = FastRead::for_type(item)?;
-        let p = this.addr().wrapping_offset(i.wrapping_mul(item.size()));
-        Some(read.read(p))
+        Some((this.addr().wrapping_offset(i.wrapping_mul(item.size())), read))
+    }
+}
+
+unsafe extern "C" fn ass_subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject, value: *mut ffi::PyObject) -> c_int {
+    // SAFETY: CPython calls this with the GIL held, `obj` a cdata, `key` a live object and
+    // `value` one or NULL (deletion, left to the original slot).
+    unsafe {
+        if !value.is_null() {
+            if let Some((p, kind)) = fast_item(obj, key) {
+                if kind.write(p, value) {
+                    return 0;
+                }
+            }
+        }
+        let orig = ASS_SUBSCRIPT.get().expect("installed with the slot");
+        orig(obj, key, value)
     }
 }
 
@@ -244,6 +344,17 @@ unsafe extern "C" fn getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject)
 /// As `getattro`.
 unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
     // SAFETY: forwarded; the field lies within the struct this cdata stands for.
+    unsafe { fast_field_at(obj, name).map(|(p, read)| read.read(p)) }
+}
+
+/// Where field `name` of the struct that `obj` stands for is, and how it reads: for a plain
+/// (not bit-) field of fast-read type, through a non-NULL address; None (with nothing done)
+/// otherwise.
+///
+/// # Safety
+/// `obj` is a cdata and `name` a live object; the GIL is held.
+unsafe fn fast_field_at(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<(*mut u8, FastRead)> {
+    // SAFETY: forwarded.
     unsafe {
         if ffi::PyUnicode_CheckExact(name) == 0 {
             return None;
@@ -266,7 +377,23 @@ unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Optio
             return None;
         }
         let read = FastRead::for_type(f.ctype.get())?;
-        Some(read.read(this.addr().wrapping_add(f.offset)))
+        Some((this.addr().wrapping_add(f.offset), read))
+    }
+}
+
+unsafe extern "C" fn setattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject, value: *mut ffi::PyObject) -> c_int {
+    // SAFETY: CPython calls this with the GIL held, `obj` a cdata, `name` a live object and
+    // `value` one or NULL (deletion, left to the original slot).
+    unsafe {
+        if !value.is_null() {
+            if let Some((p, kind)) = fast_field_at(obj, name) {
+                if kind.write(p, value) {
+                    return 0;
+                }
+            }
+        }
+        let orig = SETATTRO.get().expect("installed with the slot");
+        orig(obj, name, value)
     }
 }
 

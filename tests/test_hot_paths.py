@@ -1,0 +1,100 @@
+"""The shortcuts of crates/rcffi/src/hotslots.rs (raw CPython slots for
+p[i], p.x and array iteration) must give exactly what the general paths
+give: same values, same errors.  These cases sit on both sides of the
+shortcuts' limits."""
+
+import pytest
+
+from rcffi import FFI
+
+ffi = FFI()
+ffi.cdef("""
+    struct s { signed char c; short h; int i; long long q;
+               unsigned char uc; unsigned int ui; unsigned long long uq;
+               float f; double d; _Bool b; int bits : 3; };
+""")
+ffi.cdef("struct p { char c; int i; double d; };", packed=True)
+
+
+@pytest.mark.parametrize("field, ok, bad, error", [
+    ("c", -128, 128, OverflowError),
+    ("h", 32767, -32769, OverflowError),
+    ("i", -2**31, 2**31, OverflowError),
+    ("q", 2**63 - 1, 2**63, OverflowError),
+    ("uc", 255, -1, OverflowError),
+    ("ui", 2**32 - 1, 2**32, OverflowError),
+    ("uq", 2**64 - 1, -1, OverflowError),
+    ("i", 7, 1.5, TypeError),
+    ("d", 1.5, "x", TypeError),
+])
+def test_field_write_limits(field, ok, bad, error):
+    s = ffi.new("struct s *")
+    setattr(s, field, ok)
+    assert getattr(s, field) == ok
+    with pytest.raises(error):
+        setattr(s, field, bad)
+    assert getattr(s, field) == ok
+
+
+def test_field_conversions_outside_the_shortcut():
+    s = ffi.new("struct s *")
+    s.d = 3            # int into double: general path
+    assert s.d == 3.0 and type(s.d) is float
+    s.f = 0.1          # rounded to float
+    assert s.f == ffi.cast("float", 0.1)
+    s.i = True         # bool is not an exact int
+    assert s.i == 1
+    s.b = 1
+    assert s.b is True
+    s.bits = -4        # bitfield
+    assert s.bits == -4
+    with pytest.raises(OverflowError):
+        s.bits = 4
+
+
+def test_packed_fields_are_unaligned():
+    p = ffi.new("struct p *", [b"x", 0x01020304, 2.5])
+    assert (p.i, p.d) == (0x01020304, 2.5)
+    p.i = -5
+    p.d = -0.25
+    assert (p.i, p.d) == (-5, -0.25)
+    assert ffi.offsetof("struct p", "i") == 1
+
+
+def test_items_read_write_and_errors():
+    a = ffi.new("int[3]", [1, 2, 3])
+    a[2] = -7
+    assert (a[0], a[2]) == (1, -7)
+    with pytest.raises(IndexError, match="index too large"):
+        a[3]
+    with pytest.raises(IndexError, match="negative index"):
+        a[-1] = 0
+    with pytest.raises(OverflowError):
+        a[0] = 2**31
+    p = ffi.new("int *", 5)
+    with pytest.raises(IndexError):
+        p[1]
+    q = ffi.cast("int *", a)
+    assert q[2] == -7          # borrowed pointers may index anywhere, as in C
+    q[1] = 9
+    assert a[1] == 9
+    null = ffi.cast("int *", 0)
+    with pytest.raises(RuntimeError, match="null pointer"):
+        null[0]
+    with pytest.raises(RuntimeError):
+        null[0] = 1
+    d = ffi.new("double[2]")
+    d[1] = 2
+    assert d[1] == 2.0 and type(d[1]) is float
+
+
+def test_iteration_sees_the_memory_as_it_goes():
+    # items are read when reached, as upstream's iterator does
+    a = ffi.new("unsigned short[4]", [1, 2, 3, 4])
+    out = []
+    for i, x in enumerate(a):
+        out.append(x)
+        if i + 1 < len(a):
+            a[i + 1] += 10
+    assert out == [1, 12, 13, 14]
+    assert sum(ffi.new("double[3]", [0.5, 1, 2])) == 3.5
