@@ -132,8 +132,10 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     if raw == 0 {
         return Err(pyo3::exceptions::PyValueError::new_err("null module description"));
     }
-    // SAFETY: the generated init function passes four words (see the module doc).
-    let raw = unsafe { std::slice::from_raw_parts(raw as *const usize, 4) };
+    // SAFETY: the generated init function passes four words (see the module doc), and a fifth
+    // when its context has FLAG_FASTCALL_TABLE (read below, once the context is known).
+    let raw_words = raw as *const usize;
+    let raw = unsafe { std::slice::from_raw_parts(raw_words, 4) };
     let module_name = String::from_utf8_lossy(unsafe { cstr(raw[0] as *const c_char) }).into_owned();
     let version = raw[1] as i64;
     if !(VERSION_MIN..=VERSION_MAX).contains(&version) {
@@ -155,7 +157,13 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     // its version.
     unsafe { std::ptr::copy_nonoverlapping(table.as_ptr(), raw[2] as *mut *mut c_void, n_exports) };
 
-    let (ffi, lib) = ffi_and_lib(py, &module_name, version, ctx)?;
+    let fastcall = if ctx.flags as u32 & recompiler::c_source::FLAG_FASTCALL_TABLE != 0 {
+        // SAFETY: with that flag, rcffi's `_cffi_init` passed the fifth word.
+        unsafe { *raw_words.add(4) }
+    } else {
+        0
+    };
+    let (ffi, lib) = ffi_and_lib(py, &module_name, version, ctx, fastcall)?;
     let m = new_extension_module(py, &module_name)?;
     m.add("ffi", &ffi)?;
     m.add("lib", &lib)?;
@@ -199,7 +207,13 @@ static LOADED: Mutex<Option<HashMap<usize, (Py<Ffi>, Py<CLib>)>>> = Mutex::new(N
 /// then started by the first call of one of its functions), and its `_cffi_types` array holds
 /// the ctypes realized the first time, which its C code uses: a second FFI with ctypes of its
 /// own would not match them.
-fn ffi_and_lib(py: Python<'_>, module_name: &str, version: i64, ctx: &CTypeContext) -> PyResult<(Py<Ffi>, Py<CLib>)> {
+fn ffi_and_lib(
+    py: Python<'_>,
+    module_name: &str,
+    version: i64,
+    ctx: &CTypeContext,
+    fastcall: usize,
+) -> PyResult<(Py<Ffi>, Py<CLib>)> {
     let key = ctx as *const CTypeContext as usize;
     let known = |py: Python<'_>| {
         let loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,6 +231,7 @@ fn ffi_and_lib(py: Python<'_>, module_name: &str, version: i64, ctx: &CTypeConte
             module_name: module_name.to_string(),
             globals: ctx.globals as usize,
             num_globals: ctx.num_globals.max(0) as usize,
+            fastcall,
             variables: Mutex::new(HashMap::new()),
             included_libs: included.into_iter().filter_map(|m| m.lib).collect(),
         },
@@ -346,6 +361,9 @@ pub struct CLib {
     module_name: String,
     globals: usize,
     num_globals: usize,
+    /// The module's `_cffi_fastcall` table (parallel to the globals; 0 if none): METH_FASTCALL
+    /// entry points of its functions of several arguments.
+    fastcall: usize,
     /// Global variables met so far: type, and the global's index.
     variables: Mutex<HashMap<String, (Py<CType>, usize)>>,
     /// The libs of the compiled modules this one includes, searched for names it lacks.
@@ -358,6 +376,15 @@ enum Found {
 }
 
 impl CLib {
+    /// The METH_FASTCALL entry point of global `i`, or null.
+    fn fastcall_entry(&self, i: usize) -> *mut c_void {
+        if self.fastcall == 0 || i >= self.num_globals {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the module's `_cffi_fastcall` table has one entry per global and lives forever.
+        unsafe { *(self.fastcall as *const *mut c_void).add(i) }
+    }
+
     fn entry(&self, i: usize) -> &CGlobal {
         assert!(i < self.num_globals);
         // SAFETY: the module's globals array has `num_globals` entries and lives forever.
@@ -426,14 +453,16 @@ impl CLib {
                 // module's types array, where its wrapper reads them.
                 let t = tables.function_type(py, arg).map_err(into_pyerr)?;
                 drop(ctx);
-                let flags = match getop(op) {
-                    OP_CPYTHON_BLTN_V => ffi::METH_VARARGS,
-                    OP_CPYTHON_BLTN_N => ffi::METH_NOARGS,
-                    _ => ffi::METH_O,
+                let fast_entry = self.fastcall_entry(i);
+                let (flags, entry) = match getop(op) {
+                    OP_CPYTHON_BLTN_V if !fast_entry.is_null() => (ffi::METH_FASTCALL, fast_entry),
+                    OP_CPYTHON_BLTN_V => (ffi::METH_VARARGS, g.address),
+                    OP_CPYTHON_BLTN_N => (ffi::METH_NOARGS, g.address),
+                    _ => (ffi::METH_O, g.address),
                 };
                 let decl = c_declaration(&t.get().name, name);
                 let doc = format!("{decl};\n\nCFFI C function from {}.lib", self.module_name);
-                let f = builtin(slf, name, g.address, flags, &doc, &self.module_name)?;
+                let f = builtin(slf, name, entry, flags, &doc, &self.module_name)?;
                 if !g.size_or_direct_fn.is_null() {
                     crate::directfn::register(f.bind(py), t.clone_ref(py), g.size_or_direct_fn.cast());
                 }

@@ -24,6 +24,10 @@ pub const HEADER: &str = include_str!("rcffi_include.h");
 /// The support code of embedding modules (`ffi.embedding_api()`), inlined after [`HEADER`].
 pub const EMBEDDING_HEADER: &str = include_str!("rcffi_embedding.h");
 
+/// Type-context flag (rcffi's own; upstream's runtime reads only flag 1): `_cffi_init` passes a
+/// fifth word, `_cffi_fastcall`, the METH_FASTCALL entry point of each global (or NULL).
+pub const FLAG_FASTCALL_TABLE: u32 = 0x100;
+
 /// `cffi 1.5+`: an embedding module (the runtime must fill the `_cffi_call_python` slot).
 pub const VERSION_EMBEDDED: i64 = 0x2701;
 
@@ -145,6 +149,8 @@ struct Writer<'a> {
     /// `ffi.verify()` checks the enumerators of complete enums against the C compiler's values
     /// (`set_source()` takes the compiler's values as they are).
     check_enum_values: bool,
+    /// Functions that have a METH_FASTCALL entry point `_cffi_fc_NAME`.
+    fastcall: std::collections::HashSet<String>,
 }
 
 macro_rules! p {
@@ -284,14 +290,21 @@ impl Writer<'_> {
         p!(self, "  {}{name}({call_args});", if is_void { "" } else { "return " });
         p!(self, "}}");
 
-        // the CPython wrapper
-        let argname = match f.args.len() {
-            0 => "noarg",
-            1 => "arg0",
-            _ => "args",
+        // the CPython wrapper; with several arguments, its body takes them one by one and two
+        // entry points lead to it: `_cffi_f_` (METH_VARARGS, what upstream's runtime calls) and
+        // `_cffi_fc_` (METH_FASTCALL, no argument tuple: what rcffi's runtime calls, see
+        // `fastcall_table`)
+        let nargs = f.args.len();
+        let (head, body_name) = match nargs {
+            0 => (format!("_cffi_f_{name}(PyObject *self, PyObject *noarg)"), None),
+            1 => (format!("_cffi_f_{name}(PyObject *self, PyObject *arg0)"), None),
+            _ => {
+                let params: Vec<String> = (0..nargs).map(|i| format!("PyObject *arg{i}")).collect();
+                (format!("_cffi_fb_{name}(PyObject *self, {})", params.join(", ")), Some(format!("_cffi_fb_{name}")))
+            }
         };
         p!(self, "static PyObject *");
-        p!(self, "_cffi_f_{name}(PyObject *self, PyObject *{argname})");
+        p!(self, "{head}");
         p!(self, "{{");
         for (i, a) in f.args.iter().enumerate() {
             let d = self.cname(*a, &format!(" x{i}"), &ctx)?;
@@ -306,16 +319,6 @@ impl Writer<'_> {
             let d = self.cname(f.result, " result", &rctx)?;
             p!(self, "  {d};");
             p!(self, "  PyObject *pyresult;");
-        }
-        if f.args.len() > 1 {
-            for i in 0..f.args.len() {
-                p!(self, "  PyObject *arg{i};");
-            }
-            p!(self);
-            let refs: Vec<String> = (0..f.args.len()).map(|i| format!("&arg{i}")).collect();
-            let n = f.args.len();
-            p!(self, "  if (!PyArg_UnpackTuple(args, \"{name}\", {n}, {n}, {}))", refs.join(", "));
-            p!(self, "    return NULL;");
         }
         p!(self);
         for (i, a) in f.args.iter().enumerate() {
@@ -349,6 +352,29 @@ impl Writer<'_> {
         }
         p!(self, "}}");
         p!(self);
+        if let Some(body) = body_name {
+            let from_tuple: Vec<String> = (0..nargs).map(|i| format!("arg{i}")).collect();
+            let from_array: Vec<String> = (0..nargs).map(|i| format!("args[{i}]")).collect();
+            p!(self, "static PyObject *");
+            p!(self, "_cffi_f_{name}(PyObject *self, PyObject *args)");
+            p!(self, "{{");
+            p!(self, "  PyObject *{};", from_tuple.join(", *"));
+            let refs: Vec<String> = (0..nargs).map(|i| format!("&arg{i}")).collect();
+            p!(self, "  if (!PyArg_UnpackTuple(args, \"{name}\", {nargs}, {nargs}, {}))", refs.join(", "));
+            p!(self, "    return NULL;");
+            p!(self, "  return {body}(self, {});", from_tuple.join(", "));
+            p!(self, "}}");
+            p!(self);
+            p!(self, "static PyObject *");
+            p!(self, "_cffi_fc_{name}(PyObject *self, PyObject *const *args, Py_ssize_t nargs)");
+            p!(self, "{{");
+            p!(self, "  if (nargs != {nargs})");
+            p!(self, "    return _cffi_wrong_arg_count(\"{name}\", {nargs}, nargs);");
+            p!(self, "  return {body}(self, {});", from_array.join(", "));
+            p!(self, "}}");
+            p!(self);
+            self.fastcall.insert(name.to_string());
+        }
         Ok(())
     }
 
@@ -566,6 +592,34 @@ fn expand_fields(m: &TypeModel, r: usize) -> Vec<crate::typemodel::Field> {
     out
 }
 
+/// `_cffi_fastcall[]`, parallel to `_cffi_globals[]`: the `_cffi_fc_NAME` entry point of each
+/// function that has one, NULL elsewhere. rcffi's runtime builds those functions' builtins with
+/// METH_FASTCALL (no argument tuple); other runtimes never see the table.
+fn fastcall_table(w: &mut Writer<'_>) {
+    if w.fastcall.is_empty() {
+        return;
+    }
+    let entries: Vec<String> = w
+        .t
+        .globals
+        .iter()
+        .map(|g| {
+            let is_varargs_builtin = (g.op & 0xff) as u8 == OP_CPYTHON_BLTN_V;
+            if is_varargs_builtin && w.fastcall.contains(&g.name) && g.c_address == format!("_cffi_f_{}", g.name) {
+                format!("(void *)_cffi_fc_{}", g.name)
+            } else {
+                "NULL".to_string()
+            }
+        })
+        .collect();
+    p!(w, "static void *const _cffi_fastcall[] = {{");
+    for e in entries {
+        p!(w, "  {e},");
+    }
+    p!(w, "}};");
+    p!(w);
+}
+
 /// What the embedding header needs to know of the module: its name, its init function and the
 /// init code, as an array of bytes (a string literal may be too long for some compilers).
 fn embedding_prologue(out: &mut String, module_name: &str, code: &str) {
@@ -602,6 +656,7 @@ pub fn write(
         version: VERSION_BASE,
         seen_constants: Default::default(),
         check_enum_values: opts.for_verify,
+        fastcall: Default::default(),
     };
     if opts.embedding.is_some() {
         p!(w, "#define _CFFI_USE_EMBEDDING");
@@ -645,6 +700,7 @@ pub fn write(
         }
         p!(w, "}};");
         p!(w);
+        fastcall_table(&mut w);
     }
     if !t.c_fields.is_empty() {
         p!(w, "static const struct _cffi_field_s _cffi_fields[] = {{");
@@ -729,9 +785,11 @@ pub fn write(
         p!(w, "  _cffi_includes,");
     }
     p!(w, "  {},  /* num_types */", t.types.len());
-    // flag 1: the runtime must fill in the `_cffi_call_python` slot
+    // flag 1: the runtime must fill in the `_cffi_call_python` slot; flag 0x100 (rcffi's, other
+    // runtimes ignore it): `_cffi_init` passes the fastcall table
     let uses_call_python = w.num_externpy > 0 || opts.embedding.is_some();
-    p!(w, "  {},  /* flags */", if uses_call_python { 1 } else { 0 });
+    let flags = (if uses_call_python { 1 } else { 0 }) | (if w.fastcall.is_empty() { 0 } else { FLAG_FASTCALL_TABLE });
+    p!(w, "  0x{flags:x},  /* flags */");
     p!(w, "}};");
     p!(w);
 
@@ -744,7 +802,8 @@ pub fn write(
     p!(w, "PyMODINIT_FUNC");
     p!(w, "PyInit_{base}(void)");
     p!(w, "{{");
-    p!(w, "  return _cffi_init(\"{module_name}\", 0x{version:x}, &_cffi_type_context);");
+    let table = if w.fastcall.is_empty() { "NULL" } else { "_cffi_fastcall" };
+    p!(w, "  return _cffi_init(\"{module_name}\", 0x{version:x}, &_cffi_type_context, {table});");
     p!(w, "}}");
     p!(w);
     p!(w, "#ifdef __GNUC__");

@@ -314,17 +314,29 @@ _CFFI_UNUSED_FN static void _cffi_free_array_arguments(struct _cffi_freeme_s *fr
 #  define _cffi_stdcall
 #endif
 
+/* The wrong number of arguments for a METH_FASTCALL entry point (_cffi_fc_NAME): the error
+   PyArg_UnpackTuple gives for the METH_VARARGS one. */
+_CFFI_UNUSED_FN static PyObject *_cffi_wrong_arg_count(const char *name, int expected, Py_ssize_t got)
+{
+    PyErr_Format(PyExc_TypeError, "%s expected %d arguments, got %zd", name, expected, got);
+    return NULL;
+}
+
 /* The module init: '_cffi_backend._init_cffi_1_0_external_module(address)' where address points
-   to {module name, version, _cffi_exports to fill in, type context}; it returns the module. */
+   to {module name, version, _cffi_exports to fill in, type context} and, when the context has
+   flag 0x100 (rcffi's runtime reads it, others read only the first four words), the module's
+   table of METH_FASTCALL entry points; it returns the module. */
 static PyObject *_cffi_init(const char *module_name, Py_ssize_t version,
-                            const struct _cffi_type_context_s *ctx)
+                            const struct _cffi_type_context_s *ctx,
+                            void *const *fastcall)
 {
     PyObject *backend, *address, *result;
-    void *raw[4];
+    void *raw[5];
     raw[0] = (void *)module_name;
     raw[1] = (void *)version;
     raw[2] = (void *)_cffi_exports;
     raw[3] = (void *)ctx;
+    raw[4] = (void *)fastcall;
     backend = PyImport_ImportModule("_cffi_backend");
     if (backend == NULL)
         return NULL;

@@ -36,7 +36,10 @@ fn tables_of_a_small_module() {
         "  { \"s\", 4, 0,\n    sizeof(struct s), offsetof(struct _cffi_align_struct_s, y), 0, 1 },",
         "  2,  /* num_globals */",
         "  5,  /* num_types */",
-        "  return _cffi_init(\"_m\", 0x2601, &_cffi_type_context);",
+        // rcffi's runtime calls `add` through its METH_FASTCALL entry (flag 0x100)
+        "static void *const _cffi_fastcall[] = {\n  NULL,\n  (void *)_cffi_fc_add,\n};",
+        "  0x100,  /* flags */",
+        "  return _cffi_init(\"_m\", 0x2601, &_cffi_type_context, _cffi_fastcall);",
     ] {
         assert!(tables.contains(expected), "missing {expected:?} in:\n{tables}");
     }
