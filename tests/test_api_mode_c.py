@@ -14,13 +14,7 @@ import textwrap
 import pytest
 
 import upstream_python as upstream_python_
-from rcffi import _backend  # noqa: F401  (skips nothing: the package needs it)
 from rcffi.api import FFI
-
-HAS_C_GENERATOR = hasattr(_backend, '_make_c_source')
-needs_c_generator = pytest.mark.skipif(
-    not HAS_C_GENERATOR,
-    reason="rcffi._backend._make_c_source is not exposed yet")
 
 
 CDEF = """
@@ -68,18 +62,6 @@ CHECK = """
 """
 
 
-def test_without_the_binding_the_error_says_what_is_missing(tmp_path):
-    if HAS_C_GENERATOR:
-        pytest.skip("the C generator is exposed")
-    ffi = FFI()
-    ffi.cdef("int add(int, int);")
-    ffi.set_source("_rcffi_api_c_missing", "")
-    with pytest.raises(NotImplementedError) as e:
-        ffi.emit_c_code(str(tmp_path / 'x.c'))
-    assert '_make_c_source' in str(e.value)
-
-
-@needs_c_generator
 def test_emit_c_code_writes_the_tables(tmp_path):
     ffi = FFI()
     ffi.cdef("int add(int, int);")
@@ -92,7 +74,6 @@ def test_emit_c_code_writes_the_tables(tmp_path):
     assert 'PyInit__rcffi_api_c_emit' in text
 
 
-@needs_c_generator
 def test_compiled_module_runs_on_upstream_runtime(tmp_path):
     exe = upstream_python_.find(same_version=True)
     if exe is None:

@@ -26,10 +26,6 @@ __all__ = ['recompile', 'make_c_source', 'make_py_source', 'NativeIO',
 #: the text stream type the generators write to
 NativeIO = io.StringIO
 
-_FOLLOW_UP = ("follow-up work: recompiler::make_c_source() of "
-              "crates/recompiler is not exposed as "
-              "rcffi._backend._make_c_source yet")
-
 #: As upstream: modules use the stable ABI except on free-threaded builds.
 USE_LIMITED_API = not sysconfig.get_config_var("Py_GIL_DISABLED")
 
@@ -64,20 +60,15 @@ def _generate(ffi, kind, module_name, preamble, for_verify=False):
     """Return the text of the out-of-line module 'module_name' for 'ffi':
     kind 'c' (API mode, with the C 'preamble') or 'py' (ABI mode);
     'for_verify' for ffi.verify(), which supports a little less."""
+    from . import _backend
+    steps = getattr(ffi, '_cdef_steps', None) or []
     if kind == 'py':
-        from . import _backend
-        steps = getattr(ffi, '_cdef_steps', None) or []
         return _backend._make_py_source(module_name, steps,
                                         _included_module_names(ffi, False))
-    from . import _backend
-    make = getattr(_backend, '_make_c_source', None)
-    if make is None:
-        raise NotImplementedError("rcffi: generating the C source of an "
-                                  "API-mode module: %s" % (_FOLLOW_UP,))
-    steps = getattr(ffi, '_cdef_steps', None) or []
-    return make(module_name, steps, _included_module_names(ffi, True),
-                preamble, not USE_LIMITED_API, for_verify,
-                getattr(ffi, '_embedding', None))
+    return _backend._make_c_source(module_name, steps,
+                                   _included_module_names(ffi, True),
+                                   preamble, not USE_LIMITED_API, for_verify,
+                                   getattr(ffi, '_embedding', None))
 
 
 class Recompiler(object):
