@@ -24,7 +24,7 @@ says that is the ABI-mode way (003 s6.7: "The next section about Callbacks
 describes the ABI-mode solution").
 
 Examples that need API mode (``set_source`` / ``compile`` / ``verify``) --
-covered by the API-mode issue, not tested here:
+tested in tests/test_seed_api.py (embedding: tests/test_embedding.py):
 
 * 000 / 003 s5.2.3 "Real example" / "API Mode, calling the C standard
   library" (``getpwuid``, ``get_pw_for_root``) and its setup.py.

@@ -1148,9 +1148,6 @@ def test_ref_5_2_7_verify(tmp_path, monkeypatch):
 # verify() compiles and loads the module itself: it works with rcffi.FFI
 # whether or not 'import _cffi_backend' gives rcffi (here: it gives nothing;
 # with upstream cffi installed it gives upstream's backend)
-@pytest.mark.xfail(reason="rcffi bug: rcffi.FFI().verify() loads the module "
-                   "with whatever 'import _cffi_backend' gives: fails unless "
-                   "rcffi is installed as cffi", strict=True)
 def test_ref_5_2_7_verify_without_install_as_cffi(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "_cffi_backend", None)
@@ -3034,9 +3031,6 @@ def test_ref_8_compiled_module_ffi_and_lib(calls):
 # same functionality (for in-line use), but also the extra methods
 # described below (to prepare the FFI)": cdef(), include(), set_source()...
 # are not methods of the ffi of a compiled module
-@pytest.mark.xfail(reason="rcffi bug: the ffi of a compiled module has "
-                   "cdef() and include() (upstream's has neither)",
-                   strict=True)
 def test_ref_8_compiled_module_ffi_has_no_builder_methods(calls):
     ffi = calls.ffi
     rcffi.install_as_cffi()
@@ -3213,9 +3207,6 @@ def test_ref_6_7_4_onerror_raises(tmp_path, monkeypatch):
 
 # the same, returning half of a surrogate pair: "a unicode of length 1 (or
 # maybe 2 if surrogates)" -- the function returns '\ud83d' in cffi 2.0.0
-@pytest.mark.xfail(reason="rcffi bug: an API-mode function returning a "
-                   "char16_t/char32_t/wchar_t surrogate (0xD800-0xDFFF) "
-                   "raises ValueError", strict=True)
 def test_ref_7_2_2_surrogate_returned_by_api_function(conversions):
     assert conversions.lib.first16("\U0001F600") == "\ud83d"
 
@@ -3274,10 +3265,6 @@ def test_ref_5_5_generated_code_compiles_without_warnings(tmp_path):
 # 003 s7.2: long double, "writing into: another <cdata> with a long double,
 # or anything on which float() works" -- anything else is a TypeError, as
 # for a double argument
-@pytest.mark.xfail(reason="rcffi bug: an API-mode function given a "
-                   "non-number for a long double argument raises "
-                   "SystemError ('returned a result with an exception set')",
-                   strict=True)
 def test_ref_7_2_long_double_argument_type_error(conversions):
     lib = conversions.lib
     assert float(lib.ldhalf(conversions.ffi.cast("long double", 5))) == 2.5

@@ -9,8 +9,9 @@ section numbers).  Python-2 spellings of the docs (``"foobar"`` for a
 ``char[]`` initializer, ``print x``) are written the Python-3 way, as 003
 section 6.2 says they must be.
 
-Examples that need a library or a compiler -- covered by the ABI/API issues,
-not tested here:
+Examples that need a library or a compiler are tested elsewhere: in-line ABI
+mode in tests/test_seed_abi.py, API mode and out-of-line modules in
+tests/test_seed_api.py, embedding in tests/test_embedding.py.  They are:
 
 * 000 / 003 s5.2.1 "Simple example (ABI level, in-line)": ``printf`` through
   ``ffi.dlopen(None)`` (prints ``hi there, world.``, returns 17).

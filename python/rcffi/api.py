@@ -114,8 +114,8 @@ class FFI(_BackendFFI):
         requests for alignment greater than that are ignored (pack=1 is
         equivalent to packed=True).
         """
-        _BackendFFI.cdef(self, csource, override=override, packed=packed,
-                         pack=pack)
+        _BackendFFI._cdef(self, csource, override=override, packed=packed,
+                          pack=pack)
         steps, sources, _ = self._record()
         steps.append(('cdef', csource, bool(override), packed, pack))
         sources.append(csource)
@@ -133,7 +133,7 @@ class FFI(_BackendFFI):
             raise TypeError("ffi.include() expects an argument that is also "
                             "of type cffi.FFI, not %r"
                             % (type(ffi_to_include).__name__,))
-        _BackendFFI.include(self, ffi_to_include)
+        _BackendFFI._include(self, ffi_to_include)
         theirs_steps, theirs_sources, _ = ffi_to_include._record()
         steps, sources, included = self._record()
         steps.append(('include', list(theirs_steps)))
@@ -297,8 +297,8 @@ class FFI(_BackendFFI):
         declared here is exported by the compiled library and implemented
         by Python code attached with @ffi.def_extern() (in the code of
         embedding_init_code(), run when the library is first used)."""
-        _BackendFFI.cdef(self, csource, override=False, packed=packed,
-                         pack=pack)
+        _BackendFFI._cdef(self, csource, override=False, packed=packed,
+                          pack=pack)
         steps, sources, _ = self._record()
         steps.append(('cdef', csource, False, packed, pack, True))
         sources.append(csource)

@@ -160,6 +160,13 @@ class Verifier(object):
                 name, self.modulefilename)
             spec = importlib.util.spec_from_file_location(
                 name, self.modulefilename, loader=loader)
+            # The module's init imports `_cffi_backend`: it must get rcffi's,
+            # also in a process where rcffi does not stand in for cffi
+            # (or where upstream's was imported); whatever was there before
+            # is put back afterwards.
+            from . import _backend
+            before = sys.modules.get('_cffi_backend')
+            sys.modules['_cffi_backend'] = _backend
             try:
                 module = importlib.util.module_from_spec(spec)
                 loader.exec_module(module)
@@ -167,6 +174,11 @@ class Verifier(object):
                 # e.g. a declared function the C library does not have
                 raise VerificationError("importing %r: %s"
                                         % (self.modulefilename, e))
+            finally:
+                if before is None:
+                    del sys.modules['_cffi_backend']
+                else:
+                    sys.modules['_cffi_backend'] = before
         _check_layouts(self.ffi, module.ffi)
         _check_int_constants(self.ffi, module)
         # as upstream's CPython engine: the library names its module and keeps

@@ -225,13 +225,6 @@ fn wide_from(o: &Bound<'_, PyAny>, size: usize) -> PyResult<u32> {
     )))
 }
 
-fn wide_to_py(py: Python<'_>, code: u32) -> PyResult<Py<PyAny>> {
-    match char::from_u32(code) {
-        Some(c) => Ok(c.to_string().into_pyobject(py)?.into_any().unbind()),
-        None => Err(pyo3::exceptions::PyValueError::new_err(format!("character {code:#x} is out of range"))),
-    }
-}
-
 /// wchar_t is 4 bytes here: `_cffi_to_c_wchar_t`.
 unsafe extern "C" fn to_c_wchar_t(o: *mut ffi::PyObject) -> u32 {
     // SAFETY: GIL held.
@@ -243,7 +236,7 @@ unsafe extern "C" fn to_c_wchar_t(o: *mut ffi::PyObject) -> u32 {
 unsafe extern "C" fn from_c_wchar_t(x: u32) -> *mut ffi::PyObject {
     // SAFETY: GIL held.
     let py = unsafe { Python::assume_attached() };
-    new_ref(wide_to_py(py, x), py)
+    new_ref(convert::wide_char_to_py(py, x), py)
 }
 
 /// The wide character type of the other size (char16_t here).
@@ -257,7 +250,7 @@ unsafe extern "C" fn to_c_wchar3216_t(o: *mut ffi::PyObject) -> c_int {
 unsafe extern "C" fn from_c_wchar3216_t(x: c_int) -> *mut ffi::PyObject {
     // SAFETY: GIL held.
     let py = unsafe { Python::assume_attached() };
-    new_ref(wide_to_py(py, x as u32), py)
+    new_ref(convert::wide_char_to_py(py, x as u32 & 0xffff), py)
 }
 
 /// `_Bool`: 0 or 1; on error 1 (the generated code compares with `(_Bool)-1`) with an exception.
@@ -318,8 +311,8 @@ unsafe extern "C" fn to_c_long_double() {
     )
 }
 
-/// Writes `obj` converted to `long double` at `out` (16 bytes); zeros and a Python exception
-/// on error.
+/// Writes `obj` converted to `long double` at `out` (16 bytes); -1 and a Python exception on
+/// error (generated code checks for `-1 && PyErr_Occurred()`, as after `PyFloat_AsDouble`).
 unsafe extern "C" fn long_double_bits(o: *mut ffi::PyObject, out: *mut u8) {
     // SAFETY: GIL held; `out` is the 16-byte buffer of `to_c_long_double`.
     let py = unsafe { Python::assume_attached() };
@@ -335,7 +328,7 @@ unsafe extern "C" fn long_double_bits(o: *mut ffi::PyObject, out: *mut u8) {
     }
     let r = crate::convert::float_from(&o);
     // SAFETY: as above.
-    unsafe { model::raw::write_long_double(out, r.as_ref().copied().unwrap_or(0.0)) };
+    unsafe { model::raw::write_long_double(out, r.as_ref().copied().unwrap_or(-1.0)) };
     if let Err(e) = r {
         e.restore(py);
     }

@@ -71,7 +71,7 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
             PrimKind::Char => PyBytes::new(py, std::slice::from_raw_parts(ptr, 1)).into_any().unbind(),
             PrimKind::WideChar => {
                 let code = raw::read_int(ptr, prim.size, false) as u32;
-                wide_char_to_py(py, code, prim.size)?
+                wide_char_to_py(py, code)?
             }
             PrimKind::Float => PyFloat::new(py, raw::read_float(ptr, prim.size)).into_any().unbind(),
             PrimKind::LongDouble => {
@@ -90,15 +90,13 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
     }
 }
 
-fn wide_char_to_py(py: Python<'_>, code: u32, size: usize) -> PyResult<Py<PyAny>> {
+/// The one-character string of a `wchar_t` / `char16_t` / `char32_t` value.
+pub fn wide_char_to_py(py: Python<'_>, code: u32) -> PyResult<Py<PyAny>> {
     match char::from_u32(code) {
         Some(c) => Ok(PyString::new(py, c.encode_utf8(&mut [0; 4])).into_any().unbind()),
         // A lone surrogate: Python can represent it even though Rust cannot.
         None if code <= 0x10ffff => Ok(py.import("builtins")?.getattr("chr")?.call1((code,))?.unbind()),
-        None => {
-            let _ = size;
-            Err(PyValueError::new_err(format!("char32_t out of range for conversion to unicode: 0x{code:x}")))
-        }
+        None => Err(PyValueError::new_err(format!("char32_t out of range for conversion to unicode: 0x{code:x}"))),
     }
 }
 

@@ -220,7 +220,8 @@ impl Ffi {
     }
 
     /// Parse the given C source: declarations of types, functions, variables and constants.
-    #[pyo3(signature = (csource, r#override=false, packed=None, pack=None))]
+    /// (`cffi.FFI.cdef()`; private here, as upstream's `_cffi_backend.FFI` has no `cdef`.)
+    #[pyo3(name = "_cdef", signature = (csource, r#override=false, packed=None, pack=None))]
     fn cdef(&self, csource: &Bound<'_, PyAny>, r#override: bool, packed: Option<&Bound<'_, PyAny>>, pack: Option<i32>) -> PyResult<()> {
         let packed = match packed {
             None => false,
@@ -635,7 +636,9 @@ impl Ffi {
         Py::new(slf.py(), ExternDecorator { ffi: slf.clone().unbind(), name, error, onerror })
     }
 
-    /// Include the declarations of another FFI instance in this one.
+    /// Include the declarations of another FFI instance in this one. (`cffi.FFI.include()`;
+    /// private here, as upstream's `_cffi_backend.FFI` has no `include`.)
+    #[pyo3(name = "_include")]
     fn include(&self, py: Python<'_>, other: &Bound<'_, Ffi>) -> PyResult<()> {
         if std::ptr::eq(other.get(), self) {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot include an ffi into itself"));
