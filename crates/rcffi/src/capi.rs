@@ -55,11 +55,17 @@ fn new_ref(x: PyResult<Py<PyAny>>, py: Python<'_>) -> *mut ffi::PyObject {
     }
 }
 
+/// The integer of `o` within [lo, hi], with upstream's errors for the `_cffi_to_c_*` exports:
+/// `name` is how they name the C type (`"16-bit int"`); 64-bit values that overflow say what
+/// Python's own conversion says.
 fn int_in(o: &Bound<'_, PyAny>, lo: i128, hi: i128, name: &str) -> PyResult<i128> {
     let v = convert::to_integer_strict(o)?;
     if v < lo || v > hi {
         if v < 0 && lo == 0 {
             return Err(PyOverflowError::new_err("can't convert negative number to unsigned"));
+        }
+        if name.starts_with("64-bit") {
+            return Err(PyOverflowError::new_err("int too big to convert"));
         }
         let s = o.str().map(|s| s.to_string()).unwrap_or_default();
         return Err(PyOverflowError::new_err(format!("integer {s} does not fit '{name}'")));
@@ -103,14 +109,14 @@ macro_rules! to_c_int {
     };
 }
 
-to_c_int!(to_c_i8, c_int, i8::MIN, i8::MAX, "int8_t");
-to_c_int!(to_c_u8, c_int, 0, u8::MAX, "uint8_t");
-to_c_int!(to_c_i16, c_int, i16::MIN, i16::MAX, "int16_t");
-to_c_int!(to_c_u16, c_int, 0, u16::MAX, "uint16_t");
-to_c_int!(to_c_i32, c_int, i32::MIN, i32::MAX, "int32_t");
-to_c_int!(to_c_u32, u32, 0, u32::MAX, "uint32_t");
-to_c_int!(to_c_i64, i64, i64::MIN, i64::MAX, "int64_t");
-to_c_int!(to_c_u64, u64, 0, u64::MAX, "uint64_t");
+to_c_int!(to_c_i8, c_int, i8::MIN, i8::MAX, "8-bit int");
+to_c_int!(to_c_u8, c_int, 0, u8::MAX, "8-bit unsigned int");
+to_c_int!(to_c_i16, c_int, i16::MIN, i16::MAX, "16-bit int");
+to_c_int!(to_c_u16, c_int, 0, u16::MAX, "16-bit unsigned int");
+to_c_int!(to_c_i32, c_int, i32::MIN, i32::MAX, "32-bit int");
+to_c_int!(to_c_u32, u32, 0, u32::MAX, "32-bit unsigned int");
+to_c_int!(to_c_i64, i64, i64::MIN, i64::MAX, "64-bit int");
+to_c_int!(to_c_u64, u64, 0, u64::MAX, "64-bit unsigned int");
 
 unsafe extern "C" fn to_c_char(o: *mut ffi::PyObject) -> c_int {
     // SAFETY: as in to_c_i8.
