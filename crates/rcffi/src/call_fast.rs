@@ -164,8 +164,7 @@ impl FastPlan {
 
 // ---- argument conversion -----------------------------------------------------------------------
 
-/// The base cdata type object, for an exact type check: borrowed and `ffi.cast()` values, which
-/// are what primitive arguments are (others take the general path).
+/// The base cdata type object, for a quick type check (`is_cdata`).
 static CDATA_TYPE: AtomicPtr<ffi::PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
 
 fn cdata_type(py: Python<'_>) -> *mut ffi::PyTypeObject {
@@ -178,6 +177,30 @@ fn cdata_type(py: Python<'_>) -> *mut ffi::PyTypeObject {
     t
 }
 
+/// Whether `obj` is a cdata: of the base type or one of its subtypes (`cdtypes`, at most two
+/// levels down; they are closed to subclassing from Python), without `PyType_IsSubtype`.
+///
+/// # Safety
+/// `obj` must be a valid object; the GIL is held.
+#[inline(always)]
+unsafe fn is_cdata(py: Python<'_>, obj: *mut ffi::PyObject) -> bool {
+    let base = cdata_type(py);
+    // SAFETY: a live object's type, and its bases, are live type objects.
+    unsafe {
+        let mut tp = ffi::Py_TYPE(obj);
+        for _ in 0..3 {
+            if tp == base {
+                return true;
+            }
+            if tp.is_null() {
+                return false;
+            }
+            tp = (*tp).tp_base;
+        }
+        false
+    }
+}
+
 /// If `obj` is a cdata of a primitive type: that type and the address of its value (valid as
 /// long as `obj` lives).
 ///
@@ -187,7 +210,7 @@ fn cdata_type(py: Python<'_>) -> *mut ffi::PyTypeObject {
 unsafe fn primitive_cdata(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(&'static Primitive, *const u8)> {
     // SAFETY: forwarded from the caller; the cast follows the exact type check.
     unsafe {
-        if ffi::Py_TYPE(obj) != cdata_type(py) {
+        if !is_cdata(py, obj) {
             return None;
         }
         let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
@@ -269,7 +292,7 @@ unsafe fn fast_arg(py: Python<'_>, v: &ValuePlan, at: &CType, obj: *mut ffi::PyO
                 Some(if v.conv == Conv::Float { (x as f32).to_bits() as u64 } else { x.to_bits() })
             }
             Conv::Pointer { void, bytes } => {
-                if ffi::Py_TYPE(obj) == cdata_type(py) {
+                if is_cdata(py, obj) {
                     let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
                     let cd = cd.get();
                     let src = cd.ctype.get();
