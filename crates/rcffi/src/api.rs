@@ -637,11 +637,11 @@ pub fn gc(py: Python<'_>, cd: &Bound<'_, CData>, destructor: Option<Py<PyAny>>) 
     let t = c.ctype.bind(py);
     if destructor.is_none() {
         if let Owner::Gc { destructor: d, .. } = &c.owner {
-            d.lock().unwrap().take();
+            drop(d.take(py));
             return Ok(cd.clone().unbind());
         }
         return Err(PyTypeError::new_err("Can remove destructor only on a object previously returned by ffi.gc()"));
     }
-    let owner = Owner::Gc { original: cd.clone().unbind(), destructor: std::sync::Mutex::new(destructor) };
+    let owner = Owner::Gc { original: cd.clone().unbind(), destructor: crate::gilslot::GilSlot::new(destructor) };
     CData::with(t, c.addr(), c.length, owner).into_object(py)
 }

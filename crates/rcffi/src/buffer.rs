@@ -229,10 +229,10 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
             length = (nbytes / item_size) as isize;
         }
     }
-    let owner = Owner::Buffer {
+    let owner = Owner::Buffer(Box::new(crate::cdata::BufferOwner {
         view: std::sync::Mutex::new(Some(view)),
         source_type: obj.get_type().unbind(),
-    };
+    }));
     CData::with(ct, ptr, length, owner).into_object(py)
 }
 

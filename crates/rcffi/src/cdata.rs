@@ -16,13 +16,18 @@ use pyo3::pyclass::CompareOp;
 use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PySlice, PyString, PyTuple};
 
 use crate::convert;
+use crate::gilslot::GilSlot;
 use crate::ctype::{self, CType, Kind};
 
-/// Memory that a cdata allocated and frees when it dies (`ffi.new()`).
+/// Memory that a cdata allocated and frees when it dies (`ffi.new()`). Two words (it is part
+/// of every owning cdata): the size and the log2 of the alignment share the second.
 pub struct OwnedMem {
     ptr: *mut u8,
-    layout: Layout,
+    size_and_align: usize,
 }
+
+/// Where the log2 of the alignment sits in `OwnedMem::size_and_align` (sizes stay below).
+const ALIGN_SHIFT: u32 = 56;
 
 // SAFETY: the memory is plain bytes owned by this value alone; access is serialized by the GIL
 // like any cdata access.
@@ -57,18 +62,26 @@ impl OwnedMem {
         if ptr.is_null() {
             return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
         }
-        Ok(OwnedMem { ptr, layout })
+        let packed = layout.size() | ((layout.align().trailing_zeros() as usize) << ALIGN_SHIFT);
+        Ok(OwnedMem { ptr, size_and_align: packed })
     }
 
     pub fn ptr(&self) -> *mut u8 {
         self.ptr
     }
+
+    fn layout(&self) -> Layout {
+        let size = self.size_and_align & ((1usize << ALIGN_SHIFT) - 1);
+        let align = 1usize << (self.size_and_align >> ALIGN_SHIFT);
+        // SAFETY: the very size and alignment of a Layout made in `allocate`.
+        unsafe { Layout::from_size_align_unchecked(size, align) }
+    }
 }
 
 impl Drop for OwnedMem {
     fn drop(&mut self) {
-        // SAFETY: allocated in `zeroed` with this very layout.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+        // SAFETY: allocated in `allocate` with this very layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout()) }
     }
 }
 
@@ -100,17 +113,24 @@ pub enum Owner {
     OwnInline(Inline),
     /// `p[0]` of a struct pointer from `ffi.new()`: shares and keeps alive `p`'s memory.
     CoOwn(Py<CData>),
-    /// `ffi.from_buffer()`: holds the buffer export until released.
-    /// `source_type` is the type of the object the buffer came from, named only by the repr.
-    Buffer { view: Mutex<Option<PyBuffer<u8>>>, source_type: Py<pyo3::types::PyType> },
+    /// `ffi.from_buffer()`: holds the buffer export until released (boxed: rare, and the
+    /// biggest; every variant of `Owner` takes room in every cdata).
+    Buffer(Box<BufferOwner>),
     /// `ffi.gc()`: calls `destructor(original)` once, at release or death.
-    Gc { original: Py<CData>, destructor: Mutex<Option<Py<PyAny>>> },
+    Gc { original: Py<CData>, destructor: GilSlot },
     /// `ffi.new_handle()`: the address identifies the handle; keeps `obj` alive.
     Handle(Box<crate::handle::HandleCell>),
     /// Memory from a custom allocator (`ffi.new_allocator()`), freed by its `free`.
-    Allocated { raw: Py<CData>, free: Mutex<Option<Py<PyAny>>> },
+    Allocated { raw: Py<CData>, free: GilSlot },
     /// A callback: keeps the libffi closure and the Python callable alive.
     Callback(crate::callback::Closure),
+}
+
+/// What `ffi.from_buffer()` keeps: the buffer export until released, and the type of the object
+/// it came from (named only by the repr).
+pub struct BufferOwner {
+    pub view: Mutex<Option<PyBuffer<u8>>>,
+    pub source_type: Py<pyo3::types::PyType>,
 }
 
 /// The base of the cdata types; `cdtypes` has the subtypes, one per kind of ownership.
@@ -198,7 +218,7 @@ impl CData {
     /// ffi.from_buffer() and allocators return.
     pub fn check_releasable(&self) -> PyResult<()> {
         match &self.owner {
-            Owner::Own(_) | Owner::OwnInline(_) | Owner::Gc { .. } | Owner::Buffer { .. } | Owner::Allocated { .. } => {
+            Owner::Own(_) | Owner::OwnInline(_) | Owner::Gc { .. } | Owner::Buffer(_) | Owner::Allocated { .. } => {
                 Ok(())
             }
             _ => Err(PyValueError::new_err(
@@ -213,7 +233,7 @@ impl CData {
         self.check_releasable()?;
         match &self.owner {
             Owner::Gc { original, destructor } => {
-                let d = destructor.lock().unwrap().take();
+                let d = destructor.take(py);
                 if let Some(d) = d {
                     if let Err(e) = d.call1(py, (original.clone_ref(py),)) {
                         e.write_unraisable(py, Some(d.bind(py)));
@@ -221,13 +241,13 @@ impl CData {
                 }
                 Ok(())
             }
-            Owner::Buffer { view, .. } => {
-                let v = view.lock().unwrap().take();
+            Owner::Buffer(b) => {
+                let v = b.view.lock().unwrap().take();
                 drop(v);
                 Ok(())
             }
             Owner::Allocated { raw, free } => {
-                let f = free.lock().unwrap().take();
+                let f = free.take(py);
                 if let Some(f) = f {
                     if let Err(e) = f.call1(py, (raw.clone_ref(py),)) {
                         e.write_unraisable(py, Some(f.bind(py)));
@@ -516,9 +536,9 @@ impl CData {
             Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
                 return Ok(format!("<cdata '{}' owning {} bytes>", t.name, self.owned_size(py)))
             }
-            Owner::Buffer { view, source_type } => {
-                let type_name = crate::buffer::full_type_name(source_type.bind(py));
-                return Ok(if view.lock().unwrap().is_none() {
+            Owner::Buffer(b) => {
+                let type_name = crate::buffer::full_type_name(b.source_type.bind(py));
+                return Ok(if b.view.lock().unwrap().is_none() {
                     format!("<cdata '{}' buffer RELEASED>", t.name)
                 } else if t.kind == Kind::Array {
                     format!("<cdata '{}' buffer len {} from '{}' object>", t.name, self.array_length(py), type_name)
@@ -874,18 +894,19 @@ impl Drop for CData {
     /// A gc'ed cdata calls its destructor, an allocator's cdata its `free`, when it dies (unless
     /// `ffi.release()` did it already).
     fn drop(&mut self) {
-        let pending = match &self.owner {
-            Owner::Gc { original, destructor } => destructor.lock().unwrap().take().map(|d| (d, original)),
-            Owner::Allocated { raw, free } => free.lock().unwrap().take().map(|f| (f, raw)),
-            _ => None,
+        let (slot, arg) = match &self.owner {
+            Owner::Gc { original, destructor } => (destructor, original),
+            Owner::Allocated { raw, free } => (free, raw),
+            _ => return,
         };
-        if let Some((func, arg)) = pending {
-            Python::attach(|py| {
+        // CPython deallocates with the GIL held: attaching is only bookkeeping.
+        Python::attach(|py| {
+            if let Some(func) = slot.take(py) {
                 if let Err(e) = func.call1(py, (arg.clone_ref(py),)) {
                     e.write_unraisable(py, Some(func.bind(py)));
                 }
-            });
-        }
+            }
+        });
     }
 }
 

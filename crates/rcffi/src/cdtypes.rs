@@ -72,7 +72,7 @@ impl Kind {
             // A struct from `p[0]` keeps alive only `p`, an owning cdata: no cycle possible.
             Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) => Kind::Own,
             Owner::Handle(_) | Owner::Callback(_) => Kind::OwnGC,
-            Owner::Buffer { .. } => Kind::FromBuf,
+            Owner::Buffer(_) => Kind::FromBuf,
             Owner::Gc { .. } | Owner::Allocated { .. } => Kind::Gcp,
         }
     }

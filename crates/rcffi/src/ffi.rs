@@ -876,7 +876,7 @@ impl Allocator {
             }
             Ok(Owner::Allocated {
                 raw: rcd.clone().unbind(),
-                free: Mutex::new(self.free.as_ref().map(|f| f.clone_ref(py))),
+                free: crate::gilslot::GilSlot::new(self.free.as_ref().map(|f| f.clone_ref(py))),
             })
         })
     }
