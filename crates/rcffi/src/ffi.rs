@@ -261,14 +261,14 @@ impl Ffi {
 
     /// Allocate an instance according to the specified C type and return a pointer to it.
     #[pyo3(signature = (cdecl, init=None))]
-    fn new(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
+    pub(crate) fn new(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
         let ct = self.ctype_of(py, cdecl)?;
         api::newp(py, &ct, init)
     }
 
     /// Similar to a C cast: returns an instance of the named C type initialized with the given
     /// 'source'.
-    fn cast(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, source: &Bound<'_, PyAny>) -> PyResult<Py<CData>> {
+    pub(crate) fn cast(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>, source: &Bound<'_, PyAny>) -> PyResult<Py<CData>> {
         let ct = self.ctype_of(py, cdecl)?;
         api::cast(py, &ct, source)
     }
@@ -276,12 +276,12 @@ impl Ffi {
     /// Parse the C type given as a string and return the corresponding <ctype> object; or return
     /// the type of a cdata.
     #[pyo3(name = "typeof")]
-    fn typeof_(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<Py<CType>> {
+    pub(crate) fn typeof_(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<Py<CType>> {
         Ok(self.resolve(py, cdecl, ACCEPT_STRING | ACCEPT_CDATA, false)?.unbind())
     }
 
     /// Return the size in bytes of the argument: a C type as a string or ctype, or a cdata.
-    fn sizeof(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
+    pub(crate) fn sizeof(&self, py: Python<'_>, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
         if let Ok(cd) = cdecl.cast::<CData>() {
             return api::sizeof_cdata(py, cd.get());
         }
@@ -381,7 +381,7 @@ impl Ffi {
     /// Return a Python string (bytes or unicode) from a 'char *' or 'wchar_t *' cdata; or the
     /// name of an enum value, or the value of a primitive as a string.
     #[pyo3(signature = (cdata, maxlen=-1))]
-    fn string(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, maxlen: isize) -> PyResult<Py<PyAny>> {
+    pub(crate) fn string(&self, py: Python<'_>, cdata: &Bound<'_, PyAny>, maxlen: isize) -> PyResult<Py<PyAny>> {
         crate::lowlevel::string(py, cdata, maxlen)
     }
 

@@ -21,6 +21,7 @@ mod ctype;
 mod errno;
 mod errors;
 mod extern_python;
+mod fastmethods;
 mod ffi;
 mod file;
 mod fxhash;
@@ -67,6 +68,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cmodule::register(m)?;
     cdtypes::register(m)?;
     hotslots::install(py);
+    fastmethods::install(py);
     cdtypes::seal(py);
     Ok(())
 }

@@ -1,0 +1,196 @@
+//! Raw METH_FASTCALL entries for the most called `FFI` methods: `new`, `cast`, `typeof`,
+//! `sizeof`, `string`.
+//!
+//! PyO3's method wrappers (argument extraction by name, the trampoline's bookkeeping) cost about
+//! as much as these operations themselves. The raw entries take the positional arguments
+//! straight from CPython's array and call the very same Rust methods of `Ffi`; a call with keyword
+//! arguments or an unusual number of arguments goes to PyO3's method (kept aside), so its
+//! argument errors stay the ones users see today. Installed once, at module init.
+
+use std::sync::OnceLock;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::PyTypeInfo;
+
+use crate::ffi::Ffi;
+
+/// One raw method: its name, the positional-argument counts it serves, what it does, and the
+/// PyO3 method object it replaced (for everything else).
+struct FastMethod {
+    name: &'static std::ffi::CStr,
+    min_args: usize,
+    max_args: usize,
+    /// The method, given its first and (if any) second positional argument.
+    run: fn(Python<'_>, &Ffi, &Bound<'_, PyAny>, Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>>,
+    original: OnceLock<Py<PyAny>>,
+}
+
+fn run_new(py: Python<'_>, ffi: &Ffi, a: &Bound<'_, PyAny>, b: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    Ok(ffi.new(py, a, b)?.into_any())
+}
+
+fn run_cast(py: Python<'_>, ffi: &Ffi, a: &Bound<'_, PyAny>, b: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    let source = b.ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("cast() missing its source"))?;
+    Ok(ffi.cast(py, a, source)?.into_any())
+}
+
+fn run_typeof(py: Python<'_>, ffi: &Ffi, a: &Bound<'_, PyAny>, _: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    Ok(ffi.typeof_(py, a)?.into_any())
+}
+
+fn run_sizeof(py: Python<'_>, ffi: &Ffi, a: &Bound<'_, PyAny>, _: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    Ok(ffi.sizeof(py, a)?.into_pyobject(py)?.into_any().unbind())
+}
+
+fn run_string(py: Python<'_>, ffi: &Ffi, a: &Bound<'_, PyAny>, b: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    let maxlen: isize = match b {
+        Some(m) => m.extract()?,
+        None => -1,
+    };
+    ffi.string(py, a, maxlen)
+}
+
+static NEW: FastMethod = FastMethod { name: c"new", min_args: 1, max_args: 2, run: run_new, original: OnceLock::new() };
+static CAST: FastMethod = FastMethod { name: c"cast", min_args: 2, max_args: 2, run: run_cast, original: OnceLock::new() };
+static TYPEOF: FastMethod =
+    FastMethod { name: c"typeof", min_args: 1, max_args: 1, run: run_typeof, original: OnceLock::new() };
+static SIZEOF: FastMethod =
+    FastMethod { name: c"sizeof", min_args: 1, max_args: 1, run: run_sizeof, original: OnceLock::new() };
+static STRING: FastMethod =
+    FastMethod { name: c"string", min_args: 1, max_args: 2, run: run_string, original: OnceLock::new() };
+
+macro_rules! entry {
+    ($fname:ident, $method:expr) => {
+        unsafe extern "C" fn $fname(
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: CPython calls a METH_FASTCALL|METH_KEYWORDS method with the GIL held,
+            // `slf` an FFI (or subclass) instance and `args` holding nargs + len(kwnames) objects.
+            unsafe { call(&$method, slf, args, nargs, kwnames) }
+        }
+    };
+}
+
+entry!(fast_new, NEW);
+entry!(fast_cast, CAST);
+entry!(fast_typeof, TYPEOF);
+entry!(fast_sizeof, SIZEOF);
+entry!(fast_string, STRING);
+
+/// # Safety
+/// As the entries above.
+unsafe fn call(
+    m: &FastMethod,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let n = usize::try_from(nargs).unwrap_or(usize::MAX);
+    if !kwnames.is_null() || n < m.min_args || n > m.max_args {
+        // SAFETY: forwarded.
+        return unsafe { call_original(m, slf, args, n, kwnames) };
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: forwarded; `slf` is an FFI instance (the method's type).
+        unsafe {
+            let py = Python::assume_attached();
+            let this = Borrowed::from_ptr(py, slf).cast_unchecked::<Ffi>();
+            // Borrowed from the caller's array for the duration of the call.
+            let first = Bound::from_borrowed_ptr(py, *args);
+            let second = (n > 1).then(|| Bound::from_borrowed_ptr(py, *args.add(1)));
+            match (m.run)(py, this.get(), &first, second.as_ref()) {
+                Ok(obj) => obj.into_ptr(),
+                Err(e) => {
+                    e.restore(py);
+                    std::ptr::null_mut()
+                }
+            }
+        }
+    }));
+    r.unwrap_or_else(|_| {
+        // SAFETY: the GIL is held; a static message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in an FFI method".as_ptr()) };
+        std::ptr::null_mut()
+    })
+}
+
+/// The PyO3 method this one replaced, called as `original(self, *args, **kwargs)`.
+///
+/// # Safety
+/// As the entries above.
+unsafe fn call_original(
+    m: &FastMethod,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let Some(original) = m.original.get() else {
+        // SAFETY: the GIL is held; a static message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: FFI method not installed".as_ptr()) };
+        return std::ptr::null_mut();
+    };
+    // SAFETY: forwarded; kwnames is NULL or a tuple whose values follow the positionals.
+    unsafe {
+        let nkw = if kwnames.is_null() { 0 } else { ffi::PyTuple_Size(kwnames).max(0) as usize };
+        let mut all: Vec<*mut ffi::PyObject> = Vec::with_capacity(1 + nargs + nkw);
+        all.push(slf);
+        all.extend_from_slice(std::slice::from_raw_parts(args, nargs + nkw));
+        ffi::PyObject_Vectorcall(original.as_ptr(), all.as_ptr(), nargs + 1, kwnames)
+    }
+}
+
+/// Put the raw entries into the FFI type's dict in place of PyO3's methods (kept as fallbacks).
+pub fn install(py: Python<'_>) {
+    let tp = Ffi::type_object_raw(py);
+    let table: [(&FastMethod, ffi::PyCFunctionFastWithKeywords); 5] = [
+        (&NEW, fast_new),
+        (&CAST, fast_cast),
+        (&TYPEOF, fast_typeof),
+        (&SIZEOF, fast_sizeof),
+        (&STRING, fast_string),
+    ];
+    for (m, f) in table {
+        // SAFETY: `tp` is the FFI heap type, alive for the interpreter's life, with a plain
+        // dict; the GIL is held. On any failure PyO3's method simply stays.
+        unsafe {
+            let dict = (*tp).tp_dict;
+            if dict.is_null() {
+                return;
+            }
+            let original = ffi::PyDict_GetItemString(dict, m.name.as_ptr());
+            if original.is_null() || m.original.set(Bound::from_borrowed_ptr(py, original).unbind()).is_err() {
+                continue;
+            }
+            // The definition and its doc must outlive the type: leaked, once per method.
+            let doc_text = Bound::from_borrowed_ptr(py, original)
+                .getattr("__doc__")
+                .and_then(|d| d.extract::<String>())
+                .ok()
+                .and_then(|d| std::ffi::CString::new(d).ok())
+                .map_or(std::ptr::null(), |d| d.into_raw().cast_const());
+            let def = Box::leak(Box::new(ffi::PyMethodDef {
+                ml_name: m.name.as_ptr(),
+                ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: f },
+                ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+                ml_doc: doc_text,
+            }));
+            let descr = ffi::PyDescr_NewMethod(tp, def);
+            if descr.is_null() {
+                ffi::PyErr_Clear();
+                continue;
+            }
+            if ffi::PyDict_SetItemString(dict, m.name.as_ptr(), descr) != 0 {
+                ffi::PyErr_Clear();
+            }
+            ffi::Py_DECREF(descr);
+        }
+    }
+    // SAFETY: as above.
+    unsafe { ffi::PyType_Modified(tp) };
+}
