@@ -121,13 +121,18 @@ fn warn_about_source(py: Python<'_>, src: &str) -> PyResult<()> {
         let msg = std::ffi::CString::new(msg).unwrap_or_default();
         PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 2)
     };
-    if src.lines().any(|l| l.trim_start().strip_prefix('#').is_some_and(|d| d.trim_start().starts_with("pragma"))) {
+    // (a substring search first: the per-line test runs only on sources that mention it)
+    let pragma_line = |l: &str| l.trim_start().strip_prefix('#').is_some_and(|d| d.trim_start().starts_with("pragma"));
+    if src.contains("pragma") && src.lines().any(pragma_line) {
         warn("#pragma in cdef() are entirely ignored. They should be removed for now, otherwise your code might behave differently in a future version of CFFI if #pragma support gets added. Note that '#pragma pack' needs to be replaced with the 'packed' keyword argument to cdef().")?;
     }
     // `extern "Python"` and line directives are not string literals.
     let literal = |l: &str| {
-        let l = l.replace("\"Python+C\"", "").replace("\"Python\"", "");
-        l.contains('"') && !l.trim_start().starts_with('#')
+        // (the cheap tests first: this runs on every line of big headers)
+        if !l.contains('"') || l.trim_start().starts_with('#') {
+            return false;
+        }
+        l.replace("\"Python+C\"", "").replace("\"Python\"", "").contains('"')
     };
     if src.contains('"') && src.lines().any(literal) {
         warn("String literal found in cdef() or type source. String literals are ignored here, but you should remove them anyway because some character sequences confuse pre-parsing.")?;
