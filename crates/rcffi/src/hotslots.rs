@@ -9,9 +9,10 @@
 //! `CDataIter::__next__`) and this is only a shortcut to the same result.
 //! Installed once, when the module is initialized.
 //!
-//! The `lib` objects (in-line and out-of-line ABI mode, API mode) keep the functions and constants they found in their
-//! instance dict, and PyO3's slot for a class with `__getattr__` wraps the generic lookup in its
-//! trampoline: their slot looks in that dict first, bare, and goes through PyO3's for the rest.
+//! The `lib` objects (in-line and out-of-line ABI mode, API mode) keep the functions and
+//! constants they found in their instance dict, and PyO3's slot for a class with `__getattr__`
+//! wraps the generic lookup in its trampoline: their slot looks in that dict first, bare, and
+//! goes through PyO3's for the rest.
 //!
 //! Likewise `ffi.from_handle(x)`, a one-argument method called in every callback that carries a
 //! handle, is a plain `METH_O` method, which CPython calls without building argument tuples.
