@@ -15,7 +15,7 @@ use model::protocol::*;
 
 use crate::declare::{DeclObj, Declarations};
 use crate::tables::{Tables, TypeOp};
-use crate::typemodel::{Kind, Len, ObjId, TypeModel, Q_CONST, Q_RESTRICT, Q_VOLATILE};
+use crate::typemodel::{qualify, Kind, Len, ObjId, TypeModel};
 use crate::{ErrorKind, GResult, GenError};
 
 /// Our C header, inlined at the top of every generated module.
@@ -86,19 +86,6 @@ fn type_op_expr(t: &TypeOp) -> String {
     }
 }
 
-fn qualify(quals: u8, replace_with: &str) -> String {
-    let mut s = replace_with.to_string();
-    if quals & Q_CONST != 0 {
-        s = format!(" const {}", s.trim_start());
-    }
-    if quals & Q_VOLATILE != 0 {
-        s = format!(" volatile {}", s.trim_start());
-    }
-    if quals & Q_RESTRICT != 0 {
-        s = format!(" __restrict {}", s.trim_start());
-    }
-    s
-}
 
 /// The C declaration of `obj` with the declarator `replace_with` (upstream's `get_c_name()`);
 /// an error for types that have no C name (anonymous structs that no typedef names).
@@ -469,7 +456,7 @@ impl Writer<'_> {
     }
 
     fn variable(&mut self, tp: ObjId, name: &str, quals: u8) -> GResult<()> {
-        let t = self.global_type(tp, name);
+        let t = self.m.global_type(tp, name);
         let (t, amp) = match self.m.kind(t).clone() {
             Kind::Array { item, len: Len::Open } => (item, ""),
             _ => (t, "&"),
@@ -483,15 +470,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn global_type(&mut self, ty: ObjId, name: &str) -> ObjId {
-        let Kind::Array { item, len } = self.m.kind(ty).clone() else { return ty };
-        let len = match len {
-            Len::Dots => Len::CExpr(format!("_cffi_array_len({name})")),
-            other => other,
-        };
-        let item = self.global_type(item, &format!("{name}[0]"));
-        self.m.array(item, len)
-    }
 
     /// Compile-time checks of the declared fields, and the struct that gives the alignment.
     fn struct_decl(&mut self, obj: ObjId, cname: &str, approx: &str) -> GResult<()> {

@@ -213,16 +213,6 @@ impl Builder<'_> {
         self.m.array(item, len)
     }
 
-    /// Upstream's `_global_type()`, the same for globals and typedefs.
-    fn global_type(&mut self, ty: ObjId, name: &str) -> ObjId {
-        let Kind::Array { item, len } = self.m.kind(ty).clone() else { return ty };
-        let len = match len {
-            Len::Dots => Len::CExpr(format!("_cffi_array_len({name})")),
-            other => other,
-        };
-        let item = self.global_type(item, &format!("{name}[0]"));
-        self.m.array(item, len)
-    }
 
     /// Upstream's `_enum_fields()`: a C module expands the fields of anonymous struct/union
     /// members into their parent (so that the compiler checks their offsets), recursively.
@@ -258,7 +248,7 @@ impl Builder<'_> {
             let DeclObj::Type(tp) = obj else { continue };
             match kind {
                 "typedef" => {
-                    let t = self.global_type(tp, &format!("(*({name} *)0)"));
+                    let t = self.m.global_type(tp, &format!("(*({name} *)0)"));
                     self.collect(t);
                 }
                 "function" => {
@@ -278,7 +268,7 @@ impl Builder<'_> {
                     }
                 }
                 "variable" => {
-                    let t = self.global_type(tp, name);
+                    let t = self.m.global_type(tp, name);
                     self.collect(t);
                 }
                 "extern_python" | "extern_python_plus_c" | "dllexport_python" => {
@@ -450,7 +440,7 @@ impl Builder<'_> {
         };
         match kind {
             "typedef" => {
-                let t = self.global_type(tp, &format!("(*({name} *)0)"));
+                let t = self.m.global_type(tp, &format!("(*({name} *)0)"));
                 let type_index = self.idx(t);
                 self.t.typenames.push(TypenameEntry { name: name.to_string(), type_index });
                 match self.m.kind(t).clone() {
@@ -518,7 +508,7 @@ impl Builder<'_> {
                 }
             }
             "variable" => {
-                let t = self.global_type(tp, name);
+                let t = self.m.global_type(tp, name);
                 let i = self.idx(t) as i32;
                 if self.c_mode {
                     self.global_c(name, OP_GLOBAL_VAR_F, i, 0, format!("_cffi_var_{name}"), "0".into());

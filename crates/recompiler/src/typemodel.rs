@@ -137,7 +137,7 @@ pub struct TypeModel {
 }
 
 /// `qualify()` of upstream: the qualifiers go in front of the declarator text.
-fn qualify(quals: u8, replace_with: &str) -> String {
+pub(crate) fn qualify(quals: u8, replace_with: &str) -> String {
     let mut s = replace_with.to_string();
     if quals & Q_CONST != 0 {
         s = format!(" const {}", s.trim_start());
@@ -235,6 +235,18 @@ impl TypeModel {
     pub fn named_pointer(&mut self, to: ObjId, name: &str) -> ObjId {
         let key = Key::Named(self.canon(to), name.into());
         self.add(Kind::NamedPointer { to, name: name.into() }, key, Some(format!("{name}&")))
+    }
+
+    /// Upstream's `_global_type()`, the same for globals and typedefs (C modules): a `[...]`
+    /// length becomes `_cffi_array_len(name)`, for the compiler to fill in, at every level.
+    pub fn global_type(&mut self, ty: ObjId, name: &str) -> ObjId {
+        let Kind::Array { item, len } = self.kind(ty).clone() else { return ty };
+        let len = match len {
+            Len::Dots => Len::CExpr(format!("_cffi_array_len({name})")),
+            other => other,
+        };
+        let item = self.global_type(item, &format!("{name}[0]"));
+        self.array(item, len)
     }
 
     pub fn array(&mut self, item: ObjId, len: Len) -> ObjId {
