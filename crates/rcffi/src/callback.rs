@@ -259,14 +259,10 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
         unsafe {
             if t.prim_kind() == Some(PrimKind::Signed) {
                 // The common case (an int that fits) without the general conversion.
-                if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
-                    if let Ok(v) = obj.extract::<i64>() {
-                        let bits = 8 * size as u32;
-                        if v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1)) {
-                            model::raw::write_int(result, 8, v as i128);
-                            return Ok(());
-                        }
-                    }
+                let (lo, hi) = convert::int_range(size as usize, true);
+                if let Some(v) = convert::exact_int_in(obj.as_ptr(), lo, hi) {
+                    model::raw::write_int(result, 8, v as i128);
+                    return Ok(());
                 }
                 convert::write(py, rt, result, obj)?;
                 let v = model::raw::read_int(result, size as usize, true);

@@ -73,33 +73,11 @@ fn int_in(o: &Bound<'_, PyAny>, lo: i128, hi: i128, name: &str) -> PyResult<i128
     Ok(v)
 }
 
-/// The hot case of the integer conversions: an exact `int` within [lo, hi] (both within i64).
-/// None for anything else (other types, out of range, overflow), with no error set: the
-/// general path then gives the result or upstream's error.
-///
-/// # Safety
-/// `o` must be a live object, and the GIL held.
-unsafe fn small_exact_int(o: *mut ffi::PyObject, lo: i64, hi: i64) -> Option<i64> {
-    // SAFETY: forwarded.
-    unsafe {
-        if ffi::PyLong_CheckExact(o) == 0 {
-            return None;
-        }
-        let mut overflow: std::os::raw::c_int = 0;
-        let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
-        if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        (lo..=hi).contains(&v).then_some(v)
-    }
-}
-
 macro_rules! to_c_int {
     ($fname:ident, $ret:ty, $lo:expr, $hi:expr, $cname:literal) => {
         unsafe extern "C" fn $fname(o: *mut ffi::PyObject) -> $ret {
             // SAFETY: called by generated code with the GIL and a live argument.
-            if let Some(v) = unsafe { small_exact_int(o, $lo as i64, $hi as i64) } {
+            if let Some(v) = unsafe { convert::exact_int_in(o, $lo as i64, $hi as i64) } {
                 return v as $ret;
             }
             let py = unsafe { Python::assume_attached() };

@@ -90,6 +90,41 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
     }
 }
 
+/// The hot case of integer conversions: an exact `int` within [lo, hi]. None for anything else
+/// (other types, out of range, overflow), with no error set: the general conversion then gives
+/// the result or its error.
+///
+/// # Safety
+/// `o` must be a live object, and the GIL held.
+pub unsafe fn exact_int_in(o: *mut pyo3::ffi::PyObject, lo: i64, hi: i64) -> Option<i64> {
+    use pyo3::ffi;
+    // SAFETY: forwarded.
+    unsafe {
+        if ffi::PyLong_CheckExact(o) == 0 {
+            return None;
+        }
+        let mut overflow: std::os::raw::c_int = 0;
+        let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
+        if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        (lo..=hi).contains(&v).then_some(v)
+    }
+}
+
+/// The values of a C integer of `size` bytes (1, 2, 4 or 8) that fit an i64: all of them, but
+/// for unsigned 64-bit ones, those up to `i64::MAX`.
+pub fn int_range(size: usize, signed: bool) -> (i64, i64) {
+    let bits = 8 * size.clamp(1, 8) as u32;
+    match (signed, bits) {
+        (true, 64) => (i64::MIN, i64::MAX),
+        (true, _) => (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1),
+        (false, 64) => (0, i64::MAX),
+        (false, _) => (0, (1i64 << bits) - 1),
+    }
+}
+
 /// The one-character string of a `wchar_t` / `char16_t` / `char32_t` value.
 pub fn wide_char_to_py(py: Python<'_>, code: u32) -> PyResult<Py<PyAny>> {
     match char::from_u32(code) {

@@ -101,23 +101,8 @@ impl FastRead {
                     true
                 }
                 FastRead::Signed(size) | FastRead::Unsigned(size) => {
-                    if ffi::PyLong_CheckExact(value) == 0 {
-                        return false;
-                    }
-                    let mut overflow: c_int = 0;
-                    let v = ffi::PyLong_AsLongLongAndOverflow(value, &mut overflow);
-                    if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
-                        ffi::PyErr_Clear();
-                        return false;
-                    }
-                    let bits = 8 * u32::from(size);
-                    let fits = match self {
-                        FastRead::Signed(_) => bits == 64 || (v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))),
-                        _ => v >= 0 && (bits == 64 || v < (1i64 << bits)),
-                    };
-                    if !fits {
-                        return false;
-                    }
+                    let (lo, hi) = crate::convert::int_range(size.into(), matches!(self, FastRead::Signed(_)));
+                    let Some(v) = crate::convert::exact_int_in(value, lo, hi) else { return false };
                     match size {
                         1 => p.write(v as u8),
                         2 => p.cast::<u16>().write_unaligned(v as u16),
@@ -192,9 +177,9 @@ pub fn install(py: Python<'_>) {
         }
         ffi::PyType_Modified(iter);
     }
-    install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO);
-    install_lib_getattro(crate::libobj::Lib::type_object_raw(py), &LIB_GETATTRO);
-    install_lib_getattro(crate::dllib::DlLib::type_object_raw(py), &DLLIB_GETATTRO);
+    install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO, clib_getattro);
+    install_lib_getattro(crate::libobj::Lib::type_object_raw(py), &LIB_GETATTRO, lib_getattro);
+    install_lib_getattro(crate::dllib::DlLib::type_object_raw(py), &DLLIB_GETATTRO, dllib_getattro);
     install_from_handle(py);
 }
 
@@ -402,19 +387,13 @@ static CLIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 static LIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 static DLLIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 
-fn install_lib_getattro(tp: *mut ffi::PyTypeObject, saved: &'static OnceLock<ffi::getattrofunc>) {
+/// Put `ours` in front of the `tp_getattro` of lib type `tp`, whose original goes to `saved`.
+fn install_lib_getattro(tp: *mut ffi::PyTypeObject, saved: &OnceLock<ffi::getattrofunc>, ours: ffi::getattrofunc) {
     // SAFETY: a PyO3 heap type alive for the interpreter's life; the GIL is held and the type
     // is not in use yet. The original slot is saved before ours goes in.
     unsafe {
         if let Some(orig) = (*tp).tp_getattro {
             if saved.set(orig).is_ok() {
-                let ours: ffi::getattrofunc = if std::ptr::eq(saved, &CLIB_GETATTRO) {
-                    clib_getattro
-                } else if std::ptr::eq(saved, &LIB_GETATTRO) {
-                    lib_getattro
-                } else {
-                    dllib_getattro
-                };
                 (*tp).tp_getattro = Some(ours);
                 ffi::PyType_Modified(tp);
             }
