@@ -47,6 +47,8 @@ import tempfile
 import time
 import warnings
 
+import _common
+
 GENERATOR_VERSION = "1"
 
 SIZES = {"1k": 1000, "5k": 5000, "20k": 20000}
@@ -254,6 +256,16 @@ def _strip_calls(text):
         pos = i
 
 
+def _end_of_literal(text, i):
+    """text[i] opens a string or character literal: the index of its closing quote (or the end
+    of the text)."""
+    quote, n = text[i], len(text)
+    i += 1
+    while i < n and text[i] != quote:
+        i += 2 if text[i] == "\\" else 1
+    return i
+
+
 def _skip_balanced(text, i, open_c, close_c):
     """text[i] == open_c; return the index just after the matching close."""
     depth = 0
@@ -267,9 +279,7 @@ def _skip_balanced(text, i, open_c, close_c):
             if depth == 0:
                 return i + 1
         elif c == '"' or c == "'":
-            i += 1
-            while i < n and text[i] != c:
-                i += 2 if text[i] == "\\" else 1
+            i = _end_of_literal(text, i)
         i += 1
     return n
 
@@ -297,9 +307,7 @@ def split_declarations(text):
             out.append(("decl", text[start:i + 1]))
             start = i + 1
         elif c == '"' or c == "'":
-            i += 1
-            while i < n and text[i] != c:
-                i += 2 if text[i] == "\\" else 1
+            i = _end_of_literal(text, i)
         i += 1
     return out
 
@@ -675,15 +683,6 @@ def pick_names(ffi, text, limit=50):
     return (spread(structs, ffi.sizeof), spread(typedefs, ffi.typeof))
 
 
-def cache_dir():
-    d = os.environ.get("RCFFI_BENCH_CACHE")
-    if not d:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-            os.path.expanduser("~"), ".cache")
-        d = os.path.join(base, "rcffi-bench")
-    return d
-
-
 def _upstream_cffi():
     import cffi
     if getattr(cffi, "__name__", "") != "cffi" or \
@@ -705,7 +704,7 @@ def get_corpora(force=False, verbose=False, sizes=SIZES, max_base_lines=None):
                  str(max_base_lines).encode()):
         h.update(hashlib.sha256(part).digest())
     key = h.hexdigest()[:16]
-    d = os.path.join(cache_dir(), key)
+    d = os.path.join(_common.cache_dir(), key)
     meta_path = os.path.join(d, "meta.json")
     if not force and os.path.exists(meta_path):
         with open(meta_path) as f:
