@@ -3,7 +3,6 @@ the cdef against real C source on the fly, with the API-mode generator, and
 the helpers that manage its temporary directory."""
 
 import os
-import re
 import sys
 
 from .error import VerificationError  # noqa: F401  (upstream exports it)
@@ -215,21 +214,11 @@ def _check_int_constants(ffi, module):
                 for name in ctype.relements:
                     enum_of[name] = ctype.cname
     for name, expected in consts.items():
-        try:
-            getattr(module.lib, name)
-        except module.ffi.error as e:
-            real = _MISMATCH.match(str(e))
-            if real is None:
-                raise
+        check = _backend._lib_int_check(module.lib, name)
+        if check is not None and not check[1]:
             where = ("%s: " % enum_of[name]) if name in enum_of else ""
             raise VerificationError("%s%s has the real value %s, not %s"
-                                    % (where, name, real.group(1), expected))
-        except AttributeError:
-            pass
-
-
-_MISMATCH = re.compile(
-    r"the C compiler says '[^']*' is equal to (-?\d+)")
+                                    % (where, name, check[0], expected))
 
 
 def _check_layouts(ffi, compiled_ffi):

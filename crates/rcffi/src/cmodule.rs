@@ -668,8 +668,28 @@ fn _lib_set_extra(lib: &Bound<'_, CLib>, name: &str, value: &Bound<'_, PyAny>) -
     instance_dict(lib)?.set_item(name, value)
 }
 
+/// `_backend._lib_int_check(lib, name)`: for an integer constant or enumerator of a compiled
+/// module, `(value the C compiler gives, whether the cdef agrees)`; None for other names. What
+/// ffi.verify() checks when it loads a module (`lib.name` itself raises ffi.error on a mismatch).
+#[pyfunction]
+fn _lib_int_check(lib: &Bound<'_, CLib>, name: &str) -> PyResult<Option<(i128, bool)>> {
+    let py = lib.py();
+    let this = lib.get();
+    let mut ctx = this.ffi.get().context();
+    let Some(tables) = ctx.tables.as_mut() else { return Ok(None) };
+    let Some(i) = tables.search_global(py, name)? else { return Ok(None) };
+    let g = this.entry(i);
+    if !matches!(getop(op32(g.type_op)), OP_CONSTANT_INT | OP_ENUM) || g.address.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the module's function for this constant.
+    let (value, mismatch) = unsafe { int_constant(g.address) };
+    Ok(Some((value, !mismatch)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init_external_module, m)?)?;
     m.add_function(wrap_pyfunction!(_lib_set_extra, m)?)?;
+    m.add_function(wrap_pyfunction!(_lib_int_check, m)?)?;
     crate::capi::register(m)
 }
