@@ -3,10 +3,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from rcffi.api import HAS_RUNTIME
-
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'examples')
 
@@ -17,7 +13,6 @@ def run_example(name):
                           universal_newlines=True, cwd=EXAMPLES)
 
 
-@pytest.mark.skipif(not HAS_RUNTIME, reason="rcffi._backend has no FFI yet")
 def test_quickstart():
     proc = run_example('quickstart.py')
     assert proc.returncode == 0, proc.stderr
@@ -29,10 +24,3 @@ def test_quickstart():
         "bytes 300..303 of the buffer: b'\\xff\\xc0\\x80'",
         'strlen(b"hello, world") = 12',
     ]
-
-
-@pytest.mark.skipif(HAS_RUNTIME, reason="the runtime is there")
-def test_quickstart_without_runtime_says_why():
-    proc = run_example('quickstart.py')
-    assert proc.returncode == 1
-    assert 'has no FFI type yet' in proc.stderr

@@ -10,10 +10,8 @@ import pytest
 
 import rcffi
 from rcffi import _backend
-from rcffi.api import FFI, HAS_RUNTIME
+from rcffi.api import FFI
 
-needs_runtime = pytest.mark.skipif(
-    not HAS_RUNTIME, reason="rcffi._backend has no FFI type yet")
 needs_cc = pytest.mark.skipif(
     shutil.which(sysconfig.get_config_var('CC').split()[0]
                  if sysconfig.get_config_var('CC') else 'cc') is None,
@@ -199,27 +197,9 @@ def test_cleanup_tmpdir(tmp_path):
 # --------------------------------------------------------------------- FFI
 
 def make_ffi():
-    """An FFI instance, also when the backend has no runtime yet (then
-    bypassing the backend's constructor: enough for the builder methods,
-    which are pure Python)."""
-    if HAS_RUNTIME:
-        return FFI()
-    ffi = FFI.__new__(FFI)
-    ffi._backend = _backend
-    ffi._windows_unicode = None
-    ffi._embedding = None
-    return ffi
+    return FFI()
 
 
-def test_ffi_without_runtime_says_so():
-    if HAS_RUNTIME:
-        pytest.skip("the runtime is there")
-    with pytest.raises(NotImplementedError) as e:
-        FFI()
-    assert 'rcffi._backend' in str(e.value)
-
-
-@needs_runtime
 def test_ffi_is_the_backend_type_subclassed():
     assert issubclass(FFI, _backend.FFI)
     assert FFI.error is rcffi.FFIError
@@ -235,7 +215,6 @@ def test_ffi_is_the_backend_type_subclassed():
     assert MyFFI(5).x == 5
 
 
-@needs_runtime
 def test_ffi_rejects_other_backends():
     with pytest.raises(NotImplementedError):
         FFI(backend=object())
@@ -451,10 +430,8 @@ def test_distutils_extension(tmp_path, fake_generator):
 # ---------------------------------------------------------- setuptools_ext
 
 BUILD_SCRIPT = '''
-from rcffi.api import FFI, HAS_RUNTIME
-ffibuilder = FFI() if HAS_RUNTIME else FFI.__new__(FFI)
-ffibuilder._windows_unicode = None
-ffibuilder._embedding = None
+from rcffi.api import FFI
+ffibuilder = FFI()
 ffibuilder.set_source(%(name)r, %(source)r)
 
 def make():

@@ -14,30 +14,7 @@ from . import _backend
 
 __all__ = ['FFI']
 
-_BackendFFI = getattr(_backend, 'FFI', None)
-#: True when the extension module provides the cdata runtime (FFI type).
-HAS_RUNTIME = _BackendFFI is not None
-
-_Py_TPFLAGS_BASETYPE = 1 << 10
-if _BackendFFI is not None and not (_BackendFFI.__flags__ &
-                                    _Py_TPFLAGS_BASETYPE):
-    raise ImportError("rcffi is broken: rcffi._backend.FFI cannot be "
-                      "subclassed (it needs #[pyclass(subclass)])")
-
-if _BackendFFI is None:
-    class _BackendFFI(object):
-        """Placeholder base used only while the extension module of this
-        build has no FFI type yet."""
-
-        def __init__(self, *args, **kwds):
-            raise NotImplementedError(
-                "rcffi: this build of rcffi._backend has no FFI type yet "
-                "(the cdata runtime in crates/rcffi is still being written); "
-                "rebuild rcffi from a newer checkout")
-
-
-_RECOMPILER_WORK = ("the C/Python source generator for out-of-line modules "
-                    "(crates/recompiler, driven by rcffi.recompiler)")
+_BackendFFI = _backend.FFI
 
 
 class FFI(_BackendFFI):
