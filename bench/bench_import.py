@@ -7,10 +7,12 @@ Every sample is a new ``python -c`` process.  The child times only the
 statement (interpreter start-up excluded), with its thread CPU time
 (``RCFFI_BENCH_TIMER=wall``: wall clock) and prints it.  For rcffi the child
 finds ``cffi`` and ``_cffi_backend`` as users of rcffi do: through the
-shims that ``python -m rcffi install-as-cffi`` writes (into a directory of
-the bench cache, put first on ``sys.path`` before timing starts), so every
-row pays what rcffi costs in such an environment, starting with the import
-of the shim and of rcffi itself.  For upstream nothing is added.
+shims that ``python -m rcffi install-as-cffi`` writes, beside a copy of
+rcffi, in a directory of the bench cache laid out as site-packages and on
+``PYTHONPATH`` (on the path from start-up, as site-packages is for upstream
+cffi), so every row pays what rcffi costs in such an environment, starting
+with the import of the shim and of rcffi itself.  For upstream nothing is
+added.
 
 Rows, on the same declarations per group:
 
@@ -44,7 +46,6 @@ from _common import fmt_time, median, print_table
 CHILD = r"""
 import sys, time
 sys.path.insert(0, %(moddir)r)
-%(shims)s
 clock = %(clock)s
 %(pre)s
 t0 = clock(); w0 = time.perf_counter()
@@ -61,18 +62,26 @@ _SHIMS = {}
 
 
 def shim_dir():
-    """A directory with the shims of `python -m rcffi install-as-cffi` for
-    the rcffi being measured (written once per rcffi build, in the cache)."""
+    """A directory laid out as site-packages after ``pip install rcffi`` and
+    ``python -m rcffi install-as-cffi``: a copy of the rcffi being measured
+    beside the cffi/_cffi_backend shims (made once per rcffi build, in the
+    cache).  Children get it on ``PYTHONPATH``, on the path from start-up
+    as site-packages is for upstream cffi."""
     if "dir" not in _SHIMS:
         import hashlib
+        import shutil
         import rcffi
         so = rcffi._backend.__file__
         key = hashlib.sha256(("%s %s" % (so, os.stat(so).st_mtime)).encode())
-        d = os.path.join(_common.cache_dir(), "shims-" + key.hexdigest()[:12])
+        d = os.path.join(_common.cache_dir(), "site-" + key.hexdigest()[:12])
         if not os.path.isdir(os.path.join(d, "cffi")):
             os.makedirs(d, exist_ok=True)
+            shutil.copytree(os.path.dirname(rcffi.__file__),
+                            os.path.join(d, "rcffi"), dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            env = dict(os.environ, PYTHONPATH=d)
             subprocess.run([sys.executable, "-m", "rcffi", "install-as-cffi",
-                            "--target", d], check=True,
+                            "--target", d], check=True, env=env,
                            stdout=subprocess.DEVNULL)
         _SHIMS["dir"] = d
     return _SHIMS["dir"]
@@ -116,13 +125,15 @@ def plan(libbench, corpora, api_corpora):
 
 
 def run_child(impl, moddir, stmt, pre, clock):
-    shims = ("sys.path.insert(0, %r)" % shim_dir()) if impl == "rcffi" else ""
-    code = CHILD % {"moddir": moddir, "shims": shims, "clock": clock,
+    code = CHILD % {"moddir": moddir, "clock": clock,
                     "pre": pre, "boot": BOOT[impl], "stmt": stmt}
     # The warm-up run writes .pyc files, as any installed package has them:
     # without them every sample would mostly time compiling the module source.
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)
+    if impl == "rcffi":
+        env["PYTHONPATH"] = shim_dir()
     p = subprocess.run([sys.executable, "-c", code], capture_output=True,
                        text=True, env=env)
     if p.returncode != 0:

@@ -291,5 +291,13 @@ fn _testbuff(cls: &Bound<'_, pyo3::types::PyType>, methods: i32) -> PyResult<()>
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_testfunc, m)?)?;
-    m.add_function(wrap_pyfunction!(_testbuff, m)?)
+    m.add_function(wrap_pyfunction!(_testbuff, m)?)?;
+    m.add_function(wrap_pyfunction!(_test_panic, m)?)
+}
+
+/// Panics on purpose, for the test that a Rust panic still reaches Python as an exception
+/// (pyo3's PanicException), whichever unwinder the extension was linked with (see build.rs).
+#[pyfunction]
+fn _test_panic() {
+    panic!("rcffi: deliberate panic for the unwinding test");
 }
