@@ -187,7 +187,15 @@ def test_install_and_uninstall(clean_venv):
     before = snapshot(venv.site)
     out = venv.rcffi('install-as-cffi')
     assert 'now stands in for cffi' in out.stdout
-    for rel in ('cffi/__init__.py', 'cffi/RCFFI_SHIM', '_cffi_backend.py',
+    # _cffi_backend: a link to rcffi's extension, which answers to both names
+    suffix = sysconfig.get_config_var('EXT_SUFFIX') or '.so'
+    link = os.path.join(venv.site, '_cffi_backend' + suffix)
+    if sys.platform.startswith('linux'):
+        assert os.path.islink(link) and os.path.isfile(link)
+    else:
+        assert os.path.isfile(link) or os.path.isfile(
+            os.path.join(venv.site, '_cffi_backend.py'))
+    for rel in ('cffi/__init__.py', 'cffi/RCFFI_SHIM',
                 'cffi-2.0.0.dist-info/METADATA',
                 'cffi-2.0.0.dist-info/RECORD',
                 'cffi-2.0.0.dist-info/INSTALLER',

@@ -6,8 +6,13 @@ give rcffi in the running interpreter; ``python -m rcffi install-as-cffi``
 does the same for every interpreter of the current environment.
 """
 
+import sys as _sys
+# `_cffi_backend` may be this same extension, already imported under that
+# name (install-as-cffi links it; see crates/rcffi/src/entry.rs): one module.
+if getattr(_sys.modules.get('_cffi_backend'), '__rcffi__', False):
+    _sys.modules[__name__ + '._backend'] = _sys.modules['_cffi_backend']
+del _sys
 from . import _backend
-from ._backend import FFIError
 
 __all__ = ['FFI', 'VerificationError', 'VerificationMissing', 'CDefError',
            'FFIError', 'PkgConfigError', 'install_as_cffi']
@@ -21,12 +26,12 @@ __cffi_version__ = "2.0.0"
 __cffi_version_info__ = (2, 0, 0)
 
 
-_LAZY_ERRORS = ('CDefError', 'VerificationError', 'VerificationMissing',
-                'PkgConfigError')
+_LAZY_ERRORS = ('FFIError', 'CDefError', 'VerificationError',
+                'VerificationMissing', 'PkgConfigError')
 
 
 def __getattr__(name):
-    # FFI (rcffi.api) and the exception types other than FFIError are made
+    # FFI (rcffi.api) and the exception types are made
     # on first use: `import _cffi_backend`, which every out-of-line module
     # does, then costs little more than loading the extension.
     if name == 'FFI':

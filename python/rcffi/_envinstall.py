@@ -7,7 +7,11 @@ when it imports cffi:
 
     cffi/__init__.py             the cffi package, filled from rcffi
     cffi/RCFFI_SHIM              marker: what rcffi wrote (JSON)
-    _cffi_backend.py             the module that becomes rcffi._backend
+    _cffi_backend<ext>.so        a symbolic link to rcffi's extension, which
+                                 answers to both names as one module
+                                 (crates/rcffi/src/entry.rs); where links
+                                 cannot be made, _cffi_backend.py, a module
+                                 that becomes rcffi._backend
     cffi-2.0.0.dist-info/        METADATA, INSTALLER, RECORD,
                                  entry_points.txt, top_level.txt
 
@@ -30,6 +34,8 @@ __all__ = ['install', 'uninstall', 'status', 'default_target', 'InstallError']
 CFFI_VERSION = "2.0.0"
 DIST_INFO = "cffi-%s.dist-info" % (CFFI_VERSION,)
 MARKER = "cffi/RCFFI_SHIM"
+#: the Python stand-in for _cffi_backend, where no link can be made
+BACKEND_SHIM = "_cffi_backend.py"
 
 
 class InstallError(Exception):
@@ -85,7 +91,7 @@ def _file_contents():
         _import_block(rcffi_dir, "import rcffi._alias as _rcffi_alias") +
         "_rcffi_alias._init_shim_package(globals())\n"
         "del _rcffi_alias\n")
-    files['_cffi_backend.py'] = (
+    files[BACKEND_SHIM] = (
         _header("_cffi_backend, provided by rcffi") +
         # what rcffi._alias._init_shim_backend() does, without importing
         # _alias: every out-of-line module imports _cffi_backend
@@ -111,6 +117,35 @@ def _file_contents():
         "[distutils.setup_keywords]\n"
         "cffi_modules = cffi.setuptools_ext:cffi_modules\n")
     return {k: v.encode('utf-8') for k, v in files.items()}
+
+
+def _backend_link():
+    """(name, target) of the link to make: ``_cffi_backend`` with the
+    extension suffix of rcffi's own extension, to that file."""
+    from rcffi import _backend
+    path = os.path.realpath(_backend.__file__)
+    suffix = os.path.basename(path)[len('_backend'):]
+    return '_cffi_backend' + suffix, path
+
+
+def _write_backend_link(target, files):
+    """Link ``_cffi_backend<ext>`` to rcffi's extension: `import
+    _cffi_backend` then loads the extension directly, without a Python
+    module or the rcffi package around it.  Replaces the Python stand-in in
+    'files' on success; returns the link's relative path, or None (no
+    symbolic links here: the stand-in stays)."""
+    name, dest = _backend_link()
+    path = os.path.join(target, name)
+    try:
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(dest, path)
+    except (OSError, NotImplementedError, AttributeError):
+        return None
+    with open(dest, 'rb') as f:
+        del files[BACKEND_SHIM]
+        files[name] = f.read()     # for RECORD: the content it gives
+    return name
 
 
 def _record_line(relpath, data):
@@ -245,6 +280,10 @@ def install(target=None, out=sys.stdout):
                                "from %s: %s" % (target, e))
 
     files = _file_contents()
+    written = []
+    link = _write_backend_link(target, files)
+    if link is not None:
+        written.append(link)
     marker_rel = MARKER
     record_rel = DIST_INFO + '/RECORD'
     all_rel = sorted(files) + [marker_rel, record_rel]
@@ -254,9 +293,10 @@ def install(target=None, out=sys.stdout):
         'cffi_version': CFFI_VERSION,
         'files': all_rel,
     }, indent=1) + '\n').encode('utf-8')
-    written = []
     try:
         for rel in all_rel[:-1]:
+            if rel == link:
+                continue
             path = os.path.join(target, *rel.split('/'))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, 'wb') as f:

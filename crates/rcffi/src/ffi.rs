@@ -12,6 +12,7 @@ use crate::buffer;
 use crate::cdata::{CData, OwnedMem, Owner};
 use crate::ctype::{self, CType, Kind};
 use crate::errors::FFIError;
+use crate::lazyattrs::LazyType;
 use crate::realize::{Context, PackOptions, RealizeError};
 
 #[pyclass(module = "_cffi_backend", name = "FFI", subclass, weakref, frozen)]
@@ -700,9 +701,10 @@ impl Ffi {
         libc::RTLD_DEEPBIND
     }
 
+    /// Made on first access (lazyattrs): an out-of-line module's import does not need it.
     #[classattr]
-    fn error(py: Python<'_>) -> Py<PyType> {
-        py.get_type::<FFIError>().unbind()
+    fn error(py: Python<'_>) -> PyResult<Py<LazyType>> {
+        LazyType::new(py, "error", |py| py.get_type::<FFIError>())
     }
 
     #[classattr]
@@ -718,8 +720,8 @@ impl Ffi {
     }
 
     #[classattr]
-    fn buffer(py: Python<'_>) -> Py<PyType> {
-        py.get_type::<buffer::Buffer>().unbind()
+    fn buffer(py: Python<'_>) -> PyResult<Py<LazyType>> {
+        LazyType::new(py, "buffer", |py| py.get_type::<buffer::Buffer>())
     }
 
     #[getter(_auto_declare_tags)]

@@ -18,6 +18,7 @@ mod convert;
 mod directfn;
 mod dllib;
 mod ctype;
+mod entry;
 mod errno;
 mod errors;
 mod extern_python;
@@ -30,6 +31,7 @@ mod gilslot;
 mod globsupport;
 mod handle;
 mod hotslots;
+mod lazyattrs;
 mod libobj;
 mod library;
 mod lowlevel;
@@ -46,19 +48,22 @@ use pyo3::prelude::*;
 // Python builds.
 #[pymodule(gil_used = true)]
 fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if entry::share_first(m)? {
+        return Ok(());
+    }
     let py = m.py();
+    // PyO3 lists what `add` adds in `__all__`: made here, it costs no failed lookup first.
+    m.dict().set_item("__all__", pyo3::types::PyList::empty(py))?;
     m.add("__version__", "2.0.0")?;
-    m.add("FFIError", py.get_type::<errors::FFIError>())?;
-    // CDefError & co.: made on first access (errors::__getattr__)
-    m.add_function(wrap_pyfunction!(errors::__getattr__, m)?)?;
+    // how rcffi/__init__.py knows an imported `_cffi_backend` for this module (entry.rs)
+    m.add("__rcffi__", true)?;
+    // FFIError, CField, buffer & co.: made on first access
+    lazyattrs::register(m)?;
     m.add_class::<ctype::CType>()?;
     m.add_class::<cdata::CData>()?;
     m.add("CData", py.get_type::<cdata::CData>())?;
-    m.add_class::<record::CField>()?;
     m.add_class::<ffi::Ffi>()?;
-    m.add_class::<dllib::DlLib>()?;
     m.add_class::<libobj::Lib>()?;
-    m.add_class::<globsupport::GlobSupport>()?;
     lowlevel::register(m)?;
     callback::register(m)?;
     library::register(m)?;
@@ -70,5 +75,6 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     hotslots::install(py);
     fastmethods::install(py);
     cdtypes::seal(py);
+    entry::remember_first(m);
     Ok(())
 }

@@ -224,6 +224,5 @@ impl Drop for Library {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Library>()?;
     m.add_function(wrap_pyfunction!(load_library, m)?)
 }

@@ -318,7 +318,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_errno, m)?)?;
     m.add_function(wrap_pyfunction!(_get_types, m)?)?;
     m.add_function(wrap_pyfunction!(_get_common_types, m)?)?;
-    m.add_class::<buffer::Buffer>()?;
     m.add("__CData_iterator", m.py().get_type::<crate::cdata::CDataIter>())?;
     m.add("FFI_DEFAULT_ABI", FFI_DEFAULT_ABI)?;
     m.add("FFI_CDECL", FFI_DEFAULT_ABI)?;

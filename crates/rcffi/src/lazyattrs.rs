@@ -1,0 +1,107 @@
+//! Module attributes made on first use (PEP 562 `__getattr__` / `__dir__`).
+//!
+//! `import _cffi_backend`, which every out-of-line and API-mode module does, should cost little
+//! more than loading the extension; every type object made at init costs as much as a Python
+//! class statement. So the types and exceptions that such a module does not need are made when
+//! first asked for, here by name or by the code that needs them (PyO3 makes a class's type on
+//! its first use). The types whose slots `hotslots`/`fastmethods` patch stay made at init.
+//! The class attributes `FFI.error` and `FFI.buffer` are `LazyType` descriptors, which make
+//! their type on first access and then put it in their place.
+
+use pyo3::exceptions::PyAttributeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyType};
+
+use crate::errors::{CDefError, FFIError, PkgConfigError, VerificationError, VerificationMissing};
+
+/// The names served by `__getattr__`.
+const LAZY: [&str; 10] = [
+    "FFIError",
+    "CDefError",
+    "VerificationError",
+    "VerificationMissing",
+    "PkgConfigError",
+    "CField",
+    "buffer",
+    "FFILibrary",
+    "CLibrary",
+    "__FFIGlobSupport",
+];
+
+#[pyfunction]
+pub fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    let t = match name {
+        "FFIError" => py.get_type::<FFIError>(),
+        "CDefError" => py.get_type::<CDefError>(),
+        "VerificationError" => py.get_type::<VerificationError>(),
+        "VerificationMissing" => py.get_type::<VerificationMissing>(),
+        "PkgConfigError" => py.get_type::<PkgConfigError>(),
+        "CField" => py.get_type::<crate::record::CField>(),
+        "buffer" => py.get_type::<crate::buffer::Buffer>(),
+        "FFILibrary" => py.get_type::<crate::dllib::DlLib>(),
+        "CLibrary" => py.get_type::<crate::library::Library>(),
+        "__FFIGlobSupport" => py.get_type::<crate::globsupport::GlobSupport>(),
+        _ => return Err(PyAttributeError::new_err(format!("module '_cffi_backend' has no attribute '{name}'"))),
+    };
+    Ok(t.into_any().unbind())
+}
+
+/// `dir(module)`: the names made at init and the ones made on demand.
+#[pyfunction]
+#[pyo3(pass_module)]
+pub fn __dir__(module: &Bound<'_, PyModule>) -> PyResult<Py<PyList>> {
+    let names = PyList::new(module.py(), module.dict().keys())?;
+    for name in LAZY {
+        if !names.contains(name)? {
+            names.append(name)?;
+        }
+    }
+    names.sort()?;
+    Ok(names.unbind())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // set, not `add`ed: `add` would list them in `__all__`, and `import *` copy them
+    m.setattr("__getattr__", wrap_pyfunction!(__getattr__, m)?)?;
+    m.setattr("__dir__", wrap_pyfunction!(__dir__, m)?)?;
+    // `from _cffi_backend import *` (upstream's test_c.py does it) takes the names in
+    // `__all__`, asking `__getattr__` for these.
+    let all = m.index()?;
+    for name in LAZY {
+        all.append(name)?;
+    }
+    Ok(())
+}
+
+/// A class attribute whose value, a type, is made on first access.
+#[pyclass(module = "_cffi_backend", name = "__LazyType", frozen)]
+pub struct LazyType {
+    name: &'static str,
+    make: fn(Python<'_>) -> Bound<'_, PyType>,
+}
+
+impl LazyType {
+    pub fn new(py: Python<'_>, name: &'static str, make: fn(Python<'_>) -> Bound<'_, PyType>) -> PyResult<Py<LazyType>> {
+        Py::new(py, LazyType { name, make })
+    }
+}
+
+#[pymethods]
+impl LazyType {
+    fn __get__(&self, py: Python<'_>, _obj: Option<&Bound<'_, PyAny>>, owner: Option<&Bound<'_, PyType>>) -> PyResult<Py<PyType>> {
+        let made = (self.make)(py);
+        // From now on the class answers with the type itself. Set on the class that holds this
+        // descriptor (a subclass reached through inheritance only reads it).
+        if let Some(owner) = owner {
+            for cls in owner.mro().iter() {
+                let cls = cls.cast_into::<PyType>()?;
+                let holds = cls.getattr("__dict__")?.get_item(self.name).ok();
+                if holds.is_some_and(|v| v.is_instance_of::<LazyType>()) {
+                    cls.setattr(self.name, &made)?;
+                    break;
+                }
+            }
+        }
+        Ok(made.unbind())
+    }
+}
