@@ -6,124 +6,26 @@
 //! and `lib` (a `CLib` below, whose functions are the module's own C wrappers).
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Mutex;
 
 use model::protocol::*;
 use pyo3::exceptions::{PyAttributeError, PyImportError, PyNotImplementedError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList};
 
 use crate::cdata::{CData, OwnedMem, Owner};
-use crate::context_tables::CompiledLayouts;
+use crate::compiled_tables::{cstr, int_constant, op32, slice, CGlobal, CTypeContext, CompiledTables};
+use crate::context_tables::{CompiledLayouts, Tables};
+use crate::table_source::TableSource;
 use crate::ctype::{self, CType};
 use crate::errors::FFIError;
 use crate::ffi::Ffi;
 use crate::realize::into_pyerr;
 
-#[repr(C)]
-struct CGlobal {
-    name: *const c_char,
-    address: *mut c_void,
-    type_op: usize,
-    size_or_direct_fn: *mut c_void,
-}
-
-#[repr(C)]
-struct CField {
-    name: *const c_char,
-    field_offset: usize,
-    field_size: usize,
-    field_type_op: usize,
-}
-
-#[repr(C)]
-struct CStructUnion {
-    name: *const c_char,
-    type_index: c_int,
-    flags: c_int,
-    size: usize,
-    alignment: c_int,
-    first_field_index: c_int,
-    num_fields: c_int,
-}
-
-#[repr(C)]
-struct CEnum {
-    name: *const c_char,
-    type_index: c_int,
-    type_prim: c_int,
-    enumerators: *const c_char,
-}
-
-#[repr(C)]
-struct CTypename {
-    name: *const c_char,
-    type_index: c_int,
-}
-
-#[repr(C)]
-struct CTypeContext {
-    types: *mut usize,
-    globals: *const CGlobal,
-    fields: *const CField,
-    struct_unions: *const CStructUnion,
-    enums: *const CEnum,
-    typenames: *const CTypename,
-    num_globals: c_int,
-    num_struct_unions: c_int,
-    num_enums: c_int,
-    num_typenames: c_int,
-    includes: *const *const c_char,
-    num_types: c_int,
-    flags: c_int,
-}
-
 /// The version from which the table has 28 entries (char16_t/char32_t).
 const VERSION_CHAR16CHAR32: i64 = 0x2801;
-
-/// # Safety
-/// `p` must be null or a NUL-terminated string.
-unsafe fn cstr(p: *const c_char) -> &'static [u8] {
-    if p.is_null() {
-        return b"";
-    }
-    // SAFETY: forwarded; the module's strings are static.
-    unsafe { CStr::from_ptr(p) }.to_bytes()
-}
-
-/// # Safety
-/// `p` must point to `n` items (or `n` be 0).
-unsafe fn slice<'a, T>(p: *const T, n: c_int) -> &'a [T] {
-    if p.is_null() || n <= 0 {
-        return &[];
-    }
-    // SAFETY: forwarded.
-    unsafe { std::slice::from_raw_parts(p, n as usize) }
-}
-
-fn be(x: impl TryInto<u32> + Copy) -> [u8; 4] {
-    x.try_into().unwrap_or(u32::MAX).to_be_bytes()
-}
-
-fn op32(x: usize) -> u32 {
-    // An opcode with a negative argument fills the high bits; the low 32 keep it.
-    x as u32
-}
-
-/// The value of an integer constant: (value, the C compiler disagrees with the cdef).
-///
-/// # Safety
-/// `f` must be the module's `int (*)(unsigned long long *)` for that constant.
-unsafe fn int_constant(f: *mut c_void) -> (i128, bool) {
-    // SAFETY: forwarded.
-    let f: unsafe extern "C" fn(*mut u64) -> c_int = unsafe { std::mem::transmute(f) };
-    let mut v = 0u64;
-    let n = unsafe { f(&mut v) };
-    let value = if n & 1 != 0 { v as i64 as i128 } else { v as i128 };
-    (value, n & 2 != 0)
-}
 
 #[pyfunction]
 #[pyo3(name = "_init_cffi_1_0_external_module")]
@@ -165,8 +67,9 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     };
     let (ffi, lib) = ffi_and_lib(py, &module_name, version, ctx, fastcall)?;
     let m = new_extension_module(py, &module_name)?;
-    m.add("ffi", &ffi)?;
-    m.add("lib", &lib)?;
+    // setattr, not `add`: the module has no `__all__` (nor has upstream's), and `add` would make one
+    m.setattr("ffi", &ffi)?;
+    m.setattr("lib", &lib)?;
     let modules = py.import("sys")?.getattr("modules")?;
     modules.set_item(format!("{module_name}.lib"), &lib)?;
     modules.set_item(&module_name, &m)?;
@@ -211,7 +114,7 @@ fn ffi_and_lib(
     py: Python<'_>,
     module_name: &str,
     version: i64,
-    ctx: &CTypeContext,
+    ctx: &'static CTypeContext,
     fastcall: usize,
 ) -> PyResult<(Py<Ffi>, Py<CLib>)> {
     let key = ctx as *const CTypeContext as usize;
@@ -263,93 +166,47 @@ fn new_extension_module<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py,
     Ok(unsafe { Bound::from_owned_ptr_or_err(py, m) }?.cast_into::<PyModule>()?)
 }
 
-/// The FFI of the module: its tables in the shape `context_tables` reads, plus the layouts.
+/// The FFI of the module: its tables read in place (`compiled_tables`), plus the layouts its C
+/// compiler gave.
 fn build_ffi<'py>(
     py: Python<'py>,
     module_name: &str,
     version: i64,
-    ctx: &CTypeContext,
+    ctx: &'static CTypeContext,
     included: &[IncludedModule],
 ) -> PyResult<Bound<'py, Ffi>> {
     // SAFETY (whole function): every array of the context has the length the context gives.
     let types = unsafe { slice(ctx.types as *const usize, ctx.num_types) };
-    let mut type_bytes = Vec::with_capacity(types.len() * 4);
-    for &t in types {
-        type_bytes.extend_from_slice(&op32(t).to_be_bytes());
-    }
-    let mut globals: Vec<Py<PyAny>> = Vec::new();
-    for g in unsafe { slice(ctx.globals, ctx.num_globals) } {
-        let op = op32(g.type_op);
-        let mut key = be(op).to_vec();
-        key.extend_from_slice(unsafe { cstr(g.name) });
-        globals.push(PyBytes::new(py, &key).into_any().unbind());
-        let value = match getop(op) {
-            OP_CONSTANT_INT | OP_ENUM if !g.address.is_null() => unsafe { int_constant(g.address) }.0,
-            // `extern "Python"`: the address of its descriptor, for ffi.def_extern().
-            model::protocol::OP_EXTERN_PYTHON => g.address as usize as i128,
-            _ => 0,
-        };
-        globals.push(value.into_pyobject(py)?.into_any().unbind());
-    }
-    let mut structs: Vec<Py<PyAny>> = Vec::new();
     let mut layouts = Vec::new();
     for s in unsafe { slice(ctx.struct_unions, ctx.num_struct_unions) } {
-        let mut head = be(s.type_index).to_vec();
-        head.extend_from_slice(&be(s.flags));
-        head.extend_from_slice(unsafe { cstr(s.name) });
-        let mut entry: Vec<Py<PyAny>> = vec![PyBytes::new(py, &head).into_any().unbind()];
         let mut offsets = Vec::new();
         if s.first_field_index >= 0 && s.num_fields > 0 {
             let fs = unsafe { slice(ctx.fields.add(s.first_field_index as usize), s.num_fields) };
             for f in fs {
-                let op = op32(f.field_type_op);
-                let mut b = be(op).to_vec();
-                if getop(op) == OP_BITFIELD {
-                    b.extend_from_slice(&be(f.field_size));
-                }
-                b.extend_from_slice(unsafe { cstr(f.name) });
-                entry.push(PyBytes::new(py, &b).into_any().unbind());
-                offsets.push(if getop(op) == OP_BITFIELD {
+                offsets.push(if getop(op32(f.field_type_op)) == OP_BITFIELD {
                     (-1, -1)
                 } else {
                     (f.field_offset as i64, f.field_size as i64)
                 });
             }
         }
-        structs.push(PyTuple::new(py, entry)?.into_any().unbind());
         layouts.push((s.size as i64, s.alignment, offsets));
     }
-    let mut enums: Vec<Py<PyAny>> = Vec::new();
-    for e in unsafe { slice(ctx.enums, ctx.num_enums) } {
-        let mut b = be(e.type_index).to_vec();
-        b.extend_from_slice(&be(e.type_prim));
-        b.extend_from_slice(unsafe { cstr(e.name) });
-        b.push(0);
-        b.extend_from_slice(unsafe { cstr(e.enumerators) });
-        enums.push(PyBytes::new(py, &b).into_any().unbind());
+    if !(VERSION_MIN..=VERSION_MAX).contains(&version) {
+        return Err(PyImportError::new_err(format!(
+            "cffi out-of-line Python module '{module_name}' has unknown version {version:#x}"
+        )));
     }
-    let mut typenames: Vec<Py<PyAny>> = Vec::new();
-    for t in unsafe { slice(ctx.typenames, ctx.num_typenames) } {
-        let mut b = be(t.type_index).to_vec();
-        b.extend_from_slice(unsafe { cstr(t.name) });
-        typenames.push(PyBytes::new(py, &b).into_any().unbind());
-    }
-    let includes = PyTuple::new(py, included.iter().map(|m| m.ffi.clone_ref(py)))?;
-    let args = (
-        module_name,
-        version,
-        PyBytes::new(py, &type_bytes),
-        PyTuple::new(py, globals)?,
-        PyTuple::new(py, structs)?,
-        PyTuple::new(py, enums)?,
-        PyTuple::new(py, typenames)?,
-        includes,
+    let tables = Tables::compiled(
+        py,
+        module_name.to_string(),
+        types.iter().map(|&t| op32(t)).collect(),
+        // SAFETY: the context of a compiled module (see `init_external_module`).
+        TableSource::Compiled(unsafe { CompiledTables::new(ctx) }),
+        included.iter().map(|m| m.ffi.clone_ref(py)).collect(),
+        CompiledLayouts { types_out: ctx.types as usize, num_types: types.len() },
     );
-    let ffi = py.get_type::<Ffi>().call1(args)?.cast_into::<Ffi>()?;
-    if let Some(t) = ffi.get().context().tables.as_mut() {
-        t.set_compiled(CompiledLayouts { structs: layouts, types_out: ctx.types as usize, num_types: types.len() });
-    }
-    Ok(ffi)
+    Bound::new(py, Ffi::with_tables(py, Some(Box::new(tables))))
 }
 
 /// The `lib` of a compiled module. Functions (the module's own wrappers, as builtin functions)

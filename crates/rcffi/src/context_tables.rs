@@ -2,9 +2,11 @@
 //! _version=..., _types=b'...', _globals=(...), _struct_unions=(...), _enums=(...),
 //! _typenames=(...), _includes=(...))` is given (the protocol is `model::protocol`).
 //!
+//! A compiled (API-mode) module gives the same tables as C arrays (`table_source`).
+//!
 //! Loading costs next to nothing, however big the module: the types array is decoded (4 bytes
-//! per entry) and the other tables are kept as the Python tuples they are, searched by binary
-//! search (each is sorted by name). A type becomes a ctype the first time something names it,
+//! per entry) and the other tables are kept as they are (Python tuples, C arrays), searched by
+//! binary search (each is sorted by name). A type becomes a ctype the first time something names it,
 //! and is cached by its index in the types array.
 //!
 //! Structs reached through a pointer are laid out once the outermost realization is done (so
@@ -16,6 +18,8 @@ use model::protocol::*;
 use pyo3::exceptions::{PyImportError, PyNotImplementedError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
+
+use crate::table_source::TableSource;
 
 use crate::ctype::{self, CType};
 use crate::errors::FFIError;
@@ -52,12 +56,9 @@ pub struct Tables {
     pub module_name: String,
     types: Vec<u32>,
     realized: Vec<Option<Realized>>,
-    globals: Option<Py<PyTuple>>,
-    structs: Option<Py<PyTuple>>,
+    source: TableSource,
     struct_types: Vec<Option<Py<CType>>>,
-    enums: Option<Py<PyTuple>>,
     enum_types: Vec<Option<Py<CType>>>,
-    typenames: Option<Py<PyTuple>>,
     pub includes: Vec<Py<Ffi>>,
     /// Struct indexes reached through pointers, to lay out when the outermost call ends.
     pending: Vec<usize>,
@@ -68,13 +69,10 @@ pub struct Tables {
     compiled: Option<CompiledLayouts>,
 }
 
-/// What the C compiler of a compiled (API mode) module gave: the layouts of its structs and
-/// unions, and its `_cffi_types` array, into which realized ctypes are written back (the
-/// generated code reads them there).
+/// Of a compiled (API mode) module: its `_cffi_types` array, into which realized ctypes are
+/// written back (the generated code reads them there). The layouts its C compiler gave are read
+/// from its tables (`TableSource::compiled_struct_layout`).
 pub struct CompiledLayouts {
-    /// Per struct/union entry: size, alignment, and the offset and size of each field (-1:
-    /// compute, unchecked).
-    pub structs: Vec<(i64, i32, Vec<(i64, i64)>)>,
     /// The address of the module's `_cffi_types` array (`num_types` pointer-sized entries).
     pub types_out: usize,
     pub num_types: usize,
@@ -99,7 +97,7 @@ pub struct TableArgs<'py> {
 /// Upstream's error for realizations that do not end.
 const RECURSION_MESSAGE: &str = "type-building recursion too deep or infinite.  This is known to occur e.g. in ``struct s { void(*callable)(struct s); }''.  Please report if you get this error and really need support for your case.";
 
-fn bad_table(what: &str) -> PyErr {
+pub(crate) fn bad_table(what: &str) -> PyErr {
     FFIError::new_err(format!("corrupted out-of-line module tables ({what})"))
 }
 
@@ -116,10 +114,6 @@ fn realize_name(prefix: &str, name: &str) -> String {
     } else {
         format!("{prefix}{name}")
     }
-}
-
-fn item_bytes<'py>(t: &Bound<'py, PyTuple>, i: usize) -> PyResult<Bound<'py, PyBytes>> {
-    t.get_item(i)?.cast_into::<PyBytes>().map_err(|_| bad_table("an entry is not bytes"))
 }
 
 /// Binary search of `name` in a sorted table; `key` gives the name of entry `i`.
@@ -144,7 +138,7 @@ pub struct Global {
 
 impl Tables {
     /// Load the tables, or None for `FFI()`-like calls that give none (no version, no types).
-    pub fn load(a: TableArgs<'_>) -> PyResult<Option<Tables>> {
+    pub fn load(py: Python<'_>, a: TableArgs<'_>) -> PyResult<Option<Tables>> {
         let types_bytes = a.types.as_ref().map_or(&[][..], |b| b.as_bytes());
         if a.version == -1 && types_bytes.is_empty() {
             return Ok(None);
@@ -156,8 +150,6 @@ impl Tables {
             )));
         }
         let types: Vec<u32> = types_bytes.chunks_exact(4).filter_map(read_be32).collect();
-        let n_structs = a.struct_unions.as_ref().map_or(0, |t| t.len());
-        let n_enums = a.enums.as_ref().map_or(0, |t| t.len());
         let mut includes = Vec::new();
         if let Some(inc) = &a.includes {
             for f in inc.iter() {
@@ -165,27 +157,49 @@ impl Tables {
                 includes.push(f.unbind());
             }
         }
-        Ok(Some(Tables {
-            module_name: a.module_name,
-            realized: nones(types.len()),
-            types,
+        let source = TableSource::Tuples {
             globals: a.globals.map(Bound::unbind),
             structs: a.struct_unions.map(Bound::unbind),
-            struct_types: nones(n_structs),
             enums: a.enums.map(Bound::unbind),
-            enum_types: nones(n_enums),
             typenames: a.typenames.map(Bound::unbind),
+        };
+        Ok(Some(Tables::new(py, a.module_name, types, source, includes, None)))
+    }
+
+    /// The tables of a compiled module: its types array, its other tables read in place, and
+    /// what its C compiler says of the layouts.
+    pub fn compiled(
+        py: Python<'_>,
+        module_name: String,
+        types: Vec<u32>,
+        source: TableSource,
+        includes: Vec<Py<Ffi>>,
+        layouts: CompiledLayouts,
+    ) -> Tables {
+        Tables::new(py, module_name, types, source, includes, Some(layouts))
+    }
+
+    fn new(
+        py: Python<'_>,
+        module_name: String,
+        types: Vec<u32>,
+        source: TableSource,
+        includes: Vec<Py<Ffi>>,
+        compiled: Option<CompiledLayouts>,
+    ) -> Tables {
+        Tables {
+            module_name,
+            realized: nones(types.len()),
+            types,
+            struct_types: nones(source.n_structs(py)),
+            enum_types: nones(source.n_enums(py)),
+            source,
             includes,
             pending: Vec::new(),
             in_progress: Vec::new(),
             depth: 0,
-            compiled: None,
-        }))
-    }
-
-    /// Mark these tables as those of a compiled module (see `CompiledLayouts`).
-    pub fn set_compiled(&mut self, c: CompiledLayouts) {
-        self.compiled = Some(c);
+            compiled,
+        }
     }
 
     /// Write a realized ctype back into a compiled module's `_cffi_types` array, once (the
@@ -207,36 +221,27 @@ impl Tables {
 
     // ---- the tables, searched by name --------------------------------------------------------
 
-    fn n_globals(&self, py: Python<'_>) -> usize {
-        self.globals.as_ref().map_or(0, |g| g.bind(py).len() / 2)
-    }
-
     /// The index of the global `name`.
     pub fn search_global(&self, py: Python<'_>, name: &str) -> PyResult<Option<usize>> {
-        let Some(g) = &self.globals else { return Ok(None) };
-        let g = g.bind(py);
-        search(g.len() / 2, name.as_bytes(), |i| Ok(item_bytes(g, 2 * i)?.as_bytes().get(4..).unwrap_or(&[]).to_vec()))
+        search(self.source.n_globals(py), name.as_bytes(), |i| self.source.global_name(py, i))
     }
 
     pub fn global(&self, py: Python<'_>, i: usize) -> PyResult<Global> {
-        let g = self.globals.as_ref().ok_or_else(|| bad_table("no globals"))?.bind(py);
-        let b = item_bytes(g, 2 * i)?;
-        let b = b.as_bytes();
-        Ok(Global { op: be32(b, 0)?, name: String::from_utf8_lossy(&b[4..]).into_owned() })
+        let b = self.source.global_entry(py, i)?;
+        Ok(Global { op: be32(&b, 0)?, name: String::from_utf8_lossy(&b[4..]).into_owned() })
     }
 
     /// The value of an integer constant or enumerator: the integer after its entry, taken
     /// modulo 2**64 and read as signed if it is not positive, as upstream does.
     pub fn global_int(&self, py: Python<'_>, i: usize) -> PyResult<i128> {
-        let g = self.globals.as_ref().ok_or_else(|| bad_table("no globals"))?.bind(py);
-        let v: i128 = g.get_item(2 * i + 1)?.extract()?;
+        let v = self.source.global_value(py, i)?;
         Ok(if v <= 0 { v as i64 as i128 } else { v as u64 as i128 })
     }
 
     /// Every global name, in table order; without the global variables if `skip_variables`.
     pub fn global_names(&self, py: Python<'_>, skip_variables: bool) -> PyResult<Vec<String>> {
         let mut names = Vec::new();
-        for i in 0..self.n_globals(py) {
+        for i in 0..self.source.n_globals(py) {
             let g = self.global(py, i)?;
             if skip_variables && matches!(getop(g.op), OP_GLOBAL_VAR | OP_GLOBAL_VAR_F) {
                 continue;
@@ -247,26 +252,21 @@ impl Tables {
     }
 
     fn search_struct(&self, py: Python<'_>, name: &str) -> PyResult<Option<usize>> {
-        let Some(s) = &self.structs else { return Ok(None) };
-        let s = s.bind(py);
-        search(s.len(), name.as_bytes(), |i| {
-            let entry = s.get_item(i)?.cast_into::<PyTuple>().map_err(|_| bad_table("struct entry"))?;
-            Ok(item_bytes(&entry, 0)?.as_bytes().get(8..).unwrap_or(&[]).to_vec())
+        search(self.source.n_structs(py), name.as_bytes(), |i| {
+            Ok(self.source.struct_item(py, i, 0)?.get(8..).unwrap_or(&[]).to_vec())
         })
     }
 
     /// See `Ffi::_compiled_layout`.
     pub fn compiled_layout(&mut self, py: Python<'_>, name: &str) -> PyResult<Option<CompiledLayout>> {
         let Some(s) = self.search_struct(py, name)? else { return Ok(None) };
-        let Some((size, align, fields)) = self.compiled.as_ref().and_then(|c| c.structs.get(s)).cloned() else {
-            return Ok(None);
-        };
-        let entry = self.struct_entry(py, s)?;
-        let mut out = Vec::with_capacity(fields.len());
-        for (j, (offset, fsize)) in fields.into_iter().enumerate() {
-            let b = item_bytes(&entry, j + 1)?;
-            let b = b.as_bytes();
-            let op = be32(b, 0)?;
+        let Some((size, align)) = self.source.compiled_struct_layout(s) else { return Ok(None) };
+        let n_fields = self.source.struct_len(py, s)?.saturating_sub(1);
+        let mut out = Vec::with_capacity(n_fields);
+        for j in 0..n_fields {
+            let (offset, fsize) = self.source.compiled_field_layout(s, j).unwrap_or((-1, -1));
+            let b = self.source.struct_item(py, s, j + 1)?;
+            let op = be32(&b, 0)?;
             let name_at = if getop(op) == OP_BITFIELD { 8 } else { 4 };
             let fname = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
             // the type the cdef gives the field; None if it cannot be realized
@@ -276,48 +276,36 @@ impl Tables {
         Ok(Some((size, align, out)))
     }
 
-    fn struct_entry<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyTuple>> {
-        let s = self.structs.as_ref().ok_or_else(|| bad_table("no structs"))?.bind(py);
-        s.get_item(i)?.cast_into::<PyTuple>().map_err(|_| bad_table("struct entry"))
-    }
-
     /// (type index, flags, name) of a struct/union entry.
     fn struct_head(&self, py: Python<'_>, i: usize) -> PyResult<(usize, i32, String)> {
-        let e = self.struct_entry(py, i)?;
-        let b = item_bytes(&e, 0)?;
-        let b = b.as_bytes();
-        Ok((be32(b, 0)? as usize, be32(b, 4)? as i32, String::from_utf8_lossy(b.get(8..).unwrap_or(&[])).into_owned()))
+        let b = self.source.struct_item(py, i, 0)?;
+        Ok((be32(&b, 0)? as usize, be32(&b, 4)? as i32, String::from_utf8_lossy(b.get(8..).unwrap_or(&[])).into_owned()))
     }
 
     fn search_enum(&self, py: Python<'_>, name: &str) -> PyResult<Option<usize>> {
-        let Some(e) = &self.enums else { return Ok(None) };
-        let e = e.bind(py);
-        search(e.len(), name.as_bytes(), |i| {
-            let b = item_bytes(e, i)?;
-            let rest = b.as_bytes().get(8..).unwrap_or(&[]);
+        search(self.source.n_enums(py), name.as_bytes(), |i| {
+            let b = self.source.enum_entry(py, i)?;
+            let rest = b.get(8..).unwrap_or(&[]);
             Ok(rest.split(|c| *c == 0).next().unwrap_or(&[]).to_vec())
         })
     }
 
     fn search_typename(&self, py: Python<'_>, name: &str) -> PyResult<Option<usize>> {
-        let Some(t) = &self.typenames else { return Ok(None) };
-        let t = t.bind(py);
-        search(t.len(), name.as_bytes(), |i| Ok(item_bytes(t, i)?.as_bytes().get(4..).unwrap_or(&[]).to_vec()))
+        search(self.source.n_typenames(py), name.as_bytes(), |i| {
+            Ok(self.source.typename_entry(py, i)?.get(4..).unwrap_or(&[]).to_vec())
+        })
     }
 
     fn typename_index(&self, py: Python<'_>, i: usize) -> PyResult<usize> {
-        let t = self.typenames.as_ref().ok_or_else(|| bad_table("no typenames"))?.bind(py);
-        Ok(be32(item_bytes(t, i)?.as_bytes(), 0)? as usize)
+        Ok(be32(&self.source.typename_entry(py, i)?, 0)? as usize)
     }
 
     /// `ffi.list_types()`: (typedef names, struct names, union names), anonymous ones left out.
     pub fn list_types(&self, py: Python<'_>) -> PyResult<(Vec<String>, Vec<String>, Vec<String>)> {
         let mut typedefs = Vec::new();
-        if let Some(t) = &self.typenames {
-            for item in t.bind(py).iter() {
-                let b = item.cast_into::<PyBytes>().map_err(|_| bad_table("typename entry"))?;
-                typedefs.push(String::from_utf8_lossy(b.as_bytes().get(4..).unwrap_or(&[])).into_owned());
-            }
+        for i in 0..self.source.n_typenames(py) {
+            let b = self.source.typename_entry(py, i)?;
+            typedefs.push(String::from_utf8_lossy(b.get(4..).unwrap_or(&[])).into_owned());
         }
         let (mut structs, mut unions) = (Vec::new(), Vec::new());
         for i in 0..self.struct_types.len() {
@@ -683,25 +671,21 @@ impl Tables {
     }
 
     fn complete_struct_inner(&mut self, py: Python<'_>, s: usize, t: &Py<CType>) -> RResult<()> {
-        let entry = self.struct_entry(py, s)?;
+        let n_items = self.source.struct_len(py, s)?;
         let (_, flags, _) = self.struct_head(py, s)?;
-        let mut decls = Vec::with_capacity(entry.len().saturating_sub(1));
-        for j in 1..entry.len() {
-            let b = item_bytes(&entry, j)?;
-            let b = b.as_bytes();
-            let op = be32(b, 0)?;
+        let mut decls = Vec::with_capacity(n_items.saturating_sub(1));
+        for j in 1..n_items {
+            let b = self.source.struct_item(py, s, j)?;
+            let op = be32(&b, 0)?;
             let (bitsize, name_at) = match getop(op) {
                 OP_NOOP => (-1, 4),
-                OP_BITFIELD => (be32(b, 4)? as i32, 8),
+                OP_BITFIELD => (be32(&b, 4)? as i32, 8),
                 other => return Err(PyNotImplementedError::new_err(format!("field op={other}")).into()),
             };
             let name = String::from_utf8_lossy(b.get(name_at..).unwrap_or(&[])).into_owned();
             let index = usize::try_from(getarg(op)).map_err(|_| bad_table("field type"))?;
             let ctype = self.realize_type(py, index)?;
-            let (offset, size) = match &self.compiled {
-                Some(c) => c.structs.get(s).and_then(|x| x.2.get(j - 1)).copied().unwrap_or((-1, -1)),
-                None => (-1, -1),
-            };
+            let (offset, size) = self.source.compiled_field_layout(s, j - 1).unwrap_or((-1, -1));
             if offset != -1 {
                 // the C compiler's size of the field must be that of the cdef's type (even when
                 // the layout is otherwise taken from the compiler)
@@ -712,10 +696,7 @@ impl Tables {
             }
             decls.push(FieldDecl { name, ctype, bitsize, offset });
         }
-        let (totalsize, totalalign) = match &self.compiled {
-            Some(c) => c.structs.get(s).map_or((-1, -1), |x| (x.0, x.1)),
-            None => (-1, -1),
-        };
+        let (totalsize, totalalign) = self.source.compiled_struct_layout(s).unwrap_or((-1, -1));
         let mut sflags = 0;
         if flags & F_CHECK_FIELDS != 0 {
             sflags |= model::layout::SF_STD_FIELD_POS;
@@ -731,10 +712,8 @@ impl Tables {
         if let Some(Some(t)) = self.enum_types.get(e) {
             return Ok(t.clone_ref(py));
         }
-        let table = self.enums.as_ref().ok_or_else(|| bad_table("no enums"))?.bind(py).clone();
-        let b = item_bytes(&table, e)?;
-        let b = b.as_bytes();
-        let prim = be32(b, 4)? as i32;
+        let b = self.source.enum_entry(py, e)?;
+        let prim = be32(&b, 4)? as i32;
         let rest = b.get(8..).unwrap_or(&[]);
         let mut parts = rest.splitn(2, |c| *c == 0);
         let name = String::from_utf8_lossy(parts.next().unwrap_or(&[])).into_owned();

@@ -190,15 +190,7 @@ impl Ffi {
         let _ = kwargs;
         // Subclasses may take arguments in their __init__; the base class takes none.
         let _ = args;
-        Ok(Ffi {
-            ctx: Mutex::new(Context::default()),
-            type_cache: Mutex::new(Default::default()),
-            init_once_results: PyDict::new(py).unbind(),
-            init_once_locks: PyDict::new(py).unbind(),
-            libraries: Mutex::new(Vec::new()),
-            auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
-            initialized: std::sync::atomic::AtomicBool::new(false),
-        })
+        Ok(Ffi::with_tables(py, None))
     }
 
     /// `FFI()`, or `FFI(module_name, _version=..., _types=..., ...)` in the modules that
@@ -214,7 +206,7 @@ impl Ffi {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot call FFI.__init__() more than once"));
         }
         let table_args = crate::context_tables::TableArgs::parse(args, kwargs)?;
-        if let Some(tables) = crate::context_tables::Tables::load(table_args)? {
+        if let Some(tables) = crate::context_tables::Tables::load(py, table_args)? {
             slf.get().ctx.lock().unwrap().tables = Some(Box::new(tables));
         }
         Ok(())
@@ -736,6 +728,23 @@ impl Ffi {
 }
 
 impl Ffi {
+    /// A new FFI; with `tables`, one already initialized with them (a compiled module's, whose
+    /// `FFI.__init__` is never called).
+    pub fn with_tables(py: Python<'_>, tables: Option<Box<crate::context_tables::Tables>>) -> Ffi {
+        let initialized = tables.is_some();
+        let mut ctx = Context::default();
+        ctx.tables = tables;
+        Ffi {
+            ctx: Mutex::new(ctx),
+            type_cache: Mutex::new(Default::default()),
+            init_once_results: PyDict::new(py).unbind(),
+            init_once_locks: PyDict::new(py).unbind(),
+            libraries: Mutex::new(Vec::new()),
+            auto_declare_tags: std::sync::atomic::AtomicBool::new(false),
+            initialized: std::sync::atomic::AtomicBool::new(initialized),
+        }
+    }
+
     pub fn context(&self) -> std::sync::MutexGuard<'_, Context> {
         self.ctx.lock().unwrap()
     }
