@@ -127,6 +127,7 @@ fn ffi_and_lib(
     }
     let included = import_included(py, ctx)?;
     let ffi = build_ffi(py, module_name, version, ctx, &included)?.unbind();
+    crate::hotslots::ready_clib(py);
     let lib = Py::new(
         py,
         CLib {

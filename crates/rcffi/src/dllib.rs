@@ -50,6 +50,7 @@ pub fn dlopen(py: Python<'_>, ffi: &Bound<'_, Ffi>, name: &Bound<'_, PyAny>, fla
     let backend = py.import("rcffi._backend")?;
     let library = backend.getattr("load_library")?.call1((name, flags))?;
     let shown = if name.is_none() { "None".to_string() } else { name.str()?.to_string() };
+    crate::hotslots::ready_dllib(py);
     Py::new(py, DlLib { ffi: ffi.clone().unbind(), library: Some(library.unbind()), name: shown })
 }
 

@@ -177,10 +177,25 @@ pub fn install(py: Python<'_>) {
         }
         ffi::PyType_Modified(iter);
     }
-    install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO, clib_getattro);
-    install_lib_getattro(crate::libobj::Lib::type_object_raw(py), &LIB_GETATTRO, lib_getattro);
-    install_lib_getattro(crate::dllib::DlLib::type_object_raw(py), &DLLIB_GETATTRO, dllib_getattro);
     install_from_handle(py);
+}
+
+// The three lib types are made, and their slot patched, when the first lib of the kind is
+// (each is called right before): `import _cffi_backend` then makes none of them.
+
+/// Before a compiled module's `lib` is made.
+pub fn ready_clib(py: Python<'_>) {
+    install_lib_getattro(crate::cmodule::CLib::type_object_raw(py), &CLIB_GETATTRO, clib_getattro);
+}
+
+/// Before `ffi.dlopen()` makes a `Lib` (in-line ABI mode).
+pub fn ready_lib(py: Python<'_>) {
+    install_lib_getattro(crate::libobj::Lib::type_object_raw(py), &LIB_GETATTRO, lib_getattro);
+}
+
+/// Before `ffi.dlopen()` of an out-of-line module's FFI makes an `FFILibrary`.
+pub fn ready_dllib(py: Python<'_>) {
+    install_lib_getattro(crate::dllib::DlLib::type_object_raw(py), &DLLIB_GETATTRO, dllib_getattro);
 }
 
 
@@ -388,9 +403,14 @@ static LIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 static DLLIB_GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 
 /// Put `ours` in front of the `tp_getattro` of lib type `tp`, whose original goes to `saved`.
+/// Patch a lib type's `tp_getattro`, once (later calls find the saved slot and do nothing).
 fn install_lib_getattro(tp: *mut ffi::PyTypeObject, saved: &OnceLock<ffi::getattrofunc>, ours: ffi::getattrofunc) {
-    // SAFETY: a PyO3 heap type alive for the interpreter's life; the GIL is held and the type
-    // is not in use yet. The original slot is saved before ours goes in.
+    if saved.get().is_some() {
+        return;
+    }
+    // SAFETY: a PyO3 heap type alive for the interpreter's life; the GIL is held. The original
+    // slot is saved before ours goes in; instances made before (none, as the callers are the
+    // makers of the instances) would simply switch to the shortcut.
     unsafe {
         if let Some(orig) = (*tp).tp_getattro {
             if saved.set(orig).is_ok() {

@@ -4,7 +4,8 @@
 //! more than loading the extension; every type object made at init costs as much as a Python
 //! class statement. So the types and exceptions that such a module does not need are made when
 //! first asked for, here by name or by the code that needs them (PyO3 makes a class's type on
-//! its first use). The types whose slots `hotslots`/`fastmethods` patch stay made at init.
+//! its first use). Of the types whose slots `hotslots`/`fastmethods` patch, the lib types are
+//! patched when their first instance is made, the others stay made at init.
 //! The class attributes `FFI.error` and `FFI.buffer` are `LazyType` descriptors, which make
 //! their type on first access and then put it in their place.
 
@@ -15,7 +16,7 @@ use pyo3::types::{PyList, PyType};
 use crate::errors::{CDefError, FFIError, PkgConfigError, VerificationError, VerificationMissing};
 
 /// The names served by `__getattr__`.
-const LAZY: [&str; 10] = [
+const LAZY: [&str; 11] = [
     "FFIError",
     "CDefError",
     "VerificationError",
@@ -25,6 +26,7 @@ const LAZY: [&str; 10] = [
     "buffer",
     "FFILibrary",
     "CLibrary",
+    "Lib",
     "__FFIGlobSupport",
 ];
 
@@ -40,6 +42,7 @@ pub fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         "buffer" => py.get_type::<crate::buffer::Buffer>(),
         "FFILibrary" => py.get_type::<crate::dllib::DlLib>(),
         "CLibrary" => py.get_type::<crate::library::Library>(),
+        "Lib" => py.get_type::<crate::libobj::Lib>(),
         "__FFIGlobSupport" => py.get_type::<crate::globsupport::GlobSupport>(),
         _ => return Err(PyAttributeError::new_err(format!("module '_cffi_backend' has no attribute '{name}'"))),
     };

@@ -65,7 +65,6 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cdata::CData>()?;
     m.add("CData", py.get_type::<cdata::CData>())?;
     m.add_class::<ffi::Ffi>()?;
-    m.add_class::<libobj::Lib>()?;
     lowlevel::register(m)?;
     callback::register(m)?;
     library::register(m)?;

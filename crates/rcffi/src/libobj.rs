@@ -53,6 +53,7 @@ fn dl_error() -> String {
 pub fn dlopen(py: Python<'_>, ffi: &Bound<'_, Ffi>, name: &Bound<'_, PyAny>, flags: i32) -> PyResult<Py<Lib>> {
     let (target, libname) = crate::library::target_of(py, Some(name))?;
     let (handle, auto_close) = crate::library::open(&target, &libname, flags)?;
+    crate::hotslots::ready_lib(py);
     Py::new(
         py,
         Lib {
