@@ -2,6 +2,8 @@
 //! (`# 42 "foo.h"`, `#line 42`), `#pragma` (ignored, as upstream does after a warning). Anything
 //! else is refused with pycparser's "Directives not supported yet".
 
+use std::borrow::Cow;
+
 use crate::ast::{Decl, DefineValue};
 use crate::error::{CdefError, ErrorKind};
 use crate::lexer::{is_ident_byte, Lexer, Token};
@@ -205,14 +207,15 @@ fn span_line_start(src: &str, pos: usize) -> usize {
 
 /// The body of a `#define` up to the end of its (logical) line: comments become a space,
 /// backslash-newlines disappear. Leaves the lexer at the end of the line.
-fn define_body(lx: &mut Lexer<'_>) -> String {
+fn define_body<'a>(lx: &mut Lexer<'a>) -> Cow<'a, str> {
     let b = lx.src.as_bytes();
     let start = lx.pos;
     let end = lx.rest_of_line(start);
-    // The common case, a plain value on one line, needs no copy-editing.
+    // The common case, a plain value on one line, needs no copy-editing (nor a copy).
     if !b[start..end].iter().any(|&c| c == b'/' || c == b'\\') {
         lx.pos = end;
-        return lx.src[start..end].to_string();
+        let src: &'a str = lx.src;
+        return Cow::Borrowed(&src[start..end]);
     }
     let mut out = String::new();
     let mut p = start;
@@ -234,13 +237,13 @@ fn define_body(lx: &mut Lexer<'_>) -> String {
                 let Some(close) = lx.src[p + 2..].find("*/") else {
                     // Unterminated: let the lexer report it.
                     lx.pos = p;
-                    return out;
+                    return Cow::Owned(out);
                 };
                 let close = p + 2 + close;
                 // A comment spanning lines ends the define (upstream keeps its newlines).
                 if b[p..close].contains(&b'\n') {
                     lx.pos = p;
-                    return out;
+                    return Cow::Owned(out);
                 }
                 p = close + 2;
                 seg = p;
@@ -248,7 +251,7 @@ fn define_body(lx: &mut Lexer<'_>) -> String {
             b'/' if b.get(p + 1) == Some(&b'/') => {
                 out.push_str(&lx.src[seg..p]);
                 lx.pos = p;
-                return out;
+                return Cow::Owned(out);
             }
             _ => p += 1,
         }
@@ -260,7 +263,7 @@ fn define_body(lx: &mut Lexer<'_>) -> String {
     let p = p.min(b.len());
     out.push_str(&lx.src[seg..p]);
     lx.pos = p;
-    out
+    Cow::Owned(out)
 }
 
 /// An integer literal with an optional leading '-' (upstream's `-?0?x?[0-9a-f]+[lu]*`, but
