@@ -228,8 +228,8 @@ impl Ffi {
                 }
             },
         };
-        let src: String = if let Ok(s) = csource.cast::<PyString>() {
-            s.to_str()?.to_string()
+        let src: &str = if let Ok(s) = csource.cast::<PyString>() {
+            s.to_str()?
         } else {
             return Err(PyTypeError::new_err("cdef() argument must be a string"));
         };
@@ -246,7 +246,7 @@ impl Ffi {
         if packed && pack > 0 {
             return Err(pyo3::exceptions::PyValueError::new_err("cannot give both 'pack' and 'packed'"));
         }
-        self.ctx.lock().unwrap().declare(&src, PackOptions { packed, pack }, r#override)?;
+        self.ctx.lock().unwrap().declare(src, PackOptions { packed, pack }, r#override)?;
         // New declarations can change what a type string means (an opaque struct gets fields).
         self.type_cache.lock().unwrap().clear();
         Ok(())

@@ -165,6 +165,7 @@ impl Context {
         self.current_opts = opts;
         self.current_override = override_;
         self.current_files = cdef.files.clone();
+        self.reserve_for(&cdef.decls);
         for decl in cdef.decls {
             if let Some((name, span)) = self.first_unknown_name(&decl) {
                 return Err(unknown_name_error(src, &cdef.files, &name, span));
@@ -174,41 +175,56 @@ impl Context {
         Ok(())
     }
 
+    /// Room in the name tables for what `decls` declare: a big header would otherwise make
+    /// them grow (rehashing everything) a dozen times.
+    fn reserve_for(&mut self, decls: &[Decl]) {
+        let (mut functions, mut typedefs, mut constants, mut variables) = (0, 0, 0, 0);
+        for decl in decls {
+            match decl {
+                Decl::Function { .. } => functions += 1,
+                Decl::Typedef { .. } => typedefs += 1,
+                Decl::Define { .. } | Decl::IntConstant { .. } => constants += 1,
+                Decl::Variable { .. } => variables += 1,
+                Decl::Tag { .. } => {}
+            }
+        }
+        self.functions.reserve(functions);
+        self.typedefs.reserve(typedefs);
+        self.constants.reserve(constants);
+        self.variables.reserve(variables);
+    }
+
     /// The first type name a declaration uses that is neither declared so far nor predeclared
     /// (C requires typedefs before use; the parser cannot know them).
     fn first_unknown_name(&self, decl: &Decl) -> Option<(String, Span)> {
-        let mut found = None;
-        let mut check = |ty: &Ty, span: Span| {
-            if found.is_none() {
-                found = self.unknown_in(ty).map(|n| (n, span));
-            }
-        };
-        match decl {
-            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => check(ty, *span),
+        let (name, span) = match decl {
+            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => (self.unknown_in(ty), span),
             Decl::Function { sig, span, .. } => {
-                check(&sig.result, *span);
-                for p in &sig.params {
-                    check(&p.ty, *span);
-                }
+                let params = || sig.params.iter().find_map(|p| self.unknown_in(&p.ty));
+                (self.unknown_in(&sig.result).or_else(params), span)
             }
-            Decl::Tag { base, span } => check(&Ty::Base { base: base.clone(), quals: Default::default() }, *span),
-            Decl::Define { .. } => {}
-        }
-        found
+            Decl::Tag { base, span } => (self.unknown_in_base(base), span),
+            Decl::Define { .. } => return None,
+        };
+        name.map(|n| (n, *span))
     }
 
     fn unknown_in(&self, ty: &Ty) -> Option<String> {
         match ty {
-            Ty::Base { base, .. } => match base {
-                BaseType::Name(n) => (!self.is_known_type_name(n)).then(|| n.clone()),
-                BaseType::Record(r) => r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty)),
-                _ => None,
-            },
+            Ty::Base { base, .. } => self.unknown_in_base(base),
             Ty::Pointer { to, .. } => self.unknown_in(to),
             Ty::Array { of, .. } => self.unknown_in(of),
             Ty::Function(sig) => self
                 .unknown_in(&sig.result)
                 .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty))),
+        }
+    }
+
+    fn unknown_in_base(&self, base: &BaseType) -> Option<String> {
+        match base {
+            BaseType::Name(n) => (!self.is_known_type_name(n)).then(|| n.to_string()),
+            BaseType::Record(r) => r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty)),
+            _ => None,
         }
     }
 
