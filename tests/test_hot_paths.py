@@ -98,3 +98,43 @@ def test_iteration_sees_the_memory_as_it_goes():
             a[i + 1] += 10
     assert out == [1, 12, 13, 14]
     assert sum(ffi.new("double[3]", [0.5, 1, 2])) == 3.5
+
+
+# ---- ffi.buffer(p) and buffer[a:b] (buffer_fast.rs) ----------------------
+
+def test_buffer_call_and_slices():
+    ffi = FFI()
+    a = ffi.new("char[]", b"hello")
+    b = ffi.buffer(a)
+    assert b[:] == b"hello\0"
+    assert (b[1:3], b[-2:], b[10:20], b[::1], b[3:1]) == (
+        b"el", b"o\0", b"", b"hello\0", b"")
+    assert (b[0], b[-1]) == (b"h", b"\0")
+    with pytest.raises(TypeError, match="step != 1"):
+        b[::2]
+    with pytest.raises(IndexError):
+        b[6]
+    # the other ways to call it take the generic route, with its rules
+    assert ffi.buffer(a, 3)[:] == b"hel"
+    assert ffi.buffer(cdata=a)[:] == b"hello\0"
+    assert ffi.buffer(a, size=2)[:] == b"he"
+    with pytest.raises(TypeError):
+        ffi.buffer()
+    with pytest.raises(TypeError):
+        ffi.buffer(42)
+    with pytest.raises(TypeError, match="expected a pointer or array cdata, "
+                                        "got cdata 'int'"):
+        ffi.buffer(ffi.cast("int", 1))
+    with pytest.raises(TypeError, match="don't know the size"):
+        ffi.buffer(ffi.cast("void *", 0))
+
+
+def test_buffer_slice_with_bad_index_object():
+    ffi = FFI()
+    b = ffi.buffer(ffi.new("char[4]"))
+
+    class Bad:
+        def __index__(self):
+            raise ZeroDivisionError("no")
+    with pytest.raises(ZeroDivisionError):
+        b[Bad():]

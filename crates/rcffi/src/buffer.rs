@@ -32,6 +32,11 @@ impl Buffer {
         self.ptr as *mut u8
     }
 
+    /// Address and size of the bytes (for `buffer_fast`).
+    pub fn raw(&self) -> (*const u8, usize) {
+        (self.ptr as *const u8, self.size)
+    }
+
     /// Python-style slice bounds (negative indices count from the end); steps are refused.
     fn slice_range(&self, s: &Bound<'_, PySlice>) -> PyResult<(usize, usize)> {
         let ind = s.indices(self.size as isize)?;
@@ -53,7 +58,7 @@ impl Buffer {
 }
 
 /// The buffer of `ffi.buffer(cdata, size=-1)`.
-fn buffer_over(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<Buffer> {
+pub fn buffer_over(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<Buffer> {
     let c = cd.get();
     let t = c.ctype.get();
     if size >= 0 && c.is_owning() && size > c.owned_size(py) {
@@ -64,6 +69,13 @@ fn buffer_over(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<B
         ))
         .unwrap();
         PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &msg, 1)?;
+    }
+    // the kind first, as upstream: `buffer(int)` is about the kind, not the size
+    if !matches!(t.kind, Kind::Pointer | Kind::Array) {
+        return Err(PyTypeError::new_err(format!(
+            "expected a pointer or array cdata, got cdata '{}'",
+            t.name
+        )));
     }
     let size = if size >= 0 {
         size as usize
@@ -81,12 +93,6 @@ fn buffer_over(py: Python<'_>, cd: &Bound<'_, CData>, size: isize) -> PyResult<B
         }
         s as usize
     };
-    if !matches!(t.kind, Kind::Pointer | Kind::Array) {
-        return Err(PyTypeError::new_err(format!(
-            "expected a pointer or array cdata, got cdata '{}'",
-            t.name
-        )));
-    }
     Ok(Buffer { _cdata: cd.clone().unbind(), ptr: c.addr() as usize, size })
 }
 

@@ -713,7 +713,7 @@ impl Ffi {
 
     #[classattr]
     fn buffer(py: Python<'_>) -> PyResult<Py<LazyType>> {
-        LazyType::new(py, "buffer", |py| py.get_type::<buffer::Buffer>())
+        LazyType::new(py, "buffer", crate::buffer_fast::buffer_type)
     }
 
     #[getter(_auto_declare_tags)]

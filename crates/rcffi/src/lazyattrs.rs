@@ -39,7 +39,7 @@ pub fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         "VerificationMissing" => py.get_type::<VerificationMissing>(),
         "PkgConfigError" => py.get_type::<PkgConfigError>(),
         "CField" => py.get_type::<crate::record::CField>(),
-        "buffer" => py.get_type::<crate::buffer::Buffer>(),
+        "buffer" => crate::buffer_fast::buffer_type(py),
         "FFILibrary" => py.get_type::<crate::dllib::DlLib>(),
         "CLibrary" => py.get_type::<crate::library::Library>(),
         "Lib" => py.get_type::<crate::libobj::Lib>(),

@@ -6,6 +6,7 @@
 
 mod api;
 mod buffer;
+mod buffer_fast;
 mod call;
 mod capi;
 mod callback;
