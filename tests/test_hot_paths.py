@@ -5,7 +5,7 @@ shortcuts' limits."""
 
 import pytest
 
-from rcffi import FFI
+from rcffi import FFI, CDefError
 
 ffi = FFI()
 ffi.cdef("""
@@ -138,3 +138,24 @@ def test_buffer_slice_with_bad_index_object():
             raise ZeroDivisionError("no")
     with pytest.raises(ZeroDivisionError):
         b[Bad():]
+
+
+# ---- type strings found by the str object's identity (type_str_cache.rs) --
+
+def test_type_string_cache_follows_new_declarations():
+    ffi = FFI()
+    ffi.cdef("typedef int foo_t;")
+    name = "foo_t"
+    assert ffi.typeof(name) is ffi.typeof("int")
+    assert ffi.typeof(name) is ffi.typeof(name)
+    ffi.cdef("typedef long foo_t;", override=True)
+    assert ffi.typeof(name) is ffi.typeof("long")
+    # an equal string that is another object gives the same answer
+    other = "".join(["foo", "_t"])
+    assert other is not name and ffi.typeof(other) is ffi.typeof(name)
+    # errors are not cached as answers
+    for _ in range(2):
+        with pytest.raises(CDefError, match="undefined type name"):
+            ffi.typeof("bar_t")
+    ffi.cdef("typedef char bar_t;")
+    assert ffi.typeof("bar_t") is ffi.typeof("char")

@@ -22,6 +22,8 @@ pub struct Ffi {
     /// Type strings already resolved (Fx-hashed: they come from the program, and hashing them
     /// is on the path of every `ffi.new("int *")`).
     type_cache: Mutex<crate::fxhash::FxHashMap<String, (Py<CType>, bool)>>,
+    /// In front of `type_cache`: by the identity of the str object.
+    str_cache: crate::type_str_cache::TypeStrCache,
     /// `init_once()`: tag -> result, and tag -> lock (tags are any hashable objects).
     init_once_results: Py<PyDict>,
     init_once_locks: Py<PyDict>,
@@ -53,13 +55,19 @@ impl Ffi {
     ) -> PyResult<Bound<'py, CType>> {
         if accept & ACCEPT_STRING != 0 {
             if let Ok(s) = arg.cast::<PyString>() {
-                let text = s.to_str()?;
-                let (t, raw_fn) = self.resolve_str(py, text)?;
+                let (t, raw_fn) = match self.str_cache.get(s) {
+                    Some(found) => found,
+                    None => {
+                        let found = self.resolve_str(py, s.to_str()?)?;
+                        self.str_cache.put(s, &found.0, found.1);
+                        found
+                    }
+                };
                 if raw_fn && !allow_raw_function {
                     // cffi.FFI names the type as written, a `_cffi_backend.FFI` by its C name.
                     let what = |name: &str| format!("the type '{name}' is a function type, not a pointer-to-function type");
                     return Err(if self.auto_declare_tags.load(std::sync::atomic::Ordering::Relaxed) {
-                        crate::errors::CDefError::new_err(what(text))
+                        crate::errors::CDefError::new_err(what(s.to_str()?))
                     } else {
                         FFIError::new_err(what(&t.get().name.replacen("(*)", "", 1)))
                     });
@@ -249,6 +257,7 @@ impl Ffi {
         self.ctx.lock().unwrap().declare(src, PackOptions { packed, pack }, r#override)?;
         // New declarations can change what a type string means (an opaque struct gets fields).
         self.type_cache.lock().unwrap().clear();
+        self.str_cache.clear(csource.py());
         Ok(())
     }
 
@@ -737,6 +746,7 @@ impl Ffi {
         Ffi {
             ctx: Mutex::new(ctx),
             type_cache: Mutex::new(Default::default()),
+            str_cache: Default::default(),
             init_once_results: PyDict::new(py).unbind(),
             init_once_locks: PyDict::new(py).unbind(),
             libraries: Mutex::new(Vec::new()),

@@ -42,6 +42,7 @@ mod realize;
 mod record;
 mod table_source;
 mod testfunc;
+mod type_str_cache;
 mod type_table;
 mod varsize;
 
