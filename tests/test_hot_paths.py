@@ -159,3 +159,33 @@ def test_type_string_cache_follows_new_declarations():
             ffi.typeof("bar_t")
     ffi.cdef("typedef char bar_t;")
     assert ffi.typeof("bar_t") is ffi.typeof("char")
+
+
+# ---- callbacks: arguments on the stack up to 8, in a tuple beyond (callback.rs)
+
+@pytest.mark.parametrize('n', [0, 1, 8, 9, 12])
+def test_callback_argument_counts(n):
+    ffi = FFI()
+    sig = "int(%s)" % (", ".join(["int"] * n) or "void")
+    seen = []
+
+    def f(*args):
+        seen.append(args)
+        return sum(args) + 1
+    cb = ffi.callback(sig, f)
+    assert cb(*range(n)) == sum(range(n)) + 1
+    assert seen == [tuple(range(n))]
+
+
+def test_callback_argument_conversion_error_is_reported():
+    ffi = FFI()
+    # a _Bool argument holding 2 cannot be read: onerror gets the error
+    errors = []
+
+    def onerror(exc, val, tb):
+        errors.append(exc)
+        return 42
+    cb = ffi.callback("int(int, _Bool)", lambda a, b: 0, onerror=onerror)
+    f = ffi.cast("int(*)(int, char)", cb)
+    assert f(1, b"\x02") == 42
+    assert errors == [ValueError]

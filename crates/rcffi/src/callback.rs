@@ -335,7 +335,8 @@ unsafe fn copy_error_value(info: &Info, result: *mut u8) {
     }
 }
 
-/// The arguments of a call from C as a tuple, built in place (no intermediate vector).
+/// The arguments of a call from C as a tuple, built in place (no intermediate vector), for
+/// calls of more than `STACK_ARGS` arguments.
 ///
 /// # Safety
 /// `args` must hold one pointer per declared argument of `f`, each to a value of its type.
@@ -355,6 +356,43 @@ unsafe fn arguments_tuple<'py>(
         unsafe { pyo3::ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as pyo3::ffi::Py_ssize_t, v.into_ptr()) };
     }
     Ok(tuple.cast_into_unchecked())
+}
+
+/// Arguments up to this many are passed on the stack (vectorcall), more in a tuple.
+const STACK_ARGS: usize = 8;
+
+/// Call `callable` with the arguments of a call from C: through vectorcall, from an array on the
+/// stack (a Python function then gets them without any tuple being built), or with a tuple when
+/// there are more than `STACK_ARGS`.
+///
+/// # Safety
+/// As for `arguments_tuple`.
+unsafe fn call_with_arguments<'py>(
+    py: Python<'py>,
+    callable: &Bound<'py, PyAny>,
+    f: &crate::ctype::FunctionInfo,
+    args: *mut *mut c_void,
+) -> PyResult<Bound<'py, PyAny>> {
+    let n = f.args.len();
+    if n > STACK_ARGS {
+        // SAFETY: forwarded from the caller.
+        return callable.call1(unsafe { arguments_tuple(py, f, args) }?);
+    }
+    // `held` owns the references (released when it drops), `ptrs` lends them to the call.
+    let mut held: [Option<Py<PyAny>>; STACK_ARGS] = Default::default();
+    let mut ptrs = [std::ptr::null_mut(); STACK_ARGS];
+    for (i, a) in f.args.iter().enumerate() {
+        // SAFETY: forwarded from the caller.
+        let v = unsafe { convert::read(py, a.bind(py), (*args.add(i)).cast()) }?;
+        ptrs[i] = v.as_ptr();
+        held[i] = Some(v);
+    }
+    // SAFETY: the GIL is held; `ptrs` holds `n` live objects (kept by `held` until after the
+    // call), and no keyword names.
+    unsafe {
+        let r = pyo3::ffi::PyObject_Vectorcall(callable.as_ptr(), ptrs.as_ptr(), n, std::ptr::null_mut());
+        Bound::from_owned_ptr_or_err(py, r)
+    }
 }
 
 /// Why a call into Python failed.
@@ -379,8 +417,7 @@ unsafe fn invoke(py: Python<'_>, info: &Info, result: *mut u8, args: *mut *mut c
     let run = || -> Result<(), Failure> {
         let fail = |err| Failure { err, in_result: false };
         // SAFETY: libffi gives one pointer per declared argument, to a value of its type.
-        let tuple = unsafe { arguments_tuple(py, f, args) }.map_err(fail)?;
-        let res = callable.call1(tuple).map_err(fail)?;
+        let res = unsafe { call_with_arguments(py, &callable, f, args) }.map_err(fail)?;
         // SAFETY: libffi's result buffer fits the result type and at least a word.
         unsafe { encode_result(py, rt, result, &res) }.map_err(|err| Failure { err, in_result: true })
     };
