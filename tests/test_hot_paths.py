@@ -189,3 +189,13 @@ def test_callback_argument_conversion_error_is_reported():
     f = ffi.cast("int(*)(int, char)", cb)
     assert f(1, b"\x02") == 42
     assert errors == [ValueError]
+
+
+def test_len_of_cdata():
+    ffi = FFI()
+    assert len(ffi.new("int[7]")) == 7
+    assert len(ffi.new("int[]", 5)) == 5
+    assert len(ffi.new("char[]", b"ab")) == 3
+    for x in (ffi.new("int *"), ffi.cast("int", 3), ffi.NULL):
+        with pytest.raises(TypeError, match="has no len"):
+            len(x)

@@ -121,6 +121,7 @@ static ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
 static ITERNEXT: OnceLock<ffi::iternextfunc> = OnceLock::new();
 static GETATTRO: OnceLock<ffi::getattrofunc> = OnceLock::new();
 static SETATTRO: OnceLock<ffi::setattrofunc> = OnceLock::new();
+static LENGTH: OnceLock<ffi::lenfunc> = OnceLock::new();
 
 /// Put the raw slots in front of PyO3's on the cdata types and the cdata-iterator type.
 pub fn install(py: Python<'_>) {
@@ -141,6 +142,11 @@ pub fn install(py: Python<'_>) {
                 let _ = ASS_SUBSCRIPT.set(orig);
             }
         }
+        if !mapping.is_null() {
+            if let Some(orig) = (*mapping).mp_length {
+                let _ = LENGTH.set(orig);
+            }
+        }
         if let Some(orig) = (*cdata).tp_getattro {
             let _ = GETATTRO.set(orig);
         }
@@ -154,8 +160,17 @@ pub fn install(py: Python<'_>) {
         let ass = addr(ASS_SUBSCRIPT.get().map(|&f| f as usize));
         let get = addr(GETATTRO.get().map(|&f| f as usize));
         let set = addr(SETATTRO.get().map(|&f| f as usize));
+        let len = addr(LENGTH.get().map(|&f| f as usize));
         for tp in crate::cdtypes::all(py) {
             let mapping = (*tp).tp_as_mapping;
+            if !mapping.is_null() && len.is_some() && (*mapping).mp_length.map(|f| f as usize) == len {
+                (*mapping).mp_length = Some(length);
+            }
+            // len() asks the sequence slot first, which PyO3 fills with the same function
+            let sequence = (*tp).tp_as_sequence;
+            if !sequence.is_null() && len.is_some() && (*sequence).sq_length.map(|f| f as usize) == len {
+                (*sequence).sq_length = Some(length);
+            }
             if !mapping.is_null() && sub.is_some() && (*mapping).mp_subscript.map(|f| f as usize) == sub {
                 (*mapping).mp_subscript = Some(subscript);
             }
@@ -178,6 +193,28 @@ pub fn install(py: Python<'_>) {
         ffi::PyType_Modified(iter);
     }
     install_from_handle(py);
+}
+
+/// `len(cdata)`: an array's length; anything else is PyO3's `__len__` (its error).
+unsafe extern "C" fn length(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    // SAFETY: CPython calls this with the GIL held and `obj` a cdata (only cdata types have
+    // this slot).
+    unsafe {
+        let py = Python::assume_attached();
+        let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+        let cd = cd.get();
+        if cd.ctype.get().kind == Kind::Array {
+            return cd.array_length(py);
+        }
+        match LENGTH.get() {
+            Some(orig) => orig(obj),
+            // (never: this slot is installed only once the original is saved)
+            None => {
+                ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: no __len__".as_ptr());
+                -1
+            }
+        }
+    }
 }
 
 // The three lib types are made, and their slot patched, when the first lib of the kind is
