@@ -702,3 +702,43 @@ def test_field_access_through_null_struct_pointer_raises(stmt):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert proc.stdout.startswith("RuntimeError")
+
+
+def test_plain_cdata_are_not_gc_objects(ffi):
+    # ffi.new() and ffi.cast() results hold no Python references that could
+    # make a cycle: like upstream's, their types are not GC types (no GC
+    # header, no tracking; crates/rcffi/src/cdtypes.rs)
+    import gc
+    import sys
+    HAVE_GC = 1 << 14
+    for p in (ffi.new("int *", 5), ffi.cast("int *", 0), ffi.cast("int", 3)):
+        assert not type(p).__flags__ & HAVE_GC
+        assert not gc.is_tracked(p)
+    assert sys.getsizeof(ffi.new("int *")) <= 80
+    # the kinds that hold Python objects stay GC types
+    assert type(ffi.new_handle(object())).__flags__ & HAVE_GC
+
+
+def test_plain_cdata_death(ffi):
+    import sys
+    import weakref
+    t = ffi.typeof("int[3]")
+    before = sys.getrefcount(t)
+    p = ffi.new(t, [1, 2, 3])
+    q = ffi.cast("int *", p)
+    assert sys.getrefcount(t) == before + 1
+    seen = []
+    r = weakref.ref(p, lambda _: seen.append(1))
+    del p
+    assert seen == [1] and r() is None
+    assert sys.getrefcount(t) == before
+    del q
+    # a struct read through its pointer keeps the owner alive, then lets go
+    ffi.cdef("struct cm_s { int a; };")
+    s = ffi.new("struct cm_s *", [7])
+    owner = weakref.ref(s)
+    item = s[0]
+    del s
+    assert owner() is not None and item.a == 7
+    del item
+    assert owner() is None

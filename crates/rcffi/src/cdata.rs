@@ -890,6 +890,30 @@ impl CData {
     }
 }
 
+impl CData {
+    /// Release what a cdata of a plain kind holds (`cdtypes::dealloc_plain`): its ctype, and its
+    /// memory or the cdata that owns it. The references are given back with `Py_DECREF` right
+    /// here: CPython deallocates with the GIL held, but outside PyO3's bookkeeping of it, where
+    /// dropping a `Py` would only queue the decrement.
+    ///
+    /// # Safety
+    /// `this` must point to a live `CData` of a plain kind (see `cdtypes::Kind`) that nothing
+    /// uses afterwards: its storage is freed without the value being dropped again.
+    pub(crate) unsafe fn release_in_place(this: *mut CData) {
+        // SAFETY: per the contract, the fields are read out once and the value is never used or
+        // dropped again (a plain kind's `Drop` does nothing more).
+        unsafe {
+            let ctype = std::ptr::read(std::ptr::addr_of!((*this).ctype));
+            pyo3::ffi::Py_DECREF(ctype.into_ptr());
+            match std::ptr::read(std::ptr::addr_of!((*this).owner)) {
+                Owner::CoOwn(owner) => pyo3::ffi::Py_DECREF(owner.into_ptr()),
+                // memory (Own), or nothing at all; any other kind drops the usual way
+                other => drop(other),
+            }
+        }
+    }
+}
+
 impl Drop for CData {
     /// A gc'ed cdata calls its destructor, an allocator's cdata its `free`, when it dies (unless
     /// `ffi.release()` did it already).

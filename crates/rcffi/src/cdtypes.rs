@@ -10,7 +10,10 @@
 //! stay tracked, and `CData::__traverse__` shows the collector what they hold.
 //!
 //! The types are all created at module init, before the hot slots are patched into them
-//! (`hotslots`, `call_fast`), and then closed to subclassing, as upstream's are.
+//! (`hotslots`, `call_fast`), and then closed to subclassing, as upstream's are. The two plain
+//! kinds (`_CDataBase`, `__CDataOwn`) then stop being GC types (`make_plain_kinds_non_gc`):
+//! their objects lose the 16-byte GC header and the GC bookkeeping of every creation and
+//! death, as upstream's non-GC types have none.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -47,10 +50,13 @@ impl CData {
             Kind::FromBuf => (Py::new(py, base.add_subclass(CDataFromBuf))?.into_any(), true),
             Kind::Gcp => (Py::new(py, base.add_subclass(CDataGCP))?.into_any(), true),
         };
-        if !tracked {
-            // SAFETY: a live object of a GC type (all PyO3 classes are), the GIL is held; its
-            // dealloc untracks again, which is a no-op for an untracked object.
-            unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+        // SAFETY: a live object, the GIL is held. The plain kinds' types are not GC types any
+        // more (`make_plain_kinds_non_gc`, at init); should one still be, its object is
+        // untracked (its dealloc untracks again, a no-op then).
+        unsafe {
+            if !tracked && ffi::PyType_IS_GC(ffi::Py_TYPE(obj.as_ptr())) != 0 {
+                ffi::PyObject_GC_UnTrack(obj.as_ptr().cast());
+            }
         }
         // SAFETY: every type above is CData or a subclass of it.
         Ok(unsafe { obj.into_bound(py).cast_into_unchecked::<CData>() }.unbind())
@@ -108,5 +114,49 @@ pub fn seal(py: Python<'_>) {
             (*tp).tp_flags &= !ffi::Py_TPFLAGS_BASETYPE;
             ffi::PyType_Modified(tp);
         }
+    }
+}
+
+/// Make `_CDataBase` and `__CDataOwn` non-GC types: their objects hold no reference that could
+/// be part of a cycle (see `Kind::of`). Called at init, before any instance exists (the flag is
+/// read at each allocation). Their subtypes stay GC types: they got their own flags when made.
+/// The dealloc is ours (`dealloc_plain`): PyO3's untracks the object, which a non-GC object
+/// must never be.
+pub fn make_plain_kinds_non_gc(py: Python<'_>) {
+    for tp in [CData::type_object_raw(py), CDataOwn::type_object_raw(py)] {
+        // SAFETY: PyO3 heap types alive for the interpreter's life, without instances yet; the
+        // GIL is held.
+        unsafe {
+            (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
+            // tp_traverse/tp_clear stay: the collector never calls them on a non-GC object,
+            // and the GC subtypes' own traverse calls the base's to visit the cdata fields.
+            (*tp).tp_free = Some(ffi::PyObject_Free);
+            (*tp).tp_dealloc = Some(dealloc_plain);
+            ffi::PyType_Modified(tp);
+        }
+    }
+}
+
+/// `tp_dealloc` of the plain kinds: what PyO3's does (weak references, the value, the memory,
+/// the reference to the type), minus the GC untracking.
+unsafe extern "C" fn dealloc_plain(obj: *mut ffi::PyObject) {
+    // SAFETY: CPython calls this with the GIL held, for an object of a plain kind whose last
+    // reference just went; nothing uses it afterwards.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        let weaklist = (*tp).tp_weaklistoffset;
+        if weaklist > 0 && !(*obj.cast::<u8>().offset(weaklist).cast::<*mut ffi::PyObject>()).is_null() {
+            ffi::PyObject_ClearWeakRefs(obj);
+        }
+        let py = Python::assume_attached();
+        let value = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>().get() as *const CData;
+        // (releasing can only panic on a bug; the object is freed all the same)
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| CData::release_in_place(value.cast_mut())));
+        match (*tp).tp_free {
+            Some(free) => free(obj.cast()),
+            None => ffi::PyObject_Free(obj.cast()),
+        }
+        // instances of heap types hold a reference to their type
+        ffi::Py_DECREF(tp.cast());
     }
 }

@@ -78,6 +78,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     hotslots::install(py);
     fastmethods::install(py);
     cdtypes::seal(py);
+    cdtypes::make_plain_kinds_non_gc(py);
     entry::remember_first(m);
     Ok(())
 }
