@@ -338,24 +338,33 @@ impl CData {
     }
 
     /// `(pointer type, start, length)` for `self[start:stop]`.
+    /// The item type, start and length of `self[start:stop]`.
     fn slice_bounds<'py>(&self, py: Python<'py>, s: &Bound<'py, PySlice>) -> PyResult<(Bound<'py, CType>, isize, isize)> {
-        let start = s.getattr("start")?;
-        let stop = s.getattr("stop")?;
+        // The slice's fields as they are (no attribute lookups).
+        // SAFETY: `s` is a slice object; its three fields are live objects (None if absent).
+        let (start, stop, step) = unsafe {
+            let so = s.as_ptr().cast::<pyo3::ffi::PySliceObject>();
+            (
+                pyo3::Borrowed::from_ptr(py, (*so).start),
+                pyo3::Borrowed::from_ptr(py, (*so).stop),
+                pyo3::Borrowed::from_ptr(py, (*so).step),
+            )
+        };
         if start.is_none() {
             return Err(PyIndexError::new_err("slice start must be specified"));
         }
         if stop.is_none() {
             return Err(PyIndexError::new_err("slice stop must be specified"));
         }
-        if !s.getattr("step")?.is_none() {
+        if !step.is_none() {
             return Err(PyIndexError::new_err("slice with step not supported"));
         }
         let (start, stop): (isize, isize) = (index_of(&start)?, index_of(&stop)?);
         if start > stop {
             return Err(PyIndexError::new_err("slice start > stop"));
         }
-        let t = self.ctype.bind(py);
-        let ptr_type = match t.get().kind {
+        let t = self.ctype.get();
+        match t.kind {
             Kind::Array => {
                 if start < 0 {
                     return Err(PyIndexError::new_err("negative index"));
@@ -364,25 +373,23 @@ impl CData {
                 if stop > n {
                     return Err(PyIndexError::new_err(format!("index too large (expected {stop} <= {n})")));
                 }
-                ctype::new_pointer(py, t.get().item.as_ref().unwrap().bind(py))?.into_bound(py)
             }
-            Kind::Pointer => t.clone(),
-            _ => return Err(PyTypeError::new_err(format!("cdata of type '{}' cannot be indexed", t.get().name))),
-        };
-        Ok((ptr_type, start, stop - start))
+            Kind::Pointer => {}
+            _ => return Err(PyTypeError::new_err(format!("cdata of type '{}' cannot be indexed", t.name))),
+        }
+        Ok((t.item.as_ref().unwrap().bind(py).clone(), start, stop - start))
     }
 
     fn get_slice(&self, py: Python<'_>, s: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
-        let (ptr_type, start, len) = self.slice_bounds(py, s)?;
-        let array_type = ctype::new_array(py, &ptr_type, None)?;
-        let item_size = ptr_type.get().item_ref(py).size().max(0);
+        let (item, start, len) = self.slice_bounds(py, s)?;
+        let array_type = ctype::open_array_of(py, self.ctype.bind(py))?;
+        let item_size = item.get().size().max(0);
         let p = self.addr().wrapping_offset(start * item_size);
         Ok(CData::sized(py, array_type.bind(py), p, len)?.into_any())
     }
 
     fn set_slice(&self, py: Python<'_>, s: &Bound<'_, PySlice>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (ptr_type, start, len) = self.slice_bounds(py, s)?;
-        let item = ptr_type.get().item.as_ref().unwrap().bind(py).clone();
+        let (item, start, len) = self.slice_bounds(py, s)?;
         let it = item.get();
         let item_size = it.size().max(0);
         let dst = self.addr().wrapping_offset(start * item_size);
@@ -591,13 +598,13 @@ impl CData {
             match t.prim_kind() {
                 Some(PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool) => {
                     let v = model::raw::read_int(self.addr(), t.size() as usize, t.is_signed_prim());
-                    Ok(v.into_pyobject(py)?.into_any().unbind())
+                    convert::int_to_py(py, v)
                 }
                 Some(PrimKind::Char | PrimKind::WideChar) => {
                     // wchar_t is signed on Linux; char, char16_t and char32_t read unsigned.
                     let signed = t.name == "wchar_t";
                     let v = model::raw::read_int(self.addr(), t.size() as usize, signed);
-                    Ok(v.into_pyobject(py)?.into_any().unbind())
+                    convert::int_to_py(py, v)
                 }
                 Some(PrimKind::Float | PrimKind::LongDouble) => {
                     let f = PyFloat::new(py, cdata_to_float(self)?);

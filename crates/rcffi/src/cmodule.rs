@@ -304,7 +304,7 @@ impl CLib {
                         "the C compiler says '{name}' is equal to {v}{hex}, but the cdef disagrees"
                     )));
                 }
-                v.into_pyobject(py)?.into_any().unbind()
+                crate::convert::int_to_py(py, v)?
             }
             OP_CPYTHON_BLTN_V | OP_CPYTHON_BLTN_N | OP_CPYTHON_BLTN_O => {
                 // Realizing the function type writes its argument and result ctypes into the

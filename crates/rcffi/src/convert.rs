@@ -90,6 +90,19 @@ pub unsafe fn read_primitive(py: Python<'_>, t: &CType, ptr: *const u8) -> PyRes
     }
 }
 
+/// A Python int for a C integer value: made from an i64/u64 when it fits, as PyO3 makes an
+/// i128 through a byte array, ten times slower.
+pub fn int_to_py(py: Python<'_>, v: i128) -> PyResult<Py<PyAny>> {
+    let obj = if let Ok(small) = i64::try_from(v) {
+        small.into_pyobject(py)?.into_any()
+    } else if let Ok(big) = u64::try_from(v) {
+        big.into_pyobject(py)?.into_any()
+    } else {
+        v.into_pyobject(py)?.into_any()
+    };
+    Ok(obj.unbind())
+}
+
 /// The hot case of integer conversions: an exact `int` within [lo, hi]. None for anything else
 /// (other types, out of range, overflow), with no error set: the general conversion then gives
 /// the result or its error.
@@ -617,7 +630,7 @@ unsafe fn read_bitfield(py: Python<'_>, f: &Field, p: *const u8) -> PyResult<Py<
     if t.integer_type(py).prim_kind() == Some(PrimKind::Bool) {
         return Ok((v != 0).into_pyobject(py)?.to_owned().into_any().unbind());
     }
-    Ok(v.into_pyobject(py)?.into_any().unbind())
+    int_to_py(py, v)
 }
 
 /// # Safety

@@ -80,6 +80,10 @@ pub struct CType {
     /// needing the layout raise (upstream retries the layout there; ours is deterministic).
     lazy_error: Mutex<Option<PyErr>>,
     derived: Mutex<Derived>,
+    /// For pointer and array types: `T[]`, the type of their slices (`open_array_of`), held
+    /// strongly, as upstream's `ct_stuff`. No cycle: `T[]` holds only `T`, and `T` holds its
+    /// derived types weakly.
+    open_array: OnceLock<Py<CType>>,
 }
 
 /// Types built on this one, held weakly (as upstream does): a derived type lives only as long
@@ -117,6 +121,7 @@ impl CType {
             is_file: false,
             lazy_error: Mutex::new(None),
             derived: Mutex::new(Derived::default()),
+            open_array: OnceLock::new(),
         }
     }
 
@@ -297,6 +302,23 @@ pub fn new_array(py: Python<'_>, ptr: &Bound<'_, CType>, length: Option<isize>) 
     let t = Py::new(py, t)?;
     it.derived.lock().unwrap().arrays.insert(key, weak(py, &t)?);
     Ok(t)
+}
+
+/// `T[]` for a pointer type `T *` or an array type `T[N]`: the type of their slices (`T[]` for
+/// `T[]` itself). Made once per type and kept: slicing would otherwise make it anew each time
+/// nothing else holds it.
+pub fn open_array_of(py: Python<'_>, t: &Bound<'_, CType>) -> PyResult<Py<CType>> {
+    let ct = t.get();
+    if ct.kind == Kind::Array && ct.length < 0 {
+        return Ok(t.clone().unbind());
+    }
+    if let Some(a) = ct.open_array.get() {
+        return Ok(a.clone_ref(py));
+    }
+    let item = ct.item.as_ref().ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("not a pointer or array type"))?;
+    let ptr = new_pointer(py, item.bind(py))?;
+    let made = new_array(py, ptr.bind(py), None)?;
+    Ok(ct.open_array.get_or_init(|| made).clone_ref(py))
 }
 
 pub fn new_record(py: Python<'_>, name: &str, is_union: bool) -> PyResult<Py<CType>> {

@@ -96,7 +96,7 @@ impl DlLib {
                 let value = this.ffi.get().context().constants.get(name).copied();
                 match value {
                     Some(v) => {
-                        let v = v.into_pyobject(py)?.into_any();
+                        let v = crate::convert::int_to_py(py, v)?.into_bound(py);
                         slf.getattr("__dict__")?.set_item(name, &v)?;
                         Ok(v.unbind())
                     }
