@@ -31,6 +31,15 @@ impl Name {
         }
     }
 
+    /// The text as bytes: unlike [`Name::as_str`], no UTF-8 check, so comparing and hashing
+    /// (done for every name a cdef declares) use this.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            NameRepr::Inline { len, bytes } => &bytes[..*len as usize],
+            NameRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // The bytes were copied whole from a `&str`, so this never fails.
@@ -61,7 +70,7 @@ impl std::borrow::Borrow<str> for Name {
 
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -69,13 +78,13 @@ impl Eq for Name {}
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -87,14 +96,18 @@ impl PartialOrd for Name {
 
 impl Ord for Name {
     fn cmp(&self, other: &Name) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        // `str` orders by bytes too.
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
-/// Hashes exactly as the `str` does (required by `Borrow<str>`).
+/// Hashes exactly as the `str` does (required by `Borrow<str>`): `str` hashes through
+/// `Hasher::write_str`, which is its bytes then 0xff (only std's own hashers may override that
+/// method, and they keep that meaning). Done on the bytes to skip the UTF-8 check.
 impl std::hash::Hash for Name {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
     }
 }
 
@@ -389,6 +402,16 @@ mod tests {
             assert_eq!(format!("{n}"), s);
             assert_eq!(format!("{n:?}"), format!("{s:?}"));
         }
+        let hash = |h: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+            let mut state = std::collections::hash_map::DefaultHasher::new();
+            h(&mut state);
+            std::hash::Hasher::finish(&state)
+        };
+        for s in ["", "x", "a_rather_long_identifier_name"] {
+            use std::hash::Hash;
+            assert_eq!(hash(&|st| Name::new(s).hash(st)), hash(&|st| s.hash(st)));
+        }
+        assert!(Name::new("ab") < Name::new("b") && Name::new("a") < Name::new("a_rather_long_identifier_name"));
         let mut map = std::collections::HashMap::new();
         map.insert(Name::new("a_rather_long_identifier_name"), 1);
         map.insert(Name::new("short"), 2);

@@ -228,10 +228,12 @@ impl Context {
         }
     }
 
-    fn is_known_type_name(&self, name: &str) -> bool {
-        self.typedefs.contains_key(name)
-            || model::primitive(name).is_some()
-            || crate::commontypes::COMMON_TYPES.iter().any(|(n, _)| *n == name)
+    fn is_known_type_name(&self, name: &Name) -> bool {
+        // Looked up as a `Name` first: that skips the UTF-8 check `as_str` makes.
+        self.typedefs.contains_key(name) || {
+            let name = name.as_str();
+            model::primitive(name).is_some() || crate::commontypes::COMMON_TYPES.iter().any(|(n, _)| *n == name)
+        }
     }
 
     fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
