@@ -3,6 +3,151 @@
 //! resolved: type names stay names and constant expressions stay expressions, because their meaning
 //! may depend on earlier `cdef()` calls that the parser never sees.
 
+/// An identifier in the AST (a declaration, parameter, field, tag, enumerator or type name).
+/// A cdef declares thousands of names and the runtime keeps most of them, so a short one is
+/// stored inline (no heap allocation, same size as a `String`); a long one is boxed. Compares,
+/// hashes and prints as its text, so a map keyed by `Name` can be looked up with a `&str`.
+#[derive(Clone)]
+pub struct Name(NameRepr);
+
+/// Names up to this many bytes are stored inline: with the length and the enum tag that is 24
+/// bytes, the size of a `String` (and of `Option<Name>`, through the tag's niche).
+const INLINE_NAME: usize = 22;
+
+#[derive(Clone)]
+enum NameRepr {
+    Inline { len: u8, bytes: [u8; INLINE_NAME] },
+    Heap(Box<str>),
+}
+
+impl Name {
+    pub fn new(s: &str) -> Name {
+        if s.len() <= INLINE_NAME {
+            let mut bytes = [0u8; INLINE_NAME];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Name(NameRepr::Inline { len: s.len() as u8, bytes })
+        } else {
+            Name(NameRepr::Heap(s.into()))
+        }
+    }
+
+    /// The text as bytes: unlike [`Name::as_str`], no UTF-8 check, so comparing and hashing
+    /// (done for every name a cdef declares) use this.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            NameRepr::Inline { len, bytes } => &bytes[..*len as usize],
+            NameRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // The bytes were copied whole from a `&str`, so this never fails.
+            NameRepr::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).unwrap_or(""),
+            NameRepr::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        // `str` orders by bytes too.
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+/// Hashes exactly as the `str` does (required by `Borrow<str>`): `str` hashes through
+/// `Hasher::write_str`, which is its bytes then 0xff (only std's own hashers may override that
+/// method, and they keep that meaning). Done on the bytes to skip the UTF-8 check.
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name::new(s)
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        if s.len() <= INLINE_NAME {
+            Name::new(&s)
+        } else {
+            Name(NameRepr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        match n.0 {
+            NameRepr::Heap(s) => s.into_string(),
+            NameRepr::Inline { .. } => n.as_str().to_string(),
+        }
+    }
+}
+
 /// Where something was written: a file index into [`Cdef::files`], a 1-based line and column.
 /// Line directives (`# 42 "foo.h"`) are already applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,22 +170,22 @@ pub struct Cdef {
 #[derive(Clone, Debug)]
 pub enum Decl {
     /// `typedef <ty> name;` (one per declarator).
-    Typedef { name: String, ty: Ty, span: Span },
+    Typedef { name: Name, ty: Ty, span: Span },
     /// A function declaration `ret name(args);`.
-    Function { name: String, sig: FuncSig, extern_python: ExternPython, span: Span },
+    Function { name: Name, sig: FuncSig, extern_python: ExternPython, span: Span },
     /// A global variable, with or without `extern`/`static` (`storage` says which).
-    Variable { name: String, ty: Ty, span: Span, storage: bool },
+    Variable { name: Name, ty: Ty, span: Span, storage: bool },
     /// A global declared with an integer literal as initializer: `static const int N = 42;`,
     /// `int x = -0x10;`. Upstream makes it an integer constant (like `#define N 42`) when `ty`
     /// is an integer type, and otherwise a plain variable or constant whose value is ignored.
     /// (Other initializers are skipped: such declarations are plain [`Decl::Variable`]s.)
-    IntConstant { name: String, ty: Ty, value: i128, span: Span },
+    IntConstant { name: Name, ty: Ty, value: i128, span: Span },
     /// A struct/union/enum that is declared or defined on its own (`struct foo { ... };`,
     /// `struct foo;`, `enum e { A, B };`). Definitions that appear inside other declarations
     /// stay inline in their [`BaseType`]; users must register those too.
     Tag { base: BaseType, span: Span },
     /// `#define NAME value`.
-    Define { name: String, value: DefineValue, span: Span },
+    Define { name: Name, value: DefineValue, span: Span },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +244,7 @@ pub struct FuncSig {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
-    pub name: Option<String>,
+    pub name: Option<Name>,
     pub ty: Ty,
 }
 
@@ -124,7 +269,7 @@ pub enum BaseType {
     /// them; the runtime knows the predeclared ones.
     Primitive(&'static str),
     /// A typedef name.
-    Name(String),
+    Name(Name),
     Record(Record),
     Enum(Enum),
     /// `typedef int... t;`: an integer type of unknown size and signedness.
@@ -150,7 +295,7 @@ pub enum RecordKind {
 pub struct Record {
     pub kind: RecordKind,
     /// None for an anonymous struct/union.
-    pub tag: Option<String>,
+    pub tag: Option<Name>,
     /// None for a reference or forward declaration; Some for a definition. Shared, because a
     /// definition is both registered under its tag and kept in the type that wrote it.
     pub body: Option<std::sync::Arc<RecordBody>>,
@@ -167,7 +312,7 @@ pub struct RecordBody {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     /// None for an anonymous struct/union member or an unnamed bitfield.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     pub ty: Ty,
     /// `: expr` for bitfields.
     pub bits: Option<Expr>,
@@ -176,7 +321,7 @@ pub struct Field {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enum {
-    pub tag: Option<String>,
+    pub tag: Option<Name>,
     pub body: Option<std::sync::Arc<EnumBody>>,
     pub span: Span,
 }
@@ -190,7 +335,7 @@ pub struct EnumBody {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enumerator {
-    pub name: String,
+    pub name: Name,
     pub value: Option<Expr>,
     pub span: Span,
 }
@@ -202,7 +347,7 @@ pub enum Expr {
     /// A character literal like `'A'` or `'\n'`, already as its value.
     Char(i128),
     /// An identifier: an enumerator or a `#define` constant.
-    Name(String, Span),
+    Name(Name, Span),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `sizeof(type)`; evaluation needs the runtime's layouts.
@@ -239,4 +384,38 @@ pub enum BinaryOp {
     Ne,
     And,
     Or,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Name;
+
+    #[test]
+    fn names() {
+        assert_eq!(std::mem::size_of::<Name>(), std::mem::size_of::<String>());
+        assert_eq!(std::mem::size_of::<Option<Name>>(), std::mem::size_of::<String>());
+        for s in ["", "x", "exactly_twenty_two_ch", "exactly_twenty_two_chr", "a_rather_long_identifier_name", "é_ü"] {
+            let n = Name::new(s);
+            assert_eq!(n.as_str(), s);
+            assert_eq!(Name::from(s.to_string()), n);
+            assert_eq!(String::from(n.clone()), s);
+            assert_eq!(format!("{n}"), s);
+            assert_eq!(format!("{n:?}"), format!("{s:?}"));
+        }
+        let hash = |h: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+            let mut state = std::collections::hash_map::DefaultHasher::new();
+            h(&mut state);
+            std::hash::Hasher::finish(&state)
+        };
+        for s in ["", "x", "a_rather_long_identifier_name"] {
+            use std::hash::Hash;
+            assert_eq!(hash(&|st| Name::new(s).hash(st)), hash(&|st| s.hash(st)));
+        }
+        assert!(Name::new("ab") < Name::new("b") && Name::new("a") < Name::new("a_rather_long_identifier_name"));
+        let mut map = std::collections::HashMap::new();
+        map.insert(Name::new("a_rather_long_identifier_name"), 1);
+        map.insert(Name::new("short"), 2);
+        assert_eq!(map.get("a_rather_long_identifier_name"), Some(&1));
+        assert_eq!(map.get("short"), Some(&2));
+    }
 }

@@ -242,7 +242,7 @@ impl<'a> Parser<'a> {
                 }
                 let specs = self.specifiers(Context::Param)?;
                 let d = self.declarator(NameMode::Optional)?;
-                let name = d.name.map(|t| self.text(t).to_string());
+                let name = d.name.map(|t| Name::new(self.text(t)));
                 let at = d.name.unwrap_or(open);
                 let mut specs = specs;
                 let base = std::mem::replace(&mut specs.base, BaseType::Void);

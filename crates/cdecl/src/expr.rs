@@ -104,7 +104,7 @@ impl<'a> Parser<'a> {
             }
             T::Ident => {
                 self.bump();
-                Ok((Expr::Name(self.text(t).to_string(), self.span(t)), 1))
+                Ok((Expr::Name(Name::new(self.text(t)), self.span(t)), 1))
             }
             T::Sizeof => {
                 self.bump();

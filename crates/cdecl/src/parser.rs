@@ -367,7 +367,7 @@ impl<'a> Parser<'a> {
                         return Err(self.ffi_error(name_tok, "bad usage of \"...\"".into()));
                     }
                     Decl::Function {
-                        name: name.to_string(),
+                        name: Name::new(name),
                         sig,
                         extern_python: self.extern_python,
                         span,
@@ -378,7 +378,7 @@ impl<'a> Parser<'a> {
                     if is_typedef {
                         self.typedefs.insert(name);
                         Decl::Typedef {
-                            name: name.to_string(),
+                            name: Name::new(name),
                             ty,
                             span,
                         }
@@ -392,13 +392,13 @@ impl<'a> Parser<'a> {
                         }
                         match self.initializer()? {
                             Some(value) => Decl::IntConstant {
-                                name: name.to_string(),
+                                name: Name::new(name),
                                 ty,
                                 value,
                                 span,
                             },
                             None => Decl::Variable {
-                                name: name.to_string(),
+                                name: Name::new(name),
                                 ty,
                                 span,
                                 storage: specs.storage.has_class,
@@ -572,7 +572,7 @@ impl<'a> Parser<'a> {
                 let ty = self.apply_declarator(&specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
                 (
-                    Some(self.text(name_tok).to_string()),
+                    Some(Name::new(self.text(name_tok))),
                     ty,
                     self.span(name_tok),
                 )
@@ -621,7 +621,7 @@ impl<'a> Parser<'a> {
                         None
                     };
                     items.push(Enumerator {
-                        name: self.text(t).to_string(),
+                        name: Name::new(self.text(t)),
                         value,
                         span: self.span(t),
                     });

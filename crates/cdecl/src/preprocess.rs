@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::ast::{Decl, DefineValue};
+use crate::ast::{Decl, DefineValue, Name};
 use crate::error::{CdefError, ErrorKind};
 use crate::lexer::{is_ident_byte, Lexer, Token};
 use crate::literal::{self, LiteralError};
@@ -168,7 +168,7 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
     };
     match result {
         Ok(value) => lx.out.defines.push(Decl::Define {
-            name: name.to_string(),
+            name: Name::new(name),
             value,
             span,
         }),

@@ -107,7 +107,7 @@ impl<'a> Parser<'a> {
                     base = Some(if name == "bool" {
                         BaseType::Primitive("_Bool")
                     } else {
-                        BaseType::Name(name.to_string())
+                        BaseType::Name(Name::new(name))
                     });
                     type_tok.get_or_insert(self.pos);
                 }
@@ -174,7 +174,7 @@ impl<'a> Parser<'a> {
         let span = self.span(kw);
         let tag = if self.peek() == T::Ident {
             let t = self.bump();
-            Some(self.text(t).to_string())
+            Some(Name::new(self.text(t)))
         } else {
             None
         };

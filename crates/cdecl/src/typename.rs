@@ -319,7 +319,7 @@ impl<'a> Tokenizer<'a> {
                     "bool" => BaseType::Primitive("_Bool"),
                     "_cffi_float_complex_t" => BaseType::Primitive("float _Complex"),
                     "_cffi_double_complex_t" => BaseType::Primitive("double _Complex"),
-                    name => BaseType::Name(name.to_string()),
+                    name => BaseType::Name(Name::new(name)),
                 },
                 K::Struct | K::Union => {
                     let kind = if self.kind == K::Struct {
@@ -334,7 +334,7 @@ impl<'a> Tokenizer<'a> {
                     }
                     BaseType::Record(Record {
                         kind,
-                        tag: Some(self.text().to_string()),
+                        tag: Some(Name::new(self.text())),
                         body: None,
                         span,
                     })
@@ -346,7 +346,7 @@ impl<'a> Tokenizer<'a> {
                         return Err(self.error("enum name expected"));
                     }
                     BaseType::Enum(Enum {
-                        tag: Some(self.text().to_string()),
+                        tag: Some(Name::new(self.text())),
                         body: None,
                         span,
                     })
@@ -496,7 +496,7 @@ impl<'a> Tokenizer<'a> {
             let len = if self.kind != RBRACKET {
                 let len = match self.kind {
                     K::Integer => ArrayLen::Expr(Expr::Int(self.integer()?)),
-                    K::Ident => ArrayLen::Expr(Expr::Name(self.text().to_string(), self.span())),
+                    K::Ident => ArrayLen::Expr(Expr::Name(Name::new(self.text()), self.span())),
                     _ => return Err(self.error("expected a positive integer constant")),
                 };
                 self.next();

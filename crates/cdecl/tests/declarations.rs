@@ -497,7 +497,7 @@ fn standard_typedef_names_stay_names() {
         else {
             panic!("{src}")
         };
-        assert_eq!(*base, BaseType::Name(name.to_string()));
+        assert_eq!(*base, BaseType::Name(name.into()));
     }
     // ...so that they can be redefined, as can bool.
     assert_eq!(

@@ -18,7 +18,7 @@ fn enum_values(src: &str) -> Result<Vec<(String, i128)>, String> {
                 value: DefineValue::Int(v),
                 ..
             } => {
-                known.insert(name.clone(), *v);
+                known.insert(name.to_string(), *v);
             }
             Decl::Tag {
                 base:
@@ -32,8 +32,8 @@ fn enum_values(src: &str) -> Result<Vec<(String, i128)>, String> {
                     if let Some(e) = &item.value {
                         next = eval(e, &mut |n| known.get(n).copied(), &mut sizeof)?;
                     }
-                    known.insert(item.name.clone(), next);
-                    out.push((item.name.clone(), next));
+                    known.insert(item.name.to_string(), next);
+                    out.push((item.name.to_string(), next));
                     next += 1;
                 }
             }

@@ -137,7 +137,7 @@ impl DlLib {
             .chain(ctx.variables.keys())
             .chain(ctx.constants.keys())
             .chain(ctx.const_globals.iter())
-            .cloned()
+            .map(|n| n.to_string())
             .collect();
         names.sort();
         names.dedup();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Record, RecordBody, RecordKind, Span, Ty};
+use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Name, Record, RecordBody, RecordKind, Span, Ty};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -62,10 +62,10 @@ pub struct FunctionDecl {
 
 #[derive(Default)]
 pub struct Context {
-    typedefs: HashMap<String, (Arc<Ty>, Option<Py<CType>>)>,
-    structs: HashMap<String, RecordEntry>,
-    unions: HashMap<String, RecordEntry>,
-    enums: HashMap<String, EnumEntry>,
+    typedefs: HashMap<Name, (Arc<Ty>, Option<Py<CType>>)>,
+    structs: HashMap<Name, RecordEntry>,
+    unions: HashMap<Name, RecordEntry>,
+    enums: HashMap<Name, EnumEntry>,
     /// Anonymous struct/union/enum definitions, realized, keyed by the address of their shared
     /// body (every copy of one definition shares it; distinct definitions never do).
     anonymous: HashMap<usize, Py<CType>>,
@@ -79,15 +79,15 @@ pub struct Context {
     in_progress: Vec<usize>,
     anon_counter: usize,
     /// Enumerators and `#define`d integers.
-    pub constants: HashMap<String, i128>,
+    pub constants: HashMap<Name, i128>,
     /// Names declared with `#define NAME ...` (need the compiler).
-    pub dotdotdot_constants: Vec<String>,
-    pub functions: HashMap<String, FunctionDecl>,
+    pub dotdotdot_constants: Vec<Name>,
+    pub functions: HashMap<Name, FunctionDecl>,
     /// Globals declared `const` without an integer value: constants only the compiler knows.
-    pub const_globals: std::collections::HashSet<String>,
+    pub const_globals: std::collections::HashSet<Name>,
     /// Enumerators of enums declared with `...`: their values need the compiler.
-    pub partial_enumerators: std::collections::HashSet<String>,
-    pub variables: HashMap<String, Arc<Ty>>,
+    pub partial_enumerators: std::collections::HashSet<Name>,
+    pub variables: HashMap<Name, Arc<Ty>>,
     /// Options and file names of the `cdef()` being processed.
     current_opts: PackOptions,
     current_override: bool,
@@ -228,10 +228,12 @@ impl Context {
         }
     }
 
-    fn is_known_type_name(&self, name: &str) -> bool {
-        self.typedefs.contains_key(name)
-            || model::primitive(name).is_some()
-            || crate::commontypes::COMMON_TYPES.iter().any(|(n, _)| *n == name)
+    fn is_known_type_name(&self, name: &Name) -> bool {
+        // Looked up as a `Name` first: that skips the UTF-8 check `as_str` makes.
+        self.typedefs.contains_key(name) || {
+            let name = name.as_str();
+            model::primitive(name).is_some() || crate::commontypes::COMMON_TYPES.iter().any(|(n, _)| *n == name)
+        }
     }
 
     fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
@@ -540,7 +542,7 @@ impl Context {
             Expr::Name(name, span) if !self.constants.contains_key(name) => {
                 return Err(RealizeError::Lookup {
                     message: "expected a positive integer constant",
-                    name: name.clone(),
+                    name: name.to_string(),
                     span: Some(*span),
                 })
             }
@@ -716,7 +718,7 @@ impl Context {
     /// Declare `struct tag` as opaque if it is unknown (what `cffi.FFI` does for type strings).
     pub fn auto_declare(&mut self, kind: RecordKind, tag: &str) {
         let map = if kind == RecordKind::Struct { &mut self.structs } else { &mut self.unions };
-        map.entry(tag.to_string()).or_insert(RecordEntry { body: None, opts: PackOptions::default(), realized: None });
+        map.entry(Name::new(tag)).or_insert(RecordEntry { body: None, opts: PackOptions::default(), realized: None });
     }
 
     fn complete_record(&mut self, py: Python<'_>, t: &Bound<'_, CType>, body: &RecordBody, opts: PackOptions) -> RResult<()> {
@@ -742,7 +744,7 @@ impl Context {
                 }
                 None => -1,
             };
-            decls.push(FieldDecl { name: f.name.clone().unwrap_or_default(), ctype: ft, bitsize, offset: -1 });
+            decls.push(FieldDecl { name: f.name.as_deref().unwrap_or_default().to_string(), ctype: ft, bitsize, offset: -1 });
         }
         let sflags = if opts.packed { model::layout::SF_PACKED } else { 0 };
         record::complete(py, t, decls, -1, -1, sflags, opts.pack)?;
@@ -799,7 +801,7 @@ impl Context {
                 .into());
             }
             for item in &body.items {
-                items.push((item.name.clone(), self.constants.get(&item.name).copied().unwrap_or(0)));
+                items.push((item.name.to_string(), self.constants.get(&item.name).copied().unwrap_or(0)));
             }
         }
         let base = enum_base_type(&name, &items)?;
@@ -821,9 +823,9 @@ impl Context {
 
     /// Every declared type name, as `ffi.list_types()` gives them: (typedefs, structs, unions).
     pub fn list_types(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let mut typedefs: Vec<String> = self.typedefs.keys().cloned().collect();
-        let mut structs: Vec<String> = self.structs.keys().cloned().collect();
-        let mut unions: Vec<String> = self.unions.keys().cloned().collect();
+        let mut typedefs: Vec<String> = self.typedefs.keys().map(|k| k.to_string()).collect();
+        let mut structs: Vec<String> = self.structs.keys().map(|k| k.to_string()).collect();
+        let mut unions: Vec<String> = self.unions.keys().map(|k| k.to_string()).collect();
         typedefs.sort();
         structs.sort();
         unions.sort();
@@ -833,7 +835,7 @@ impl Context {
     /// Realize every named type declared so far (errors are left for later uses to report), so
     /// that an FFI including this one shares these very ctypes.
     pub fn realize_all(&mut self, py: Python<'_>) {
-        let tags: Vec<(RecordKind, String)> = self
+        let tags: Vec<(RecordKind, Name)> = self
             .structs
             .keys()
             .map(|k| (RecordKind::Struct, k.clone()))
@@ -842,7 +844,7 @@ impl Context {
         for (kind, tag) in tags {
             let _ = self.realize_tag(py, kind, &tag, None, false);
         }
-        let names: Vec<String> = self.typedefs.keys().cloned().collect();
+        let names: Vec<Name> = self.typedefs.keys().cloned().collect();
         for name in names {
             let _ = self.realize_typedef(py, &name);
         }

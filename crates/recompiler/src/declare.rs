@@ -417,7 +417,7 @@ impl Parser<'_> {
                     partial = true;
                 }
             }
-            fields.push(Field { name: f.name.clone().unwrap_or_default(), ty: ft, bitsize, quals });
+            fields.push(Field { name: f.name.as_deref().unwrap_or_default().to_string(), ty: ft, bitsize, quals });
         }
         if partial && !is_union && fields.iter().any(|f| f.bitsize >= 0) {
             return Err(GenError::new(
@@ -445,7 +445,7 @@ impl Parser<'_> {
                     Some((DeclObj::Type(o), _)) => Some(*o),
                     _ => None,
                 };
-                (tag.clone(), found)
+                (tag.to_string(), found)
             }
         };
         let obj = match existing {
@@ -492,7 +492,7 @@ impl Parser<'_> {
             if let Some(v) = &item.value {
                 next = self.parse_constant(v)?;
             }
-            names.push(item.name.clone());
+            names.push(item.name.to_string());
             values.push(next);
             self.add_constant(&item.name, next)?;
             next = next.saturating_add(1);

@@ -35,7 +35,7 @@ pub fn base_summary(base: &BaseType) -> String {
                 .iter()
                 .map(|e| match &e.value {
                     Some(v) => format!("{}={v}", e.name),
-                    None => e.name.clone(),
+                    None => e.name.to_string(),
                 })
                 .collect();
             if body.partial {
