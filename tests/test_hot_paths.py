@@ -199,3 +199,51 @@ def test_len_of_cdata():
     for x in (ffi.new("int *"), ffi.cast("int", 3), ffi.NULL):
         with pytest.raises(TypeError, match="has no len"):
             len(x)
+
+
+# ---- bool/int/float/hash/+/- (numslots.rs) and fields read raw (hotslots.rs)
+
+def test_number_slots_keep_their_rules():
+    ffi = FFI()
+    ffi.cdef("struct ns_s { int x; struct ns_s *next; }; enum ns_e { NS_A, NS_B = 5 };")
+    assert bool(ffi.new("int *")) and not bool(ffi.NULL)
+    assert not bool(ffi.cast("int", 0)) and bool(ffi.cast("unsigned char", 7))
+    assert not bool(ffi.cast("double", 0.0)) and bool(ffi.cast("float", 0.5))
+    assert bool(ffi.cast("enum ns_e", 5)) and not bool(ffi.cast("enum ns_e", 0))
+    assert bool(ffi.new("struct ns_s *")[0])
+    assert int(ffi.cast("int", -7)) == -7
+    assert int(ffi.cast("unsigned long long", 2**64 - 1)) == 2**64 - 1
+    assert int(ffi.cast("char", b"A")) == 65 and int(ffi.cast("_Bool", 1)) == 1
+    assert int(ffi.cast("double", 2.9)) == 2
+    assert int(ffi.cast("enum ns_e", 5)) == 5
+    with pytest.raises(TypeError, match="int\\(\\) not supported on cdata 'int \\*'"):
+        int(ffi.cast("int *", 1234))
+    assert float(ffi.cast("double", 1.5)) == 1.5
+    assert float(ffi.cast("float", 0.25)) == 0.25
+    assert float(ffi.cast("int", 3)) == 3.0
+    with pytest.raises(TypeError):
+        float(ffi.new("int *"))
+    p = ffi.cast("int *", 4096)
+    assert hash(p) == hash(ffi.cast("int *", 4096))
+    assert hash(ffi.cast("int", 42)) == hash(42)
+    a = ffi.new("int[4]", [1, 2, 3, 4])
+    assert (a + 1)[0] == 2 and (1 + a)[0] == 2 and (a + 3 - 2)[0] == 2
+    q = ffi.cast("int *", a) + 2
+    assert q[0] == 3 and (q - 1)[0] == 2 and q - ffi.cast("int *", a) == 2
+    with pytest.raises(TypeError):
+        1 - q
+    with pytest.raises(TypeError):
+        q + 1.5
+    with pytest.raises(TypeError, match="cannot add a cdata 'int' and a number"):
+        ffi.cast("int", 1) + 1
+    with pytest.raises(OverflowError):
+        q + 2**70
+    s = ffi.new("struct ns_s *", [3])
+    s.next = s
+    assert s.next.x == 3 and s.next.next.x == 3
+    assert ffi.typeof(s.next) is ffi.typeof("struct ns_s *")
+    n = ffi.cast("struct ns_s *", 0)
+    with pytest.raises(RuntimeError, match="NULL pointer"):
+        n.next
+    with pytest.raises(AttributeError, match="has no field 'nope'"):
+        s.nope

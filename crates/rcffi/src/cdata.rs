@@ -260,7 +260,7 @@ impl CData {
     }
 
     /// Read a field of the struct this cdata is (or points to).
-    fn read_field(&self, py: Python<'_>, f: &crate::record::Field) -> PyResult<Py<PyAny>> {
+    pub(crate) fn read_field(&self, py: Python<'_>, f: &crate::record::Field) -> PyResult<Py<PyAny>> {
         self.check_not_null()?;
         if f.bitshift == model::layout::BS_EMPTY_ARRAY {
             let data = self.addr().wrapping_add(f.offset);
@@ -437,11 +437,11 @@ impl CData {
     }
 
     /// `self + n` (sign 1) or `self - n` (sign -1) for pointers and arrays.
-    fn add_offset(&self, py: Python<'_>, n: &Bound<'_, PyAny>, sign: isize) -> PyResult<Py<PyAny>> {
+    pub(crate) fn add_offset(&self, py: Python<'_>, n: &Bound<'_, PyAny>, sign: isize) -> PyResult<Py<PyAny>> {
         let t = self.ctype.bind(py);
         let ptr_type = match t.get().kind {
             Kind::Pointer => t.clone(),
-            Kind::Array => ctype::new_pointer(py, t.get().item.as_ref().unwrap().bind(py))?.into_bound(py),
+            Kind::Array => ctype::decay_pointer(py, t)?.into_bound(py),
             _ => {
                 return Err(PyTypeError::new_err(format!(
                     "cannot add a cdata '{}' and a number",
@@ -787,7 +787,7 @@ impl CData {
             let mine = self.ctype.get();
             let mut theirs_t = o.ctype.bind(py).clone();
             if theirs_t.get().kind == Kind::Array {
-                theirs_t = ctype::new_pointer(py, theirs_t.get().item.as_ref().unwrap().bind(py))?.into_bound(py);
+                theirs_t = ctype::decay_pointer(py, &theirs_t)?.into_bound(py);
             }
             let tt = theirs_t.get();
             let item_ok = tt.kind == Kind::Pointer && (tt.item_ref(py).size() > 0 || tt.item_ref(py).kind == Kind::Void);

@@ -366,7 +366,7 @@ pub fn pointer_from(py: Python<'_>, t: &CType, obj: &Bound<'_, PyAny>) -> PyResu
     let src = match src.kind {
         Kind::Pointer | Kind::Function => src,
         Kind::Array => {
-            src_ptr_type = crate::ctype::new_pointer(py, src.item.as_ref().unwrap().bind(py))?;
+            src_ptr_type = crate::ctype::decay_pointer(py, c.ctype.bind(py))?;
             src_ptr_type.bind(py).get()
         }
         _ => return Err(convert_error(obj, t, "pointer or array")),

@@ -80,10 +80,10 @@ pub struct CType {
     /// needing the layout raise (upstream retries the layout there; ours is deterministic).
     lazy_error: Mutex<Option<PyErr>>,
     derived: Mutex<Derived>,
-    /// For pointer and array types: `T[]`, the type of their slices (`open_array_of`), held
-    /// strongly, as upstream's `ct_stuff`. No cycle: `T[]` holds only `T`, and `T` holds its
-    /// derived types weakly.
-    open_array: OnceLock<Py<CType>>,
+    /// As upstream's `ct_stuff`, held strongly: for a pointer type `T *`, `T[]` (the type of
+    /// its slices, `open_array_of`); for an array type `T[N]`, `T *` (what it decays to,
+    /// `decay_pointer`). No cycle: `T[]` keeps no `T *`, and `T` holds its derived types weakly.
+    stuff: OnceLock<Py<CType>>,
 }
 
 /// Types built on this one, held weakly (as upstream does): a derived type lives only as long
@@ -121,7 +121,7 @@ impl CType {
             is_file: false,
             lazy_error: Mutex::new(None),
             derived: Mutex::new(Derived::default()),
-            open_array: OnceLock::new(),
+            stuff: OnceLock::new(),
         }
     }
 
@@ -309,16 +309,33 @@ pub fn new_array(py: Python<'_>, ptr: &Bound<'_, CType>, length: Option<isize>) 
 /// nothing else holds it.
 pub fn open_array_of(py: Python<'_>, t: &Bound<'_, CType>) -> PyResult<Py<CType>> {
     let ct = t.get();
-    if ct.kind == Kind::Array && ct.length < 0 {
-        return Ok(t.clone().unbind());
+    match ct.kind {
+        Kind::Array if ct.length < 0 => Ok(t.clone().unbind()),
+        Kind::Array => open_array_of(py, decay_pointer(py, t)?.bind(py)),
+        Kind::Pointer => {
+            if let Some(a) = ct.stuff.get() {
+                return Ok(a.clone_ref(py));
+            }
+            let made = new_array(py, t, None)?;
+            Ok(ct.stuff.get_or_init(|| made).clone_ref(py))
+        }
+        _ => Err(pyo3::exceptions::PyTypeError::new_err("not a pointer or array type")),
     }
-    if let Some(a) = ct.open_array.get() {
-        return Ok(a.clone_ref(py));
+}
+
+/// `T *` for an array type `T[N]` or `T[]`: what it decays to in pointer arithmetic and calls.
+/// Kept by `T[N]` (see `stuff`).
+pub fn decay_pointer(py: Python<'_>, t: &Bound<'_, CType>) -> PyResult<Py<CType>> {
+    let ct = t.get();
+    let item = ct.item.as_ref().ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("not an array type"))?;
+    if ct.kind != Kind::Array || ct.length < 0 {
+        return new_pointer(py, item.bind(py));
     }
-    let item = ct.item.as_ref().ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("not a pointer or array type"))?;
-    let ptr = new_pointer(py, item.bind(py))?;
-    let made = new_array(py, ptr.bind(py), None)?;
-    Ok(ct.open_array.get_or_init(|| made).clone_ref(py))
+    if let Some(p) = ct.stuff.get() {
+        return Ok(p.clone_ref(py));
+    }
+    let made = new_pointer(py, item.bind(py))?;
+    Ok(ct.stuff.get_or_init(|| made).clone_ref(py))
 }
 
 pub fn new_record(py: Python<'_>, name: &str, is_union: bool) -> PyResult<Py<CType>> {

@@ -367,22 +367,57 @@ unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 unsafe extern "C" fn getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls this with the GIL held, `obj` a cdata and `name` a live object.
-    if let Some(r) = unsafe { fast_field(obj, name) } {
-        return r;
+    unsafe {
+        let py = Python::assume_attached();
+        let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+        let this = cd.get();
+        if let Some(f) = field_named(this, name) {
+            if f.bitshift == -1 && !this.addr().is_null() {
+                if let Some(read) = FastRead::for_type(f.ctype.get()) {
+                    return read.read(this.addr().wrapping_add(f.offset));
+                }
+            }
+            // any other field: read as PyO3's __getattribute__ would, without its trampoline
+            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.read_field(py, f))) {
+                Ok(Ok(v)) => v.into_ptr(),
+                Ok(Err(e)) => {
+                    e.restore(py);
+                    std::ptr::null_mut()
+                }
+                Err(_) => {
+                    ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error reading a field".as_ptr());
+                    std::ptr::null_mut()
+                }
+            };
+        }
+        let orig = GETATTRO.get().expect("installed with the slot");
+        // the original slot of the same type, with the same arguments
+        orig(obj, name)
     }
-    let orig = GETATTRO.get().expect("installed with the slot");
-    // SAFETY: the original slot of the same type, with the same arguments.
-    unsafe { orig(obj, name) }
 }
 
-/// `s.x` / `p.x` of a plain (not bit-) field of fast-read type, through a non-NULL address;
-/// None (with nothing done) for anything else.
+/// The field `name` of the struct that `this` stands for (is, or points to), if it has one.
 ///
 /// # Safety
-/// As `getattro`.
-unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    // SAFETY: forwarded; the field lies within the struct this cdata stands for.
-    unsafe { fast_field_at(obj, name).map(|(p, read)| read.read(p)) }
+/// `name` is a live object; the GIL is held.
+unsafe fn field_named<'a>(this: &'a CData, name: *mut ffi::PyObject) -> Option<&'a crate::record::Field> {
+    // SAFETY: forwarded.
+    unsafe {
+        if ffi::PyUnicode_CheckExact(name) == 0 {
+            return None;
+        }
+        let t = this.ctype.get();
+        let t = if t.kind == Kind::Pointer { t.item.as_ref()?.get() } else { t };
+        let rec = t.record.get()?;
+        let mut len: ffi::Py_ssize_t = 0;
+        let utf8 = ffi::PyUnicode_AsUTF8AndSize(name, &mut len);
+        if utf8.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let name = std::str::from_utf8(std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize)).ok()?;
+        rec.field(name)
+    }
 }
 
 /// Where field `name` of the struct that `obj` stands for is, and how it reads: for a plain
@@ -394,23 +429,10 @@ unsafe fn fast_field(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Optio
 unsafe fn fast_field_at(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<(*mut u8, FastRead)> {
     // SAFETY: forwarded.
     unsafe {
-        if ffi::PyUnicode_CheckExact(name) == 0 {
-            return None;
-        }
         let py = Python::assume_attached();
         let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
         let this = cd.get();
-        let t = this.ctype.get();
-        let t = if t.kind == Kind::Pointer { t.item.as_ref()?.get() } else { t };
-        let rec = t.record.get()?;
-        let mut len: ffi::Py_ssize_t = 0;
-        let utf8 = ffi::PyUnicode_AsUTF8AndSize(name, &mut len);
-        if utf8.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let name = std::str::from_utf8(std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize)).ok()?;
-        let f = rec.field(name)?;
+        let f = field_named(this, name)?;
         if f.bitshift != -1 || this.addr().is_null() {
             return None;
         }

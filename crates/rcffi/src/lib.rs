@@ -37,6 +37,7 @@ mod lazyattrs;
 mod libobj;
 mod library;
 mod lowlevel;
+mod numslots;
 mod py_source;
 mod realize;
 mod record;
@@ -76,6 +77,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cmodule::register(m)?;
     cdtypes::register(m)?;
     hotslots::install(py);
+    numslots::install(py);
     fastmethods::install(py);
     cdtypes::seal(py);
     cdtypes::make_plain_kinds_non_gc(py);

@@ -1,0 +1,223 @@
+//! Raw CPython number-protocol and hash slots for cdata, in front of PyO3's (as `hotslots` does
+//! for items and fields): `bool(x)`, `int(x)`, `float(x)`, `hash(x)`, `p + n`, `p - n` for the
+//! common cases, which would otherwise pay PyO3's trampoline for a few instructions of work.
+//! Everything else (and every error) goes to PyO3's slot, where the rules and messages live.
+
+use std::sync::OnceLock;
+
+use model::{raw, PrimKind};
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::cdata::CData;
+use crate::ctype::Kind;
+
+static BOOL: OnceLock<ffi::inquiry> = OnceLock::new();
+static INT: OnceLock<ffi::unaryfunc> = OnceLock::new();
+static FLOAT: OnceLock<ffi::unaryfunc> = OnceLock::new();
+static HASH: OnceLock<ffi::hashfunc> = OnceLock::new();
+static ADD: OnceLock<ffi::binaryfunc> = OnceLock::new();
+static SUBTRACT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+
+/// Install the slots on the cdata types (at init, after they exist and before any instance).
+pub fn install(py: Python<'_>) {
+    // SAFETY: PyO3 heap types alive for the interpreter's life; the GIL is held. A heap type's
+    // `tp_as_number` points into the type object itself. The originals are read from the base
+    // type, whose slots every subtype copied when it was made: ours go where those are.
+    unsafe {
+        let base = crate::cdtypes::all(py)[0];
+        let num = (*base).tp_as_number;
+        if num.is_null() {
+            return;
+        }
+        let saved = (
+            save(&BOOL, (*num).nb_bool),
+            save(&INT, (*num).nb_int),
+            save(&FLOAT, (*num).nb_float),
+            save(&HASH, (*base).tp_hash),
+            save(&ADD, (*num).nb_add),
+            save(&SUBTRACT, (*num).nb_subtract),
+        );
+        for tp in crate::cdtypes::all(py) {
+            let num = (*tp).tp_as_number;
+            if num.is_null() {
+                continue;
+            }
+            replace(&mut (*num).nb_bool, saved.0, nb_bool);
+            replace(&mut (*num).nb_int, saved.1, nb_int);
+            replace(&mut (*num).nb_float, saved.2, nb_float);
+            replace(&mut (*tp).tp_hash, saved.3, tp_hash);
+            replace(&mut (*num).nb_add, saved.4, nb_add);
+            replace(&mut (*num).nb_subtract, saved.5, nb_subtract);
+            ffi::PyType_Modified(tp);
+        }
+    }
+}
+
+/// Remember PyO3's slot; its address, to find it in the subtypes (None: nothing to replace).
+fn save<F: Copy>(cell: &OnceLock<F>, slot: Option<F>) -> Option<usize>
+where
+    F: FnAddr,
+{
+    let f = slot?;
+    cell.set(f).ok()?;
+    Some(f.addr())
+}
+
+/// Put `ours` in `slot` if it holds the saved original.
+fn replace<F: Copy + FnAddr>(slot: &mut Option<F>, saved: Option<usize>, ours: F) {
+    if saved.is_some() && slot.map(|f| f.addr()) == saved {
+        *slot = Some(ours);
+    }
+}
+
+/// The address of a C function pointer, to compare slots.
+trait FnAddr {
+    fn addr(self) -> usize;
+}
+
+macro_rules! fn_addr {
+    ($($t:ty),*) => {$(impl FnAddr for $t { fn addr(self) -> usize { self as usize } })*};
+}
+fn_addr!(ffi::inquiry, ffi::unaryfunc, ffi::hashfunc, ffi::binaryfunc);
+
+/// The cdata behind `obj`.
+///
+/// # Safety
+/// `obj` must be a cdata (the slots are only on cdata types) and the GIL held.
+unsafe fn cdata<'a>(obj: *mut ffi::PyObject) -> &'a CData {
+    // SAFETY: forwarded; the reference does not outlive the slot call that holds `obj`.
+    unsafe {
+        let py = Python::assume_attached();
+        let cd: *const CData = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>().get();
+        &*cd
+    }
+}
+
+/// `bool(x)`: pointers and the integer and floating primitives.
+unsafe extern "C" fn nb_bool(obj: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls this with the GIL held and `obj` a cdata; a primitive cdata's
+    // address holds a value of its type.
+    unsafe {
+        let cd = cdata(obj);
+        let t = cd.ctype.get();
+        match (t.kind, t.prim_kind()) {
+            (Kind::Pointer | Kind::Array | Kind::Function | Kind::Struct | Kind::Union, _) => {
+                return (!cd.addr().is_null()).into()
+            }
+            (_, Some(PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool | PrimKind::Char | PrimKind::WideChar))
+            | (Kind::Enum, _)
+                if t.size() > 0 && t.size() <= 8 =>
+            {
+                return (raw::read_int(cd.addr(), t.size() as usize, false) != 0).into()
+            }
+            (_, Some(PrimKind::Float)) => return (raw::read_float(cd.addr(), t.size() as usize) != 0.0).into(),
+            _ => {}
+        }
+        BOOL.get().map_or(-1, |orig| orig(obj))
+    }
+}
+
+/// `int(x)` of a C integer (not a character: `int(char)` has its own rules).
+unsafe extern "C" fn nb_int(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `nb_bool`.
+    unsafe {
+        let cd = cdata(obj);
+        let t = cd.ctype.get();
+        let size = t.size();
+        if t.kind == Kind::Primitive && size > 0 && size <= 8 {
+            match t.prim_kind() {
+                Some(PrimKind::Signed) => {
+                    return ffi::PyLong_FromLongLong(raw::read_int(cd.addr(), size as usize, true) as i64)
+                }
+                Some(PrimKind::Unsigned) => {
+                    return ffi::PyLong_FromUnsignedLongLong(raw::read_int(cd.addr(), size as usize, false) as u64)
+                }
+                _ => {}
+            }
+        }
+        INT.get().map_or(std::ptr::null_mut(), |orig| orig(obj))
+    }
+}
+
+/// `float(x)` of a `float` or `double`.
+unsafe extern "C" fn nb_float(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `nb_bool`.
+    unsafe {
+        let cd = cdata(obj);
+        let t = cd.ctype.get();
+        if t.kind == Kind::Primitive && t.prim_kind() == Some(PrimKind::Float) {
+            return ffi::PyFloat_FromDouble(raw::read_float(cd.addr(), t.size() as usize));
+        }
+        FLOAT.get().map_or(std::ptr::null_mut(), |orig| orig(obj))
+    }
+}
+
+/// `hash(x)` of a pointer-like cdata: its address, as `CData::__hash__` computes it.
+unsafe extern "C" fn tp_hash(obj: *mut ffi::PyObject) -> ffi::Py_hash_t {
+    // SAFETY: as `nb_bool`.
+    unsafe {
+        let cd = cdata(obj);
+        if !matches!(cd.ctype.get().kind, Kind::Primitive | Kind::Enum) {
+            let h = (cd.addr() as usize).rotate_right(4) as ffi::Py_hash_t;
+            // -1 means an error to CPython
+            return if h == -1 { -2 } else { h };
+        }
+        HASH.get().map_or(-1, |orig| orig(obj))
+    }
+}
+
+/// `p + n` / `n + p` for a pointer or array `p` and an exact int `n`.
+unsafe extern "C" fn nb_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this with the GIL held; one of `a`, `b` is a cdata.
+    unsafe {
+        if let Some(r) = pointer_plus(a, b, 1).or_else(|| pointer_plus(b, a, 1)) {
+            return r;
+        }
+        ADD.get().map_or(std::ptr::null_mut(), |orig| orig(a, b))
+    }
+}
+
+/// `p - n` for a pointer or array `p` and an exact int `n` (`p - q` is PyO3's).
+unsafe extern "C" fn nb_subtract(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as `nb_add`.
+    unsafe {
+        if let Some(r) = pointer_plus(a, b, -1) {
+            return r;
+        }
+        SUBTRACT.get().map_or(std::ptr::null_mut(), |orig| orig(a, b))
+    }
+}
+
+/// `p + sign * n` if `p` is a pointer or array cdata and `n` an exact int; None otherwise.
+///
+/// # Safety
+/// The GIL is held; both are live objects.
+unsafe fn pointer_plus(p: *mut ffi::PyObject, n: *mut ffi::PyObject, sign: isize) -> Option<*mut ffi::PyObject> {
+    // SAFETY: forwarded; `p` is read as a cdata only once its type says it is one.
+    unsafe {
+        if ffi::PyLong_CheckExact(n) == 0 {
+            return None;
+        }
+        let py = Python::assume_attached();
+        let p = pyo3::Borrowed::from_ptr(py, p);
+        let cd = p.cast::<CData>().ok()?;
+        let cd = cd.get();
+        if !matches!(cd.ctype.get().kind, Kind::Pointer | Kind::Array) {
+            return None;
+        }
+        let n = pyo3::Borrowed::from_ptr(py, n);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.add_offset(py, &n, sign)));
+        Some(match r {
+            Ok(Ok(v)) => v.into_ptr(),
+            Ok(Err(e)) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+            Err(_) => {
+                ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in pointer arithmetic".as_ptr());
+                std::ptr::null_mut()
+            }
+        })
+    }
+}
