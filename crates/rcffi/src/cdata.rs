@@ -781,7 +781,7 @@ impl CData {
         self.__add__(py, other)
     }
 
-    fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    pub(crate) fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         if let Ok(o) = other.cast::<CData>() {
             let o = o.get();
             let mine = self.ctype.get();

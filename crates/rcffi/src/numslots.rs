@@ -171,29 +171,50 @@ unsafe extern "C" fn tp_hash(obj: *mut ffi::PyObject) -> ffi::Py_hash_t {
 unsafe extern "C" fn nb_add(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls this with the GIL held; one of `a`, `b` is a cdata.
     unsafe {
-        if let Some(r) = pointer_plus(a, b, 1).or_else(|| pointer_plus(b, a, 1)) {
+        if let Some(r) = pointer_plus(a, b).or_else(|| pointer_plus(b, a)) {
             return r;
         }
         ADD.get().map_or(std::ptr::null_mut(), |orig| orig(a, b))
     }
 }
 
-/// `p - n` for a pointer or array `p` and an exact int `n` (`p - q` is PyO3's).
+/// `p - n` and `p - q` for a cdata `p` (`CData::__sub__`); `n - p` is PyO3's (an error).
 unsafe extern "C" fn nb_subtract(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: as `nb_add`.
     unsafe {
-        if let Some(r) = pointer_plus(a, b, -1) {
-            return r;
+        let py = Python::assume_attached();
+        if let Ok(cd) = pyo3::Borrowed::from_ptr(py, a).cast::<CData>() {
+            let other = pyo3::Borrowed::from_ptr(py, b);
+            return into_raw(py, std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.get().__sub__(py, &other))));
         }
         SUBTRACT.get().map_or(std::ptr::null_mut(), |orig| orig(a, b))
     }
 }
 
-/// `p + sign * n` if `p` is a pointer or array cdata and `n` an exact int; None otherwise.
+/// A result for CPython: the object, or NULL with the exception set.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn into_raw(py: Python<'_>, r: std::thread::Result<PyResult<Py<PyAny>>>) -> *mut ffi::PyObject {
+    match r {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            // SAFETY: the GIL is held; a static message.
+            unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in cdata arithmetic".as_ptr()) };
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `p + n` if `p` is a pointer or array cdata and `n` an exact int; None otherwise.
 ///
 /// # Safety
 /// The GIL is held; both are live objects.
-unsafe fn pointer_plus(p: *mut ffi::PyObject, n: *mut ffi::PyObject, sign: isize) -> Option<*mut ffi::PyObject> {
+unsafe fn pointer_plus(p: *mut ffi::PyObject, n: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
     // SAFETY: forwarded; `p` is read as a cdata only once its type says it is one.
     unsafe {
         if ffi::PyLong_CheckExact(n) == 0 {
@@ -207,17 +228,6 @@ unsafe fn pointer_plus(p: *mut ffi::PyObject, n: *mut ffi::PyObject, sign: isize
             return None;
         }
         let n = pyo3::Borrowed::from_ptr(py, n);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.add_offset(py, &n, sign)));
-        Some(match r {
-            Ok(Ok(v)) => v.into_ptr(),
-            Ok(Err(e)) => {
-                e.restore(py);
-                std::ptr::null_mut()
-            }
-            Err(_) => {
-                ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in pointer arithmetic".as_ptr());
-                std::ptr::null_mut()
-            }
-        })
+        Some(into_raw(py, std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.add_offset(py, &n, 1)))))
     }
 }
