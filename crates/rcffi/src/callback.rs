@@ -258,10 +258,11 @@ unsafe fn encode_result(py: Python<'_>, rt: &Bound<'_, CType>, result: *mut u8, 
         // SAFETY (all accesses below): `result` holds at least 8 bytes.
         unsafe {
             if t.prim_kind() == Some(PrimKind::Signed) {
-                // The common case (an int that fits) without the general conversion.
+                // The common case (an int that fits) without the general conversion; the whole
+                // word, sign-extended.
                 let (lo, hi) = convert::int_range(size as usize, true);
                 if let Some(v) = convert::exact_int_in(obj.as_ptr(), lo, hi) {
-                    model::raw::write_int(result, 8, v as i128);
+                    result.cast::<i64>().write_unaligned(v);
                     return Ok(());
                 }
                 convert::write(py, rt, result, obj)?;
@@ -378,20 +379,52 @@ unsafe fn call_with_arguments<'py>(
         // SAFETY: forwarded from the caller.
         return callable.call1(unsafe { arguments_tuple(py, f, args) }?);
     }
-    // `held` owns the references (released when it drops), `ptrs` lends them to the call.
-    let mut held: [Option<Py<PyAny>>; STACK_ARGS] = Default::default();
-    let mut ptrs = [std::ptr::null_mut(); STACK_ARGS];
+    // The new references to the converted arguments; released after the call (or on error).
+    let mut args_out = [std::ptr::null_mut::<pyo3::ffi::PyObject>(); STACK_ARGS];
+    let release = |made: &[*mut pyo3::ffi::PyObject]| {
+        for &obj in made {
+            // SAFETY: each is a new reference made below, released once; the GIL is held.
+            unsafe { pyo3::ffi::Py_DECREF(obj) };
+        }
+    };
     for (i, a) in f.args.iter().enumerate() {
         // SAFETY: forwarded from the caller.
-        let v = unsafe { convert::read(py, a.bind(py), (*args.add(i)).cast()) }?;
-        ptrs[i] = v.as_ptr();
-        held[i] = Some(v);
+        match unsafe { read_argument(py, a.bind(py), (*args.add(i)).cast()) } {
+            Ok(obj) => args_out[i] = obj,
+            Err(e) => {
+                release(&args_out[..i]);
+                return Err(e);
+            }
+        }
     }
-    // SAFETY: the GIL is held; `ptrs` holds `n` live objects (kept by `held` until after the
-    // call), and no keyword names.
+    // SAFETY: the GIL is held; `args_out` holds `n` live objects, and no keyword names.
+    let r = unsafe { pyo3::ffi::PyObject_Vectorcall(callable.as_ptr(), args_out.as_ptr(), n, std::ptr::null_mut()) };
+    release(&args_out[..n]);
+    // SAFETY: a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, r) }
+}
+
+/// One argument of a call from C as a new reference: C integers straight to Python ints (the
+/// common case), anything else through `convert::read`.
+///
+/// # Safety
+/// `p` must point to a value of type `t`; the GIL is held.
+unsafe fn read_argument(py: Python<'_>, t: &Bound<'_, CType>, p: *const u8) -> PyResult<*mut pyo3::ffi::PyObject> {
+    let ct = t.get();
+    let size = ct.size();
+    // SAFETY (the reads and C API calls): forwarded; the size comes from the ctype.
     unsafe {
-        let r = pyo3::ffi::PyObject_Vectorcall(callable.as_ptr(), ptrs.as_ptr(), n, std::ptr::null_mut());
-        Bound::from_owned_ptr_or_err(py, r)
+        if ct.kind == Kind::Primitive && (1..=8).contains(&size) {
+            let obj = match ct.prim_kind() {
+                Some(PrimKind::Signed) => pyo3::ffi::PyLong_FromLongLong(model::raw::read_int(p, size as usize, true) as i64),
+                Some(PrimKind::Unsigned) => {
+                    pyo3::ffi::PyLong_FromUnsignedLongLong(model::raw::read_int(p, size as usize, false) as u64)
+                }
+                _ => return Ok(convert::read(py, t, p)?.into_ptr()),
+            };
+            return Bound::from_owned_ptr_or_err(py, obj).map(Bound::into_ptr);
+        }
+        Ok(convert::read(py, t, p)?.into_ptr())
     }
 }
 
