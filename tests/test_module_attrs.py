@@ -23,6 +23,15 @@ def test_lazy_names(name):
     assert name in dir(_backend)
 
 
+@pytest.mark.parametrize('name', ['newp', 'typeof', 'new_primitive_type',
+                                  '_get_common_types'])
+def test_lazy_functions(name):
+    f = getattr(_backend, name)
+    assert callable(f) and f.__name__ == name
+    assert getattr(_backend, name) is f
+    assert name in dir(_backend) and name in _backend.__all__
+
+
 def test_unknown_name():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _backend.nope

@@ -6,6 +6,7 @@
 //! first asked for, here by name or by the code that needs them (PyO3 makes a class's type on
 //! its first use). Of the types whose slots `hotslots`/`fastmethods` patch, the lib types are
 //! patched when their first instance is made, the others stay made at init.
+//! The low-level functions (`lowlevel::FUNCTIONS`) are made on first access too.
 //! The class attributes `FFI.error` and `FFI.buffer` are `LazyType` descriptors, which make
 //! their type on first access and then put it in their place.
 
@@ -31,7 +32,15 @@ const LAZY: [&str; 11] = [
 ];
 
 #[pyfunction]
-pub fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+#[pyo3(pass_module)]
+pub fn __getattr__(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Py<PyAny>> {
+    let py = module.py();
+    if let Some((_, make)) = crate::lowlevel::FUNCTIONS.iter().find(|(n, _)| *n == name) {
+        // made once: from now on the module's dict answers
+        let f = make(module)?;
+        module.setattr(name, &f)?;
+        return Ok(f.into_any().unbind());
+    }
     let t = match name {
         "FFIError" => py.get_type::<FFIError>(),
         "CDefError" => py.get_type::<CDefError>(),
@@ -54,7 +63,7 @@ pub fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
 #[pyo3(pass_module)]
 pub fn __dir__(module: &Bound<'_, PyModule>) -> PyResult<Py<PyList>> {
     let names = PyList::new(module.py(), module.dict().keys())?;
-    for name in LAZY {
+    for name in LAZY.into_iter().chain(crate::lowlevel::FUNCTIONS.iter().map(|(n, _)| *n)) {
         if !names.contains(name)? {
             names.append(name)?;
         }
@@ -70,7 +79,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // `from _cffi_backend import *` (upstream's test_c.py does it) takes the names in
     // `__all__`, asking `__getattr__` for these.
     let all = m.index()?;
-    for name in LAZY {
+    for name in LAZY.into_iter().chain(crate::lowlevel::FUNCTIONS.iter().map(|(n, _)| *n)) {
         all.append(name)?;
     }
     Ok(())

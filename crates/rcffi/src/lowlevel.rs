@@ -3,6 +3,7 @@
 
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyCFunction;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::api;
@@ -288,36 +289,44 @@ pub fn _get_common_types(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<()> 
     Ok(())
 }
 
+/// Makes one of the module's functions.
+pub type MakeFunction = for<'py> fn(&Bound<'py, PyModule>) -> PyResult<Bound<'py, PyCFunction>>;
+
+/// The `_cffi_backend` functions of upstream's low-level API, made on first access
+/// (`lazyattrs`): an out-of-line or API-mode module's import needs none of them.
+pub const FUNCTIONS: &[(&str, MakeFunction)] = &[
+    ("new_primitive_type", |m| wrap_pyfunction!(new_primitive_type, m)),
+    ("new_void_type", |m| wrap_pyfunction!(new_void_type, m)),
+    ("new_pointer_type", |m| wrap_pyfunction!(new_pointer_type, m)),
+    ("new_array_type", |m| wrap_pyfunction!(new_array_type, m)),
+    ("new_struct_type", |m| wrap_pyfunction!(new_struct_type, m)),
+    ("new_union_type", |m| wrap_pyfunction!(new_union_type, m)),
+    ("complete_struct_or_union", |m| wrap_pyfunction!(complete_struct_or_union, m)),
+    ("new_function_type", |m| wrap_pyfunction!(new_function_type, m)),
+    ("new_enum_type", |m| wrap_pyfunction!(new_enum_type, m)),
+    ("newp", |m| wrap_pyfunction!(newp, m)),
+    ("cast", |m| wrap_pyfunction!(cast, m)),
+    ("sizeof", |m| wrap_pyfunction!(sizeof, m)),
+    ("alignof", |m| wrap_pyfunction!(alignof, m)),
+    ("typeof", |m| wrap_pyfunction!(typeof_, m)),
+    ("typeoffsetof", |m| wrap_pyfunction!(typeoffsetof, m)),
+    ("rawaddressof", |m| wrap_pyfunction!(rawaddressof, m)),
+    ("getcname", |m| wrap_pyfunction!(getcname, m)),
+    ("string", |m| wrap_pyfunction!(string, m)),
+    ("unpack", |m| wrap_pyfunction!(unpack, m)),
+    ("from_buffer", |m| wrap_pyfunction!(from_buffer, m)),
+    ("memmove", |m| wrap_pyfunction!(memmove, m)),
+    ("gcp", |m| wrap_pyfunction!(gcp, m)),
+    ("release", |m| wrap_pyfunction!(release, m)),
+    ("newp_handle", |m| wrap_pyfunction!(newp_handle, m)),
+    ("from_handle", |m| wrap_pyfunction!(from_handle, m)),
+    ("get_errno", |m| wrap_pyfunction!(get_errno, m)),
+    ("set_errno", |m| wrap_pyfunction!(set_errno, m)),
+    ("_get_types", |m| wrap_pyfunction!(_get_types, m)),
+    ("_get_common_types", |m| wrap_pyfunction!(_get_common_types, m)),
+];
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(new_primitive_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_void_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_pointer_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_array_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_struct_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_union_type, m)?)?;
-    m.add_function(wrap_pyfunction!(complete_struct_or_union, m)?)?;
-    m.add_function(wrap_pyfunction!(new_function_type, m)?)?;
-    m.add_function(wrap_pyfunction!(new_enum_type, m)?)?;
-    m.add_function(wrap_pyfunction!(newp, m)?)?;
-    m.add_function(wrap_pyfunction!(cast, m)?)?;
-    m.add_function(wrap_pyfunction!(sizeof, m)?)?;
-    m.add_function(wrap_pyfunction!(alignof, m)?)?;
-    m.add_function(wrap_pyfunction!(typeof_, m)?)?;
-    m.add_function(wrap_pyfunction!(typeoffsetof, m)?)?;
-    m.add_function(wrap_pyfunction!(rawaddressof, m)?)?;
-    m.add_function(wrap_pyfunction!(getcname, m)?)?;
-    m.add_function(wrap_pyfunction!(string, m)?)?;
-    m.add_function(wrap_pyfunction!(unpack, m)?)?;
-    m.add_function(wrap_pyfunction!(from_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(memmove, m)?)?;
-    m.add_function(wrap_pyfunction!(gcp, m)?)?;
-    m.add_function(wrap_pyfunction!(release, m)?)?;
-    m.add_function(wrap_pyfunction!(newp_handle, m)?)?;
-    m.add_function(wrap_pyfunction!(from_handle, m)?)?;
-    m.add_function(wrap_pyfunction!(get_errno, m)?)?;
-    m.add_function(wrap_pyfunction!(set_errno, m)?)?;
-    m.add_function(wrap_pyfunction!(_get_types, m)?)?;
-    m.add_function(wrap_pyfunction!(_get_common_types, m)?)?;
     m.add("__CData_iterator", m.py().get_type::<crate::cdata::CDataIter>())?;
     m.add("FFI_DEFAULT_ABI", FFI_DEFAULT_ABI)?;
     m.add("FFI_CDECL", FFI_DEFAULT_ABI)?;
