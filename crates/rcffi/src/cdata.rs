@@ -816,6 +816,7 @@ impl CData {
         if t.kind != Kind::Array {
             return Err(PyTypeError::new_err(format!("cdata '{}' does not support iteration", t.name)));
         }
+        crate::hotslots::ready_iter(py);
         Py::new(py, CDataIter::new(py, slf))
     }
 

@@ -126,7 +126,6 @@ static LENGTH: OnceLock<ffi::lenfunc> = OnceLock::new();
 /// Put the raw slots in front of PyO3's on the cdata types and the cdata-iterator type.
 pub fn install(py: Python<'_>) {
     let cdata = CData::type_object_raw(py);
-    let iter = CDataIter::type_object_raw(py);
     // SAFETY: PyO3 heap types, alive for the interpreter's life; the GIL is held and nothing has
     // used them yet. A heap type's `tp_as_mapping` points into the type object itself, so it is
     // writable. The original slots (the base's) are saved before ours go in.
@@ -185,12 +184,6 @@ pub fn install(py: Python<'_>) {
             }
             ffi::PyType_Modified(tp);
         }
-        if let Some(orig) = (*iter).tp_iternext {
-            if ITERNEXT.set(orig).is_ok() {
-                (*iter).tp_iternext = Some(iternext);
-            }
-        }
-        ffi::PyType_Modified(iter);
     }
     install_from_handle(py);
 }
@@ -217,8 +210,26 @@ unsafe extern "C" fn length(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
     }
 }
 
-// The three lib types are made, and their slot patched, when the first lib of the kind is
-// (each is called right before): `import _cffi_backend` then makes none of them.
+// The iterator type and the three lib types are made, and their slot patched, when their first
+// instance is (each is called right before): `import _cffi_backend` then makes none of them.
+
+/// Before the first array iterator is made: its type made, its `tp_iternext` patched (once).
+pub fn ready_iter(py: Python<'_>) {
+    if ITERNEXT.get().is_some() {
+        return;
+    }
+    let iter = CDataIter::type_object_raw(py);
+    // SAFETY: a PyO3 heap type alive for the interpreter's life, without instances yet; the
+    // GIL is held. The original slot is saved before ours goes in.
+    unsafe {
+        if let Some(orig) = (*iter).tp_iternext {
+            if ITERNEXT.set(orig).is_ok() {
+                (*iter).tp_iternext = Some(iternext);
+            }
+        }
+        ffi::PyType_Modified(iter);
+    }
+}
 
 /// Before a compiled module's `lib` is made.
 pub fn ready_clib(py: Python<'_>) {

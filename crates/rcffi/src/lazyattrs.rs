@@ -17,7 +17,7 @@ use pyo3::types::{PyList, PyType};
 use crate::errors::{CDefError, FFIError, PkgConfigError, VerificationError, VerificationMissing};
 
 /// The names served by `__getattr__`.
-const LAZY: [&str; 11] = [
+const LAZY: [&str; 12] = [
     "FFIError",
     "CDefError",
     "VerificationError",
@@ -29,6 +29,7 @@ const LAZY: [&str; 11] = [
     "CLibrary",
     "Lib",
     "__FFIGlobSupport",
+    "__CData_iterator",
 ];
 
 #[pyfunction]
@@ -52,6 +53,7 @@ pub fn __getattr__(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Py<PyAn
         "FFILibrary" => py.get_type::<crate::dllib::DlLib>(),
         "CLibrary" => py.get_type::<crate::library::Library>(),
         "Lib" => py.get_type::<crate::libobj::Lib>(),
+        "__CData_iterator" => py.get_type::<crate::cdata::CDataIter>(),
         "__FFIGlobSupport" => py.get_type::<crate::globsupport::GlobSupport>(),
         _ => return Err(PyAttributeError::new_err(format!("module '_cffi_backend' has no attribute '{name}'"))),
     };

@@ -327,7 +327,6 @@ pub const FUNCTIONS: &[(&str, MakeFunction)] = &[
 ];
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__CData_iterator", m.py().get_type::<crate::cdata::CDataIter>())?;
     m.add("FFI_DEFAULT_ABI", FFI_DEFAULT_ABI)?;
     m.add("FFI_CDECL", FFI_DEFAULT_ABI)?;
     for (name, value) in [
