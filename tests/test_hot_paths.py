@@ -129,6 +129,19 @@ def test_buffer_call_and_slices():
         ffi.buffer(ffi.cast("void *", 0))
 
 
+def test_buffer_protocol():
+    ffi = FFI()
+    a = ffi.new("char[]", b"abc")
+    b = ffi.buffer(a)
+    assert bytes(b) == b"abc\0" and bytearray(b) == b"abc\0"
+    m = memoryview(b)
+    assert not m.readonly and len(m) == 4
+    m[0:1] = b"X"
+    assert a[0] == b"X"
+    m.release()
+    assert bytes(ffi.buffer(a, 2)) == b"Xb"
+
+
 def test_buffer_slice_with_bad_index_object():
     ffi = FFI()
     b = ffi.buffer(ffi.new("char[4]"))

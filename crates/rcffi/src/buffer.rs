@@ -166,9 +166,7 @@ impl Buffer {
         Self::__repr__(slf)
     }
 
-    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.bytes())
-    }
+    // No `__bytes__` (upstream's buffer has none): `bytes(buf)` takes the buffer protocol.
 
     /// Exposes the bytes as a writable, contiguous buffer.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {

@@ -2,7 +2,8 @@
 //! type when it is made (`buffer_type`), in front of PyO3's:
 //! - calling the type with one cdata (`tp_vectorcall` of the type object, which CPython uses
 //!   to call a type before its generic `tp_new`/`tp_init` route);
-//! - `buffer[a:b]` with a step of 1 (`mp_subscript`).
+//! - `buffer[a:b]` with a step of 1 (`mp_subscript`);
+//! - the buffer protocol (`bf_getbuffer`; nothing to release), for `bytes(buf)` & co.
 //! Anything else (keywords, other arguments, indexes, errors) goes the generic way, where the
 //! rules and messages live.
 
@@ -34,6 +35,11 @@ pub fn buffer_type(py: Python<'_>) -> Bound<'_, PyType> {
                         (*mapping).mp_subscript = Some(subscript);
                     }
                 }
+            }
+            let procs = (*tp).tp_as_buffer;
+            if !procs.is_null() {
+                (*procs).bf_getbuffer = Some(get_buffer);
+                (*procs).bf_releasebuffer = None;
             }
             ffi::PyType_Modified(tp);
         }
@@ -143,5 +149,17 @@ unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject)
             Some(orig) => orig(obj, key),
             None => std::ptr::null_mut(),
         }
+    }
+}
+
+/// The buffer protocol: the bytes, read-only or writable as asked (`PyBuffer_FillInfo` takes a
+/// reference to the buffer object, which keeps the memory alive; releasing has nothing to do).
+unsafe extern "C" fn get_buffer(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, flags: std::ffi::c_int) -> std::ffi::c_int {
+    // SAFETY: CPython calls this with the GIL held, `obj` a buffer (only its type has this slot)
+    // and `view` the structure to fill.
+    unsafe {
+        let py = Python::assume_attached();
+        let (ptr, size) = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<Buffer>().get().raw();
+        ffi::PyBuffer_FillInfo(view, obj, ptr.cast_mut().cast(), size as ffi::Py_ssize_t, 0, flags)
     }
 }
