@@ -261,3 +261,25 @@ def test_number_slots_keep_their_rules():
         n.next
     with pytest.raises(AttributeError, match="has no field 'nope'"):
         s.nope
+
+
+def test_initializers_from_sequences():
+    ffi = FFI()
+    ffi.cdef("struct si_p { int x, y; unsigned char c; };")
+    assert ffi.new("struct si_p *", [1, 2, 3]).y == 2
+    assert ffi.new("struct si_p *", (1, 2)).y == 2
+    assert list(ffi.new("int[3]", (7, 8, 9))) == [7, 8, 9]
+
+    class Rev(list):
+        def __iter__(self):
+            return reversed(list.__iter__(self).__reduce__()[1][0])
+    # a list subclass is read through its own iteration, as upstream does
+    assert list(ffi.new("int[3]", Rev([1, 2, 3]))) == [3, 2, 1]
+    with pytest.raises(OverflowError):
+        ffi.new("struct si_p *", [0, 0, 256])
+    with pytest.raises(OverflowError):
+        ffi.new("unsigned char[1]", [-1])
+    with pytest.raises(TypeError):
+        ffi.new("int[2]", [1, "x"])
+    assert ffi.new("unsigned long long[1]", [2**64 - 1])[0] == 2**64 - 1
+    assert ffi.new("long long[1]", [-2**63])[0] == -2**63

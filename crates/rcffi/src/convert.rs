@@ -180,6 +180,14 @@ pub unsafe fn write_primitive(py: Python<'_>, t: &CType, ptr: *mut u8, obj: &Bou
     unsafe {
         match prim.kind {
             PrimKind::Signed | PrimKind::Unsigned | PrimKind::Bool => {
+                // the common case first: an exact int that fits
+                if prim.kind != PrimKind::Bool && prim.size <= 8 {
+                    let (lo, hi) = int_range(prim.size, prim.kind == PrimKind::Signed);
+                    if let Some(v) = exact_int_in(obj.as_ptr(), lo, hi) {
+                        raw::write_int(ptr, prim.size, v as i128);
+                        return Ok(());
+                    }
+                }
                 let v = to_integer_strict(obj)?;
                 let fits = if prim.kind == PrimKind::Bool {
                     v == 0 || v == 1
@@ -427,6 +435,19 @@ pub fn convert_error(obj: &Bound<'_, PyAny>, t: &CType, expected: &str) -> PyErr
     ))
 }
 
+/// The items of a list or tuple initializer: read directly from an exact list or tuple (as
+/// upstream's `PySequence_Fast`; the iterator protocol's length hint alone costs more than a
+/// small struct's conversion), through iteration from a subclass.
+fn sequence_items<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = obj.cast_exact::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    obj.try_iter()?.collect()
+}
+
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
@@ -443,7 +464,7 @@ pub unsafe fn write_array(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8, o
     let item_size = it.size() as usize;
     let expected;
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
+        let items = sequence_items(obj)?;
         if t.length >= 0 && items.len() as isize > t.length {
             return Err(PyIndexError::new_err(format!(
                 "too many initializers for '{}' (got {})",
@@ -537,7 +558,7 @@ pub unsafe fn write_record(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8, 
         return Err(PyTypeError::new_err(format!("'{}' is opaque", t.name)));
     };
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
+        let items = sequence_items(obj)?;
         let mut fields = rec.fields.iter().filter(|f| !f.ignore_in_ctor());
         for x in &items {
             let Some(f) = fields.next() else {
