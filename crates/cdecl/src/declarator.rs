@@ -173,7 +173,7 @@ impl<'a> Parser<'a> {
 
     /// At a '(' where a name could start: is it parentheses around a declarator, or a parameter
     /// list? As in C, this depends on whether what follows is a type.
-    fn is_grouping(&self, mode: NameMode) -> bool {
+    fn is_grouping(&mut self, mode: NameMode) -> bool {
         match self.peek_at(1) {
             // No parameter starts with '(' or '[': these can only be parentheses for grouping.
             T::Star | T::LParen | T::LBracket | T::Stdcall | T::Cdecl => true,

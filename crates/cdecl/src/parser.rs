@@ -32,6 +32,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         lex_errors: errors,
         depth: 0,
         typedefs: HashSet::new(),
+        new_typedefs: Vec::new(),
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
@@ -57,8 +58,11 @@ pub(crate) struct Parser<'a> {
     lex_errors: Vec<(String, String)>,
     /// Current nesting, against [`MAX_NESTING`].
     pub depth: u32,
-    /// Typedef names declared so far in this source: they help to read `(name)` right.
-    pub typedefs: HashSet<&'a str>,
+    /// Typedef names declared so far in this source: they help to read `(name)` right. Few
+    /// declarations need to ask, so each typedef is only noted in `new_typedefs` (as its token's
+    /// byte range) and the set is filled from there when asked (see [`Self::is_typedef`]).
+    typedefs: HashSet<&'a str>,
+    new_typedefs: Vec<(u32, u32)>,
     pub decls: Vec<Decl>,
     extern_python: ExternPython,
     /// An identifier of the current declaration that was taken as a type name without being
@@ -129,6 +133,28 @@ impl<'a> Parser<'a> {
                 .columns
                 .col(self.src, t.line_start as usize, t.start as usize),
         }
+    }
+
+    // ---- typedef names ----
+
+    /// Was `name` declared as a typedef earlier in this source? Call
+    /// [`Self::sync_typedefs`] first where this is asked repeatedly.
+    pub fn is_typedef(&self, name: &str) -> bool {
+        self.typedefs.contains(name)
+            || self
+                .new_typedefs
+                .iter()
+                .any(|&(start, end)| &self.src[start as usize..end as usize] == name)
+    }
+
+    /// Moves the typedefs noted since the last call into the set.
+    pub fn sync_typedefs(&mut self) {
+        let src = self.src;
+        self.typedefs.extend(
+            self.new_typedefs
+                .drain(..)
+                .map(|(start, end)| &src[start as usize..end as usize]),
+        );
     }
 
     // ---- nesting ----
@@ -212,7 +238,7 @@ impl<'a> Parser<'a> {
         let mut message = format!("unexpected {}, expected {}", self.describe(t), expected);
         if let Some(g) = self.guessed_type_name {
             let name = self.text(g);
-            if !self.typedefs.contains(name) && !crate::specifiers::is_predeclared(name) {
+            if !self.is_typedef(name) && !crate::specifiers::is_predeclared(name) {
                 message += &format!(" (note: '{name}' was read as a type name; is that right?)");
             }
         }
@@ -376,7 +402,7 @@ impl<'a> Parser<'a> {
                 Applied::Ty(ty) => {
                     self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
                     if is_typedef {
-                        self.typedefs.insert(name);
+                        self.new_typedefs.push((name_tok.start, name_tok.end));
                         Decl::Typedef {
                             name: Name::new(name),
                             ty,

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use crate::ast::{Decl, DefineValue, Name};
 use crate::error::{CdefError, ErrorKind};
-use crate::lexer::{is_ident_byte, Lexer, Token};
+use crate::lexer::{is_define_name_byte, is_ident_byte, Lexer, Token};
 use crate::literal::{self, LiteralError};
 
 /// Handles the directive whose `#` is at `lx.pos`. Returns an error token, or None when the
@@ -153,9 +153,8 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
     if p == ws || p >= b.len() || !(b[p].is_ascii_alphabetic() || b[p] == b'_') {
         return None;
     }
-    while p < b.len() && (b[p].is_ascii_alphanumeric() || b[p] == b'_') {
-        p += 1;
-    }
+    // Letters, digits and '_' (no '$' here, as in upstream's regex).
+    p += b[p..].iter().position(|&c| !is_define_name_byte(c)).unwrap_or(b.len() - p);
     let name = &lx.src[name_start..p];
     let span = lx.span_at(name_start);
     lx.pos = p;

@@ -216,13 +216,14 @@ impl<'a> Parser<'a> {
 
     /// Is the token at `n` places ahead the start of a type name? Typedef names count only if we
     /// know them (declared earlier in this source, or predeclared).
-    pub(crate) fn starts_type_name(&self, n: usize) -> bool {
+    pub(crate) fn starts_type_name(&mut self, n: usize) -> bool {
         match self.peek_at(n) {
             t if is_type_word(t) => true,
             T::Struct | T::Union | T::Enum | T::Const | T::Volatile | T::Restrict => true,
             T::Ident => {
                 let name = self.text(self.toks[self.pos + n]);
-                self.typedefs.contains(name) || is_predeclared(name)
+                self.sync_typedefs();
+                self.is_typedef(name) || is_predeclared(name)
             }
             _ => false,
         }
