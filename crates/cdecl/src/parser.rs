@@ -377,7 +377,7 @@ impl<'a> Parser<'a> {
             } else {
                 std::mem::replace(&mut specs.base, BaseType::Void)
             };
-            let applied = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+            let (applied, _) = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
