@@ -306,8 +306,10 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    /// The next significant token; directives are processed on the way.
-    #[inline]
+    /// The next significant token; directives are processed on the way. Inlined into the loop
+    /// of [`lex`]: a call per token (saving registers, returning the token through memory)
+    /// costs a good part of the lexing.
+    #[inline(always)]
     pub fn next_token(&mut self) -> Token {
         loop {
             if let Some(err) = self.skip_trivia() {
@@ -371,6 +373,15 @@ impl<'a> Lexer<'a> {
                     self.pos += len;
                     T::Unknown
                 }
+                // The most common punctuators, which start no longer operator, without a call.
+                b'(' => self.one_char(T::LParen),
+                b')' => self.one_char(T::RParen),
+                b';' => self.one_char(T::Semi),
+                b',' => self.one_char(T::Comma),
+                b'{' => self.one_char(T::LBrace),
+                b'}' => self.one_char(T::RBrace),
+                b'[' => self.one_char(T::LBracket),
+                b']' => self.one_char(T::RBracket),
                 _ => self.punct(c),
             };
             return self.token(kind, start);
@@ -425,6 +436,12 @@ impl<'a> Lexer<'a> {
                 Some(_) => self.pos += 1,
             }
         }
+    }
+
+    #[inline(always)]
+    fn one_char(&mut self, kind: T) -> T {
+        self.pos += 1;
+        kind
     }
 
     fn punct(&mut self, c: u8) -> T {
