@@ -164,7 +164,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn too_complex(&self) -> crate::error::CdefError {
+    fn too_complex(&self) -> Box<crate::error::CdefError> {
         self.syntax_error(
             self.tok(),
             format!(

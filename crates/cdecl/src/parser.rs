@@ -9,7 +9,8 @@ use crate::declarator::Applied;
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
-pub(crate) type PResult<T> = Result<T, CdefError>;
+/// Errors are boxed: they are rare, and a small `Result` is cheaper to return from every step.
+pub(crate) type PResult<T> = Result<T, Box<CdefError>>;
 
 /// How deeply declarators, parameter lists, struct bodies and parentheses may nest.
 pub(crate) const MAX_NESTING: u32 = 100;
@@ -39,7 +40,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         columns: Columns::default(),
         ops: Vec::new(),
     };
-    p.translation_unit()?;
+    p.translation_unit().map_err(|e| *e)?;
     // Upstream looks at the #defines only once everything else parsed.
     if let Some(err) = define_error {
         return Err(err);
@@ -180,12 +181,12 @@ impl<'a> Parser<'a> {
 
     // ---- errors ----
 
-    pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> CdefError {
+    pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> Box<CdefError> {
         let line_start = t.line_start as usize;
         let line_end = self.src[line_start..]
             .find('\n')
             .map_or(self.src.len(), |i| line_start + i);
-        CdefError {
+        Box::new(CdefError {
             message,
             file: self.files[t.file as usize].clone(),
             line: t.line,
@@ -194,7 +195,7 @@ impl<'a> Parser<'a> {
                 .trim_end_matches('\r')
                 .to_string(),
             kind,
-        }
+        })
     }
 
     /// pycparser's wording for an error at token `t`: `before: <token>` & co.
@@ -220,7 +221,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at the current token: `unexpected X, expected <expected>`.
-    pub fn unexpected(&self, expected: &str) -> CdefError {
+    pub fn unexpected(&self, expected: &str) -> Box<CdefError> {
         let t = self.tok();
         if t.kind == T::LexError {
             let message = self
@@ -252,7 +253,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at token `t` with our own message.
-    pub fn syntax_error(&self, t: Token, message: String) -> CdefError {
+    pub fn syntax_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(
             t,
             ErrorKind::Syntax {
@@ -263,12 +264,12 @@ impl<'a> Parser<'a> {
     }
 
     /// An error upstream words as `<file>:<line>: <message>`.
-    pub fn decl_error(&self, t: Token, message: String) -> CdefError {
+    pub fn decl_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Decl, message)
     }
 
     /// An FFIError upstream words as `:<line>: <message>`.
-    pub fn ffi_error(&self, t: Token, message: String) -> CdefError {
+    pub fn ffi_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Ffi { with_line: true }, message)
     }
 
