@@ -154,9 +154,12 @@ impl<'a> Parser<'a> {
         }
         // The last suffix applies first (`x[2][3]` is an array of 2 arrays of 3), and the
         // parenthesized declarator's operations after all of them.
+        // (Most declarators have no parentheses or no suffix: nothing to move then.)
         self.ops[first_suffix..].reverse();
         let inner_len = first_suffix - inner_start;
-        self.ops[inner_start..].rotate_left(inner_len);
+        if inner_len > 0 && self.ops.len() > first_suffix {
+            self.ops[inner_start..].rotate_left(inner_len);
+        }
         Ok(Declarator {
             name,
             start,
