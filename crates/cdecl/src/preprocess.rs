@@ -209,12 +209,16 @@ fn span_line_start(src: &str, pos: usize) -> usize {
 fn define_body<'a>(lx: &mut Lexer<'a>) -> Cow<'a, str> {
     let b = lx.src.as_bytes();
     let start = lx.pos;
-    let end = lx.rest_of_line(start);
-    // The common case, a plain value on one line, needs no copy-editing (nor a copy).
-    if !b[start..end].iter().any(|&c| c == b'/' || c == b'\\') {
-        lx.pos = end;
+    // The common case, a plain value on one line, needs no copy-editing (nor a copy): found in
+    // one pass that stops at the end of the line or at anything that needs care.
+    let stop = b[start..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'/' || c == b'\\')
+        .map_or(b.len(), |i| start + i);
+    if b.get(stop).is_none_or(|&c| c == b'\n') {
+        lx.pos = stop;
         let src: &'a str = lx.src;
-        return Cow::Borrowed(&src[start..end]);
+        return Cow::Borrowed(&src[start..stop]);
     }
     let mut out = String::new();
     let mut p = start;
