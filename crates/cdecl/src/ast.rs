@@ -23,9 +23,7 @@ enum NameRepr {
 impl Name {
     pub fn new(s: &str) -> Name {
         if s.len() <= INLINE_NAME {
-            let mut bytes = [0u8; INLINE_NAME];
-            bytes[..s.len()].copy_from_slice(s.as_bytes());
-            Name(NameRepr::Inline { len: s.len() as u8, bytes })
+            Name(NameRepr::Inline { len: s.len() as u8, bytes: inline_bytes(s.as_bytes()) })
         } else {
             Name(NameRepr::Heap(s.into()))
         }
@@ -47,6 +45,32 @@ impl Name {
             NameRepr::Heap(s) => s,
         }
     }
+}
+
+/// `s` (at most [`INLINE_NAME`] bytes) at the start of a zeroed array. Done as two overlapping
+/// fixed-size copies (a head and a tail of the same width) rather than one copy of `s.len()`
+/// bytes, which is a call to `memcpy`: a name is made for every identifier a cdef declares.
+#[inline]
+fn inline_bytes(s: &[u8]) -> [u8; INLINE_NAME] {
+    fn copy<const W: usize>(out: &mut [u8; INLINE_NAME], s: &[u8]) {
+        let n = s.len();
+        let head: [u8; W] = s[..W].try_into().unwrap_or([0; W]);
+        let tail: [u8; W] = s[n - W..].try_into().unwrap_or([0; W]);
+        out[..W].copy_from_slice(&head);
+        out[n - W..n].copy_from_slice(&tail);
+    }
+    let mut out = [0u8; INLINE_NAME];
+    match s.len() {
+        16.. => copy::<16>(&mut out, s),
+        8..=15 => copy::<8>(&mut out, s),
+        4..=7 => copy::<4>(&mut out, s),
+        _ => {
+            for (o, &c) in out.iter_mut().zip(s) {
+                *o = c;
+            }
+        }
+    }
+    out
 }
 
 impl std::ops::Deref for Name {
@@ -394,7 +418,8 @@ mod tests {
     fn names() {
         assert_eq!(std::mem::size_of::<Name>(), std::mem::size_of::<String>());
         assert_eq!(std::mem::size_of::<Option<Name>>(), std::mem::size_of::<String>());
-        for s in ["", "x", "exactly_twenty_two_ch", "exactly_twenty_two_chr", "a_rather_long_identifier_name", "é_ü"] {
+        let lengths = ["", "x", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmno", "abcdefghijklmnop"];
+        for s in lengths.into_iter().chain(["exactly_twenty_two_ch", "exactly_twenty_two_chr", "a_rather_long_identifier_name", "é_ü"]) {
             let n = Name::new(s);
             assert_eq!(n.as_str(), s);
             assert_eq!(Name::from(s.to_string()), n);

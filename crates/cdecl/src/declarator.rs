@@ -38,6 +38,8 @@ pub(crate) struct FuncOp {
     callconv: Option<CallConv>,
     /// The '(' (for error positions).
     open: Token,
+    /// The depth of the deepest parameter type (see [`ty_depth`]).
+    depth: u32,
 }
 
 pub(crate) struct Declarator {
@@ -152,9 +154,12 @@ impl<'a> Parser<'a> {
         }
         // The last suffix applies first (`x[2][3]` is an array of 2 arrays of 3), and the
         // parenthesized declarator's operations after all of them.
+        // (Most declarators have no parentheses or no suffix: nothing to move then.)
         self.ops[first_suffix..].reverse();
         let inner_len = first_suffix - inner_start;
-        self.ops[inner_start..].rotate_left(inner_len);
+        if inner_len > 0 && self.ops.len() > first_suffix {
+            self.ops[inner_start..].rotate_left(inner_len);
+        }
         Ok(Declarator {
             name,
             start,
@@ -162,7 +167,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn too_complex(&self) -> crate::error::CdefError {
+    fn too_complex(&self) -> Box<crate::error::CdefError> {
         self.syntax_error(
             self.tok(),
             format!(
@@ -173,7 +178,7 @@ impl<'a> Parser<'a> {
 
     /// At a '(' where a name could start: is it parentheses around a declarator, or a parameter
     /// list? As in C, this depends on whether what follows is a type.
-    fn is_grouping(&self, mode: NameMode) -> bool {
+    fn is_grouping(&mut self, mode: NameMode) -> bool {
         match self.peek_at(1) {
             // No parameter starts with '(' or '[': these can only be parentheses for grouping.
             T::Star | T::LParen | T::LBracket | T::Stdcall | T::Cdecl => true,
@@ -229,6 +234,7 @@ impl<'a> Parser<'a> {
             only_dots: false,
             callconv: None,
             open,
+            depth: 0,
         };
         if self.peek() == T::Void && self.peek_at(1) == T::RParen {
             self.bump();
@@ -246,8 +252,9 @@ impl<'a> Parser<'a> {
                 let at = d.name.unwrap_or(open);
                 let mut specs = specs;
                 let base = std::mem::replace(&mut specs.base, BaseType::Void);
-                let ty = self.apply_to_ty(base, &specs, d)?;
+                let (ty, depth) = self.apply_to_ty(base, &specs, d)?;
                 self.check_dotdotdot_base(&specs, &ty, false, at)?;
+                f.depth = f.depth.max(depth);
                 f.params.push(Param { name, ty });
                 if !self.eat(T::Comma) {
                     break;
@@ -266,7 +273,7 @@ impl<'a> Parser<'a> {
         let d = self.declarator(NameMode::Abstract)?;
         let mut specs = specs;
         let base = std::mem::replace(&mut specs.base, BaseType::Void);
-        let ty = self.apply_to_ty(base, &specs, d)?;
+        let (ty, _) = self.apply_to_ty(base, &specs, d)?;
         self.check_dotdotdot_base(&specs, &ty, false, at)?;
         Ok(ty)
     }
@@ -279,7 +286,7 @@ impl<'a> Parser<'a> {
         d: Declarator,
         dots_ok: bool,
     ) -> PResult<Ty> {
-        match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)? {
+        match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)?.0 {
             Applied::Ty(ty) => Ok(ty),
             Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
         }
@@ -287,6 +294,8 @@ impl<'a> Parser<'a> {
 
     /// [`Self::apply_declarator`] with the base type given (moved out of `specs` for the last
     /// declarator, to save a copy). With `function_decl`, a function type comes back unboxed.
+    /// Also gives the depth of the type (as [`ty_depth`] counts it, and as a signature inside a
+    /// [`Ty::Function`] would have it).
     pub(crate) fn apply_declarator_to(
         &mut self,
         base: BaseType,
@@ -294,7 +303,7 @@ impl<'a> Parser<'a> {
         d: Declarator,
         dots_ok: bool,
         function_decl: bool,
-    ) -> PResult<Applied> {
+    ) -> PResult<(Applied, u32)> {
         let at = d.name.unwrap_or_else(|| self.tok());
         // Take the stack out of `self` for the time of the fold, to drain it while using `self`.
         let mut stack = std::mem::take(&mut self.ops);
@@ -311,8 +320,19 @@ impl<'a> Parser<'a> {
             base,
             quals: specs.quals,
         };
+        // Counted as the type is built, each operation on top of what it wraps (whose depth was
+        // counted when it was built), instead of walking the finished tree.
+        let mut depth = ty_depth(&ty, MAX_TREE_DEPTH + 1);
         let mut sig = None;
         for (i, op) in stack.drain(d.start..).enumerate() {
+            depth = 1 + match &op {
+                Op::Pointer(_) => depth,
+                Op::Array(ArrayLen::Expr(e)) => {
+                    depth.max(crate::expr::expr_depth(e, MAX_TREE_DEPTH + 1))
+                }
+                Op::Array(_) => depth,
+                Op::Function(f) => depth.max(f.depth),
+            };
             ty = match op {
                 Op::Pointer(quals) => Ty::Pointer {
                     to: Box::new(ty),
@@ -367,20 +387,9 @@ impl<'a> Parser<'a> {
             };
         }
         self.ops = stack;
-        let (applied, depth) = match sig {
-            Some(sig) => {
-                let depth = sig
-                    .params
-                    .iter()
-                    .fold(ty_depth(&sig.result, MAX_TREE_DEPTH + 1), |d, p| {
-                        d.max(ty_depth(&p.ty, MAX_TREE_DEPTH + 1))
-                    });
-                (Applied::Function(sig), depth + 1)
-            }
-            None => {
-                let depth = ty_depth(&ty, MAX_TREE_DEPTH + 1);
-                (Applied::Ty(ty), depth)
-            }
+        let applied = match sig {
+            Some(sig) => Applied::Function(sig),
+            None => Applied::Ty(ty),
         };
         if depth > MAX_TREE_DEPTH {
             return Err(self.syntax_error(
@@ -388,14 +397,15 @@ impl<'a> Parser<'a> {
                 format!("type too deeply nested (the limit is {MAX_TREE_DEPTH} levels)"),
             ));
         }
-        Ok(applied)
+        Ok((applied, depth))
     }
 
-    /// Folds a parameter's or type name's declarator, where `[...]` is never valid.
-    fn apply_to_ty(&mut self, base: BaseType, specs: &Specs, d: Declarator) -> PResult<Ty> {
+    /// Folds a parameter's or type name's declarator, where `[...]` is never valid. Also gives
+    /// the type's depth.
+    fn apply_to_ty(&mut self, base: BaseType, specs: &Specs, d: Declarator) -> PResult<(Ty, u32)> {
         match self.apply_declarator_to(base, specs, d, false, false)? {
-            Applied::Ty(ty) => Ok(ty),
-            Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
+            (Applied::Ty(ty), depth) => Ok((ty, depth)),
+            (Applied::Function(sig), depth) => Ok((Ty::Function(Box::new(sig)), depth)),
         }
     }
 

@@ -137,7 +137,7 @@ impl<'a> Parser<'a> {
 
     /// After '(' in an expression: is this a cast? A type keyword says so; a lone identifier
     /// does if it is a known type name, or if an operand follows the ')' (`(foo_t)1`).
-    fn is_cast(&self) -> bool {
+    fn is_cast(&mut self) -> bool {
         if self.starts_type_name(0) {
             return true;
         }

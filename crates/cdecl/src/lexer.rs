@@ -200,11 +200,17 @@ pub(crate) struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     fn newline(&mut self) {
         // `self.pos` is at the '\n'.
+        self.newline_at(self.pos);
+    }
+
+    /// A new line starts after the '\n' at `pos`.
+    #[inline]
+    fn newline_at(&mut self, pos: usize) {
         self.line = match self.pending_line.take() {
             Some(n) => n,
             None => self.line.saturating_add(1),
         };
-        self.line_start = self.pos + 1;
+        self.line_start = pos + 1;
         self.at_line_start = true;
     }
 
@@ -226,72 +232,84 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skips whitespace and comments. Returns an error token for an unterminated comment.
+    /// Inlined into [`Self::next_token`]: nearly every token is preceded by some whitespace, and
+    /// a call (returning a whole `Option<Token>`) costs as much as the skipping.
+    #[inline(always)]
     fn skip_trivia(&mut self) -> Option<Token> {
         let b = self.b;
-        while self.pos < b.len() {
-            // Runs of blanks are the common case: scan them with a local index.
-            let mut p = self.pos;
-            while p < b.len() && (b[p] == b' ' || b[p] == b'\t') {
-                p += 1;
-            }
-            self.pos = p;
-            let Some(&c) = b.get(p) else { break };
+        let mut p = self.pos;
+        while let Some(&c) = b.get(p) {
             match c {
+                b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => p += 1,
                 b'\n' => {
+                    self.newline_at(p);
+                    p += 1;
+                }
+                b'/' if matches!(b.get(p + 1), Some(b'*' | b'/')) => {
+                    self.pos = p;
+                    if let Some(err) = self.skip_comment() {
+                        return Some(err);
+                    }
+                    p = self.pos;
+                }
+                _ => break,
+            }
+        }
+        self.pos = p;
+        None
+    }
+
+    /// Skips the comment at `self.pos` (`/*` or `//`). Returns an error token if unterminated.
+    fn skip_comment(&mut self) -> Option<Token> {
+        let b = self.b;
+        if b.get(self.pos + 1) == Some(&b'*') {
+            let start = self.pos;
+            self.pos += 2;
+            loop {
+                match b.get(self.pos) {
+                    None => {
+                        self.pos = start + 1;
+                        return Some(self.error(
+                            start,
+                            "before: /".into(),
+                            "unterminated comment: '/*' without '*/'".into(),
+                        ));
+                    }
+                    Some(b'*') if b.get(self.pos + 1) == Some(&b'/') => {
+                        self.pos += 2;
+                        return None;
+                    }
+                    Some(b'\n') => {
+                        self.newline();
+                        self.pos += 1;
+                    }
+                    Some(_) => self.pos += 1,
+                }
+            }
+        }
+        // `//`: up to the end of the line. As in upstream's regex, a backslash escapes the
+        // next character: before a newline it continues the comment, but `\\` followed by a
+        // newline does not.
+        self.pos += 2;
+        while let Some(&c) = b.get(self.pos) {
+            match c {
+                b'\n' => break,
+                b'\\' if b.get(self.pos + 1) == Some(&b'\n') => {
+                    self.pos += 1;
                     self.newline();
                     self.pos += 1;
                 }
-                b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => self.pos += 1,
-                b'/' if b.get(self.pos + 1) == Some(&b'*') => {
-                    let start = self.pos;
-                    self.pos += 2;
-                    loop {
-                        match b.get(self.pos) {
-                            None => {
-                                self.pos = start + 1;
-                                return Some(self.error(
-                                    start,
-                                    "before: /".into(),
-                                    "unterminated comment: '/*' without '*/'".into(),
-                                ));
-                            }
-                            Some(b'*') if b.get(self.pos + 1) == Some(&b'/') => {
-                                self.pos += 2;
-                                break;
-                            }
-                            Some(b'\n') => {
-                                self.newline();
-                                self.pos += 1;
-                            }
-                            Some(_) => self.pos += 1,
-                        }
-                    }
-                }
-                b'/' if b.get(self.pos + 1) == Some(&b'/') => {
-                    // Up to the end of the line. As in upstream's regex, a backslash escapes the
-                    // next character: before a newline it continues the comment, but `\\`
-                    // followed by a newline does not.
-                    self.pos += 2;
-                    while let Some(&c) = b.get(self.pos) {
-                        match c {
-                            b'\n' => break,
-                            b'\\' if b.get(self.pos + 1) == Some(&b'\n') => {
-                                self.pos += 1;
-                                self.newline();
-                                self.pos += 1;
-                            }
-                            b'\\' if self.pos + 1 < b.len() => self.pos += 2,
-                            _ => self.pos += 1,
-                        }
-                    }
-                }
-                _ => break,
+                b'\\' if self.pos + 1 < b.len() => self.pos += 2,
+                _ => self.pos += 1,
             }
         }
         None
     }
 
-    /// The next significant token; directives are processed on the way.
+    /// The next significant token; directives are processed on the way. Inlined into the loop
+    /// of [`lex`]: a call per token (saving registers, returning the token through memory)
+    /// costs a good part of the lexing.
+    #[inline(always)]
     pub fn next_token(&mut self) -> Token {
         loop {
             if let Some(err) = self.skip_trivia() {
@@ -355,6 +373,15 @@ impl<'a> Lexer<'a> {
                     self.pos += len;
                     T::Unknown
                 }
+                // The most common punctuators, which start no longer operator, without a call.
+                b'(' => self.one_char(T::LParen),
+                b')' => self.one_char(T::RParen),
+                b';' => self.one_char(T::Semi),
+                b',' => self.one_char(T::Comma),
+                b'{' => self.one_char(T::LBrace),
+                b'}' => self.one_char(T::RBrace),
+                b'[' => self.one_char(T::LBracket),
+                b']' => self.one_char(T::RBracket),
                 _ => self.punct(c),
             };
             return self.token(kind, start);
@@ -409,6 +436,12 @@ impl<'a> Lexer<'a> {
                 Some(_) => self.pos += 1,
             }
         }
+    }
+
+    #[inline(always)]
+    fn one_char(&mut self, kind: T) -> T {
+        self.pos += 1;
+        kind
     }
 
     fn punct(&mut self, c: u8) -> T {
@@ -571,16 +604,31 @@ pub(crate) fn is_ident_byte(c: u8) -> bool {
     IDENT_BYTES[c as usize]
 }
 
-static IDENT_BYTES: [bool; 256] = {
+/// Characters of a `#define` name: as [`is_ident_byte`] but without `$`.
+#[inline]
+pub(crate) fn is_define_name_byte(c: u8) -> bool {
+    DEFINE_NAME_BYTES[c as usize]
+}
+
+static IDENT_BYTES: [bool; 256] = byte_table(b"_$");
+static DEFINE_NAME_BYTES: [bool; 256] = byte_table(b"_");
+
+/// A table of the ASCII letters and digits and `extra`: a lookup is cheaper than the range
+/// tests, in loops over every character of a name.
+const fn byte_table(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+        t[c] = (c as u8).is_ascii_alphanumeric();
         c += 1;
     }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
     t
-};
+}
 
 /// Columns of positions, computed incrementally from the last one asked when it is on the same
 /// line and before: spans are asked in source order, and lines can be very long.

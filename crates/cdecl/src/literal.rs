@@ -12,7 +12,13 @@ pub(crate) enum LiteralError {
 /// Parses a C integer literal: decimal, hex (`0x`), octal (leading `0`) or binary (`0b`), with
 /// any mix of `u`/`l` suffixes in any case (upstream strips them all alike). No sign.
 pub(crate) fn parse_int(text: &str) -> Result<i128, LiteralError> {
-    let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+    // Suffixes stripped bytewise (a char pattern decodes UTF-8 backwards); they are ASCII, so
+    // the cut is on a char boundary.
+    let mut end = text.len();
+    while end > 0 && matches!(text.as_bytes()[end - 1], b'u' | b'U' | b'l' | b'L') {
+        end -= 1;
+    }
+    let digits = &text[..end];
     let b = digits.as_bytes();
     let (radix, body) = if b.len() > 1 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
         (16, &digits[2..])
@@ -26,23 +32,42 @@ pub(crate) fn parse_int(text: &str) -> Result<i128, LiteralError> {
     if body.is_empty() {
         return Err(LiteralError::Invalid);
     }
-    let mut value: i128 = 0;
-    for c in body.bytes() {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return Err(LiteralError::Invalid),
-        } as i128;
-        if d >= radix {
-            return Err(LiteralError::Invalid);
+    // Most literals fit in 64 bits: accumulate there, and in 128 bits only from the digit that
+    // would overflow it.
+    let mut small: u64 = 0;
+    let mut rest = body.as_bytes();
+    while let Some((&c, tail)) = rest.split_first() {
+        let d = digit(c, radix)? as u64;
+        match small.checked_mul(radix as u64).and_then(|v| v.checked_add(d)) {
+            Some(v) => small = v,
+            None => break,
         }
+        rest = tail;
+    }
+    let mut value = small as i128;
+    for &c in rest {
+        let d = digit(c, radix)? as i128;
         value = value
-            .checked_mul(radix)
+            .checked_mul(radix as i128)
             .and_then(|v| v.checked_add(d))
             .ok_or(LiteralError::TooLarge)?;
     }
     Ok(value)
+}
+
+/// The value of digit `c` in base `radix`.
+#[inline]
+fn digit(c: u8, radix: u32) -> Result<u32, LiteralError> {
+    let d = match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => return Err(LiteralError::Invalid),
+    } as u32;
+    if d >= radix {
+        return Err(LiteralError::Invalid);
+    }
+    Ok(d)
 }
 
 /// Parses a C character constant including its quotes: `'A'`, `'\n'`, `'\x41'`, `'\101'`.

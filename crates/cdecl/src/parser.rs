@@ -9,7 +9,8 @@ use crate::declarator::Applied;
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
-pub(crate) type PResult<T> = Result<T, CdefError>;
+/// Errors are boxed: they are rare, and a small `Result` is cheaper to return from every step.
+pub(crate) type PResult<T> = Result<T, Box<CdefError>>;
 
 /// How deeply declarators, parameter lists, struct bodies and parentheses may nest.
 pub(crate) const MAX_NESTING: u32 = 100;
@@ -32,13 +33,14 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         lex_errors: errors,
         depth: 0,
         typedefs: HashSet::new(),
+        new_typedefs: Vec::new(),
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
         columns: Columns::default(),
         ops: Vec::new(),
     };
-    p.translation_unit()?;
+    p.translation_unit().map_err(|e| *e)?;
     // Upstream looks at the #defines only once everything else parsed.
     if let Some(err) = define_error {
         return Err(err);
@@ -57,8 +59,11 @@ pub(crate) struct Parser<'a> {
     lex_errors: Vec<(String, String)>,
     /// Current nesting, against [`MAX_NESTING`].
     pub depth: u32,
-    /// Typedef names declared so far in this source: they help to read `(name)` right.
-    pub typedefs: HashSet<&'a str>,
+    /// Typedef names declared so far in this source: they help to read `(name)` right. Few
+    /// declarations need to ask, so each typedef is only noted in `new_typedefs` (as its token's
+    /// byte range) and the set is filled from there when asked (see [`Self::is_typedef`]).
+    typedefs: HashSet<&'a str>,
+    new_typedefs: Vec<(u32, u32)>,
     pub decls: Vec<Decl>,
     extern_python: ExternPython,
     /// An identifier of the current declaration that was taken as a type name without being
@@ -131,6 +136,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // ---- typedef names ----
+
+    /// Was `name` declared as a typedef earlier in this source? Call
+    /// [`Self::sync_typedefs`] first where this is asked repeatedly.
+    pub fn is_typedef(&self, name: &str) -> bool {
+        self.typedefs.contains(name)
+            || self
+                .new_typedefs
+                .iter()
+                .any(|&(start, end)| &self.src[start as usize..end as usize] == name)
+    }
+
+    /// Moves the typedefs noted since the last call into the set.
+    pub fn sync_typedefs(&mut self) {
+        let src = self.src;
+        self.typedefs.extend(
+            self.new_typedefs
+                .drain(..)
+                .map(|(start, end)| &src[start as usize..end as usize]),
+        );
+    }
+
     // ---- nesting ----
 
     pub fn enter(&mut self) -> PResult<()> {
@@ -154,12 +181,12 @@ impl<'a> Parser<'a> {
 
     // ---- errors ----
 
-    pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> CdefError {
+    pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> Box<CdefError> {
         let line_start = t.line_start as usize;
         let line_end = self.src[line_start..]
             .find('\n')
             .map_or(self.src.len(), |i| line_start + i);
-        CdefError {
+        Box::new(CdefError {
             message,
             file: self.files[t.file as usize].clone(),
             line: t.line,
@@ -168,7 +195,7 @@ impl<'a> Parser<'a> {
                 .trim_end_matches('\r')
                 .to_string(),
             kind,
-        }
+        })
     }
 
     /// pycparser's wording for an error at token `t`: `before: <token>` & co.
@@ -194,7 +221,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at the current token: `unexpected X, expected <expected>`.
-    pub fn unexpected(&self, expected: &str) -> CdefError {
+    pub fn unexpected(&self, expected: &str) -> Box<CdefError> {
         let t = self.tok();
         if t.kind == T::LexError {
             let message = self
@@ -212,7 +239,7 @@ impl<'a> Parser<'a> {
         let mut message = format!("unexpected {}, expected {}", self.describe(t), expected);
         if let Some(g) = self.guessed_type_name {
             let name = self.text(g);
-            if !self.typedefs.contains(name) && !crate::specifiers::is_predeclared(name) {
+            if !self.is_typedef(name) && !crate::specifiers::is_predeclared(name) {
                 message += &format!(" (note: '{name}' was read as a type name; is that right?)");
             }
         }
@@ -226,7 +253,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at token `t` with our own message.
-    pub fn syntax_error(&self, t: Token, message: String) -> CdefError {
+    pub fn syntax_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(
             t,
             ErrorKind::Syntax {
@@ -237,12 +264,12 @@ impl<'a> Parser<'a> {
     }
 
     /// An error upstream words as `<file>:<line>: <message>`.
-    pub fn decl_error(&self, t: Token, message: String) -> CdefError {
+    pub fn decl_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Decl, message)
     }
 
     /// An FFIError upstream words as `:<line>: <message>`.
-    pub fn ffi_error(&self, t: Token, message: String) -> CdefError {
+    pub fn ffi_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Ffi { with_line: true }, message)
     }
 
@@ -351,7 +378,7 @@ impl<'a> Parser<'a> {
             } else {
                 std::mem::replace(&mut specs.base, BaseType::Void)
             };
-            let applied = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+            let (applied, _) = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
@@ -376,7 +403,7 @@ impl<'a> Parser<'a> {
                 Applied::Ty(ty) => {
                     self.check_dotdotdot_base(&specs, &ty, is_typedef, name_tok)?;
                     if is_typedef {
-                        self.typedefs.insert(name);
+                        self.new_typedefs.push((name_tok.start, name_tok.end));
                         Decl::Typedef {
                             name: Name::new(name),
                             ty,

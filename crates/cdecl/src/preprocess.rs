@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use crate::ast::{Decl, DefineValue, Name};
 use crate::error::{CdefError, ErrorKind};
-use crate::lexer::{is_ident_byte, Lexer, Token};
+use crate::lexer::{is_define_name_byte, is_ident_byte, Lexer, Token};
 use crate::literal::{self, LiteralError};
 
 /// Handles the directive whose `#` is at `lx.pos`. Returns an error token, or None when the
@@ -153,9 +153,8 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
     if p == ws || p >= b.len() || !(b[p].is_ascii_alphabetic() || b[p] == b'_') {
         return None;
     }
-    while p < b.len() && (b[p].is_ascii_alphanumeric() || b[p] == b'_') {
-        p += 1;
-    }
+    // Letters, digits and '_' (no '$' here, as in upstream's regex).
+    p += b[p..].iter().position(|&c| !is_define_name_byte(c)).unwrap_or(b.len() - p);
     let name = &lx.src[name_start..p];
     let span = lx.span_at(name_start);
     lx.pos = p;
@@ -210,12 +209,16 @@ fn span_line_start(src: &str, pos: usize) -> usize {
 fn define_body<'a>(lx: &mut Lexer<'a>) -> Cow<'a, str> {
     let b = lx.src.as_bytes();
     let start = lx.pos;
-    let end = lx.rest_of_line(start);
-    // The common case, a plain value on one line, needs no copy-editing (nor a copy).
-    if !b[start..end].iter().any(|&c| c == b'/' || c == b'\\') {
-        lx.pos = end;
+    // The common case, a plain value on one line, needs no copy-editing (nor a copy): found in
+    // one pass that stops at the end of the line or at anything that needs care.
+    let stop = b[start..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'/' || c == b'\\')
+        .map_or(b.len(), |i| start + i);
+    if b.get(stop).is_none_or(|&c| c == b'\n') {
+        lx.pos = stop;
         let src: &'a str = lx.src;
-        return Cow::Borrowed(&src[start..end]);
+        return Cow::Borrowed(&src[start..stop]);
     }
     let mut out = String::new();
     let mut p = start;

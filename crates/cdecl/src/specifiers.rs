@@ -56,7 +56,8 @@ impl<'a> Parser<'a> {
         let mut quals = Quals::default();
         let mut storage = Storage::default();
         let mut callconv = None;
-        let mut words = [T::Eof; MAX_WORDS];
+        // The type keywords so far, as a [`WordKey`], and how many.
+        let mut words: WordKey = 0;
         let mut nwords = 0;
         let mut base: Option<BaseType> = None;
         let mut dots = Dots::No;
@@ -86,7 +87,7 @@ impl<'a> Parser<'a> {
                     if nwords == MAX_WORDS {
                         return Err(self.unsupported_type(first, t));
                     }
-                    words[nwords] = t.kind;
+                    words += word_key(t.kind);
                     nwords += 1;
                     type_tok.get_or_insert(self.pos);
                 }
@@ -112,7 +113,7 @@ impl<'a> Parser<'a> {
                     type_tok.get_or_insert(self.pos);
                 }
                 T::Ellipsis if base.is_none() && dots == Dots::No => {
-                    dots = dots_kind(&words[..nwords])
+                    dots = dots_kind(words)
                         .ok_or_else(|| self.ffi_error(t, "bad usage of \"...\"".into()))?;
                     type_tok.get_or_insert(self.pos);
                 }
@@ -131,7 +132,7 @@ impl<'a> Parser<'a> {
             (Dots::Float, _) => BaseType::UnknownFloat,
             (Dots::Opaque, _) => BaseType::Opaque,
             (Dots::No, Some(base)) => base,
-            (Dots::No, None) => match primitive(&words[..nwords]) {
+            (Dots::No, None) => match primitive_of_key(words, nwords) {
                 Some(base) => base,
                 None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
             },
@@ -147,7 +148,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Upstream's FFIError for keyword combinations that make no type (`short char`).
-    fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> crate::error::CdefError {
+    fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> Box<crate::error::CdefError> {
         let words: Vec<&str> = self.toks[from..]
             .iter()
             .take_while(|t| {
@@ -216,13 +217,14 @@ impl<'a> Parser<'a> {
 
     /// Is the token at `n` places ahead the start of a type name? Typedef names count only if we
     /// know them (declared earlier in this source, or predeclared).
-    pub(crate) fn starts_type_name(&self, n: usize) -> bool {
+    pub(crate) fn starts_type_name(&mut self, n: usize) -> bool {
         match self.peek_at(n) {
             t if is_type_word(t) => true,
             T::Struct | T::Union | T::Enum | T::Const | T::Volatile | T::Restrict => true,
             T::Ident => {
                 let name = self.text(self.toks[self.pos + n]);
-                self.typedefs.contains(name) || is_predeclared(name)
+                self.sync_typedefs();
+                self.is_typedef(name) || is_predeclared(name)
             }
             _ => false,
         }
@@ -246,21 +248,60 @@ fn is_type_word(t: T) -> bool {
     )
 }
 
+/// A set of type keywords with their counts, in any order: each keyword counts in its own 4-bit
+/// field ([`MAX_WORDS`] keywords cannot overflow one). Summing keys as the keywords come and
+/// matching the sum is cheaper than sorting out a list of keywords afterwards.
+type WordKey = u64;
+
+// The fields, by shift.
+const VOID: u32 = 0;
+const BOOL: u32 = 4;
+const CHAR: u32 = 8;
+const SHORT: u32 = 12;
+const INT: u32 = 16;
+const LONG: u32 = 20;
+const FLOAT: u32 = 24;
+const DOUBLE: u32 = 28;
+const SIGNED: u32 = 32;
+const UNSIGNED: u32 = 36;
+const COMPLEX: u32 = 40;
+
+/// The key of one type keyword (0 for other tokens, which [`is_type_word`] excludes).
+fn word_key(t: T) -> WordKey {
+    let shift = match t {
+        T::Void => VOID,
+        T::Bool => BOOL,
+        T::Char => CHAR,
+        T::Short => SHORT,
+        T::Int => INT,
+        T::Long => LONG,
+        T::Float => FLOAT,
+        T::Double => DOUBLE,
+        T::Signed => SIGNED,
+        T::Unsigned => UNSIGNED,
+        T::Complex => COMPLEX,
+        _ => return 0,
+    };
+    1 << shift
+}
+
+/// How many times the keyword at `shift` is in `key`.
+fn count(key: WordKey, shift: u32) -> u8 {
+    ((key >> shift) & 0xf) as u8
+}
+
 /// Which `...` form `words ...` is: integer keywords give `int...`, `float`/`double` give
 /// `double...`, nothing gives `...`.
-fn dots_kind(words: &[T]) -> Option<Dots> {
-    if words.is_empty() {
+fn dots_kind(words: WordKey) -> Option<Dots> {
+    const NOT_INT: WordKey =
+        (0xf << VOID) | (0xf << BOOL) | (0xf << FLOAT) | (0xf << DOUBLE) | (0xf << COMPLEX);
+    if words == 0 {
         return Some(Dots::Opaque);
     }
-    if words.iter().all(|w| {
-        matches!(
-            w,
-            T::Int | T::Long | T::Short | T::Signed | T::Unsigned | T::Char
-        )
-    }) {
+    if words & NOT_INT == 0 {
         return Some(Dots::Int);
     }
-    if let [T::Float | T::Double] = words {
+    if words == 1 << FLOAT || words == 1 << DOUBLE {
         return Some(Dots::Float);
     }
     None
@@ -268,35 +309,27 @@ fn dots_kind(words: &[T]) -> Option<Dots> {
 
 /// The canonical primitive for a set of type keywords, in any order (`long unsigned int` is
 /// "unsigned long"). None for combinations that are no C type.
+#[cfg(test)]
 pub(crate) fn primitive(words: &[T]) -> Option<BaseType> {
-    let mut n = [0u8; 11];
-    for w in words {
-        let i = match w {
-            T::Void => 0,
-            T::Bool => 1,
-            T::Char => 2,
-            T::Short => 3,
-            T::Int => 4,
-            T::Long => 5,
-            T::Float => 6,
-            T::Double => 7,
-            T::Signed => 8,
-            T::Unsigned => 9,
-            T::Complex => 10,
-            _ => return None,
-        };
-        n[i] += 1;
+    if words.iter().any(|&w| !is_type_word(w)) {
+        return None;
     }
-    let [void, bool_, char, short, int, long, float, double, signed, unsigned, complex] = n;
-    if n.iter()
-        .enumerate()
-        .any(|(i, &c)| c > if i == 5 { 2 } else { 1 })
-        || signed + unsigned > 1
-    {
+    primitive_of_key(words.iter().map(|&w| word_key(w)).sum(), words.len())
+}
+
+/// [`primitive`] of the `nwords` keywords summed in `key`.
+fn primitive_of_key(key: WordKey, nwords: usize) -> Option<BaseType> {
+    // Each keyword at most once (`long` twice), and not both `signed` and `unsigned`.
+    const TWICE: WordKey = 0xeee_eeee_eeee & !(0xe << LONG);
+    let [void, bool_, char, short, int, long, float, double, signed, unsigned, complex] = [
+        VOID, BOOL, CHAR, SHORT, INT, LONG, FLOAT, DOUBLE, SIGNED, UNSIGNED, COMPLEX,
+    ]
+    .map(|shift| count(key, shift));
+    if key & TWICE != 0 || long > 2 || signed + unsigned > 1 {
         return None;
     }
     let sized = short + long + int;
-    let others = |allowed: u8| words.len() as u8 == allowed;
+    let others = |allowed: u8| nwords == allowed as usize;
     let name = if void == 1 {
         return others(1).then_some(BaseType::Void);
     } else if bool_ == 1 {
