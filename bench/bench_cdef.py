@@ -2,10 +2,17 @@
 
     python bench/bench_cdef.py [--quick] [--sizes 1k,5k,20k] [--json out.json]
 
-Both implementations run in this one process, round-robin (rep 1 of each,
-then rep 2 of each, ...), on the same text.  Each rep appends a unique
-``#define`` so that no implementation can answer from a cache keyed by the
-text.  Variants:
+Each cell (variant x corpus) runs each implementation's reps in a child
+process of its own, the implementations taking turns in which goes first.
+In one shared process the two disturbed each other: upstream's cdef of a
+header churns through tens of megabytes of Python objects, and whatever runs
+next starts with cold caches and a fragmented heap (rcffi's 1k-line cdef
+took 30-40% longer right after upstream's than alone), which no real
+program, running one cffi, sees.  Each child first makes an untimed cdef of
+the largest corpus (pycparser builds its tables on first use; both grow
+their heaps to what it needs).  Each rep
+appends a unique ``#define`` so that no implementation can answer from a
+cache keyed by the text.  Variants:
 
   cdef               FFI() + cdef(text)
   cdef+use           the same, then ffi.sizeof() of up to 50 struct types
@@ -17,13 +24,14 @@ text.  Variants:
                      as packages that build their cdef incrementally do
                      (at most 3 reps, 1 with --quick)
 
-An untimed cdef of the largest corpus by each implementation comes first.
 Reported: median CPU time of this thread (``RCFFI_BENCH_TIMER=wall`` for
 wall clock), the ratio rcffi/upstream (< 1: rcffi is faster) and its
 inverse, the speedup upstream/rcffi.
 """
 import gc
 import json
+import os
+import subprocess
 import sys
 import time
 import warnings
@@ -91,10 +99,55 @@ def _one(impl, text, structs, typedefs, timer, pieces=None, gc_on=True):
     return t1 - t0
 
 
+def run_cell(impl_name, variant, label, reps, rep_base, budget,
+             timer_name=None):
+    """In a child process: `reps` timed samples of one implementation on one
+    cell (stopping early once `budget` seconds are used)."""
+    import corpus as corpus_mod
+    _name, timer = _common.get_timer(timer_name)
+    impl = [i for i in _common.load_impls() if i.name == impl_name][0]
+    if impl.module is None:
+        raise RuntimeError(impl.error)
+    corpora = corpus_mod.get_corpora(verbose=False)
+    info = corpora[label]
+    _sizes, parts, gc_on, use, _max = VARIANTS[variant]
+    structs = info["structs"] if use else []
+    typedefs = info["typedefs"] if use else []
+    pieces = split_pieces(info["text"], parts) if parts > 1 else None
+    # warm-up, untimed: pycparser builds its tables on first use, and both
+    # grow their heaps to what the biggest corpus needs
+    biggest = max(corpora, key=lambda k: corpora[k]["lines"])
+    _one(impl, corpora[biggest]["text"], [], [], timer)
+    samples = []
+    t_start = time.time()
+    for rep in range(reps):
+        tag = "#define RCFFI_BENCH_REP_%d %d\n" % (rep_base + rep,
+                                                  rep_base + rep)
+        text = info["text"] + tag
+        ps = pieces[:-1] + [pieces[-1] + tag] if pieces else None
+        samples.append(_one(impl, text, structs, typedefs, timer, ps, gc_on))
+        if time.time() - t_start > budget:
+            break
+    return samples
+
+
+def _run_child(impl_name, variant, label, reps, rep_base, budget, timer_name):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child",
+           json.dumps([impl_name, variant, label, reps, rep_base, budget,
+                       timer_name])]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    lines = p.stdout.strip().splitlines()
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or ["exit status %d"
+                                                 % p.returncode])[-1]
+        raise RuntimeError(err[:2000])
+    return json.loads(lines[-1])
+
+
 def run(quick=False, sizes=None, timer_name=None, verbose=True,
         corpora=None, variants=None):
     import corpus as corpus_mod
-    timer_name, timer = _common.get_timer(timer_name)
+    timer_name, _timer = _common.get_timer(timer_name)
     impls = [i for i in _common.load_impls()]
     avail = [i for i in impls if i.module is not None]
     if corpora is None:
@@ -105,16 +158,7 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
     result = {"timer": timer_name, "quick": quick, "rows": [],
               "errors": {}, "missing": {i.name: i.error for i in impls
                                          if i.module is None}}
-    # warm-up, untimed, once per implementation with the largest corpus:
-    # pycparser builds its tables on first use, both grow their heaps
-    biggest = max(sizes, key=lambda k: corpora[k]["lines"])
-    for impl in avail:
-        try:
-            _one(impl, corpora[biggest]["text"], [], [], timer)
-        except Exception:
-            pass
-    rep_id = [0]
-    broken = set()
+    cell_no = 0
     for variant in variants:
         v_sizes, parts, gc_on, use, max_reps = VARIANTS[variant]
         for label in sizes:
@@ -126,35 +170,23 @@ def run(quick=False, sizes=None, timer_name=None, verbose=True,
             reps = REPS.get(label, (3, 1))[1 if quick else 0]
             if max_reps:
                 reps = min(reps, max_reps[1 if quick else 0])
-            pieces = split_pieces(info["text"], parts) if parts > 1 else None
-            budget = BUDGET[1 if quick else 0]
+            budget = BUDGET[1 if quick else 0] / max(len(avail), 1)
             samples = {i.name: [] for i in avail}
-            t_start = time.time()
-            for rep in range(reps):
-                order = avail if rep % 2 == 0 else avail[::-1]
-                for impl in order:
-                    if (impl.name, label, variant) in broken:
-                        continue
-                    rep_id[0] += 1
-                    tag = "#define RCFFI_BENCH_REP_%d %d\n" % (rep_id[0],
-                                                              rep_id[0])
-                    text = info["text"] + tag
-                    ps = pieces[:-1] + [pieces[-1] + tag] if pieces else None
-                    try:
-                        samples[impl.name].append(
-                            _one(impl, text, structs, typedefs, timer, ps,
-                                 gc_on))
-                    except Exception as e:
-                        broken.add((impl.name, label, variant))
-                        msg = "%s: %s" % (type(e).__name__, e)
-                        result["errors"]["%s %s %s" % (impl.name, variant,
-                                                       label)] = msg[:2000]
-                        if verbose:
-                            print("!! %s fails on %s (%s): %s"
-                                  % (impl.name, label, variant, msg[:300]),
-                                  file=sys.stderr)
-                if time.time() - t_start > budget:
-                    break
+            cell_no += 1
+            order = avail if cell_no % 2 else avail[::-1]
+            for impl in order:
+                try:
+                    samples[impl.name] = _run_child(
+                        impl.name, variant, label, reps, 1000 * cell_no,
+                        budget, timer_name)
+                except Exception as e:
+                    msg = "%s: %s" % (type(e).__name__, e)
+                    result["errors"]["%s %s %s" % (impl.name, variant,
+                                                   label)] = msg[:2000]
+                    if verbose:
+                        print("!! %s fails on %s (%s): %s"
+                              % (impl.name, label, variant, msg[:300]),
+                              file=sys.stderr)
             row = {"corpus": label, "lines": info["lines"],
                    "variant": variant, "n_structs": len(structs),
                    "n_typedefs": len(typedefs)}
@@ -211,6 +243,10 @@ def print_result(result, out=sys.stdout):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        print(json.dumps(run_cell(*json.loads(argv[1]))))
+        return
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
