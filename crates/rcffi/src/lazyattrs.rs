@@ -4,8 +4,9 @@
 //! more than loading the extension; every type object made at init costs as much as a Python
 //! class statement. So the types and exceptions that such a module does not need are made when
 //! first asked for, here by name or by the code that needs them (PyO3 makes a class's type on
-//! its first use). Of the types whose slots `hotslots`/`fastmethods` patch, the lib types are
-//! patched when their first instance is made, the others stay made at init.
+//! its first use). Of the types whose slots are patched (`hotslots`, `buffer_fast`), the lib
+//! types, the array iterator and the buffer are patched when first made; the cdata types and FFI
+//! stay made at init.
 //! The low-level functions (`lowlevel::FUNCTIONS`) are made on first access too.
 //! The class attributes `FFI.error` and `FFI.buffer` are `LazyType` descriptors, which make
 //! their type on first access and then put it in their place.
