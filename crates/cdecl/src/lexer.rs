@@ -660,105 +660,148 @@ pub(crate) fn col_of(src: &str, line_start: usize, pos: usize) -> u32 {
     (chars as u32).saturating_add(1)
 }
 
+#[derive(Clone, Copy)]
 enum Kw {
     Tok(T),
     /// Dropped with its parenthesized arguments.
     Decoration,
 }
 
+/// The keyword `w` is, if any. Called for every identifier, most of which are no keyword: a
+/// perfect hash of the word's first and last four bytes and its length picks the one keyword it
+/// can be, then a compare of at most two u64 values settles it (no call, no byte loop).
+#[inline(always)]
 fn keyword(w: &[u8]) -> Option<Kw> {
-    use Kw::Tok;
-    // Dispatch on the length first: most identifiers are not keywords and fail fast.
-    let t = match w.len() {
-        3 => match w {
-            b"int" => Tok(T::Int),
-            _ => return None,
-        },
-        4 => match w {
-            b"char" => Tok(T::Char),
-            b"void" => Tok(T::Void),
-            b"long" => Tok(T::Long),
-            b"enum" => Tok(T::Enum),
-            b"auto" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        5 => match w {
-            b"const" => Tok(T::Const),
-            b"short" => Tok(T::Short),
-            b"float" => Tok(T::Float),
-            b"union" => Tok(T::Union),
-            b"_Bool" => Tok(T::Bool),
-            b"__asm" => Kw::Decoration,
-            _ => return None,
-        },
-        6 => match w {
-            b"double" => Tok(T::Double),
-            b"signed" => Tok(T::Signed),
-            b"struct" => Tok(T::Struct),
-            b"static" => Tok(T::Static),
-            b"extern" => Tok(T::Extern),
-            b"sizeof" => Tok(T::Sizeof),
-            b"inline" => Tok(T::IgnoredSpec),
-            b"WINAPI" => Tok(T::Stdcall),
-            _ => return None,
-        },
-        7 => match w {
-            b"typedef" => Tok(T::Typedef),
-            b"__const" => Tok(T::Const),
-            b"__cdecl" => Tok(T::Cdecl),
-            b"__asm__" => Kw::Decoration,
-            b"_Atomic" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        8 => match w {
-            b"unsigned" => Tok(T::Unsigned),
-            b"volatile" => Tok(T::Volatile),
-            b"restrict" => Tok(T::Restrict),
-            b"register" => Tok(T::IgnoredSpec),
-            b"_Complex" => Tok(T::Complex),
-            b"__signed" => Tok(T::Signed),
-            b"__inline" => Tok(T::IgnoredSpec),
-            b"__thread" => Tok(T::IgnoredSpec),
-            b"_Alignas" => Kw::Decoration,
-            _ => return None,
-        },
-        9 => match w {
-            b"__stdcall" => Tok(T::Stdcall),
-            b"__const__" => Tok(T::Const),
-            b"_Noreturn" => Tok(T::IgnoredSpec),
-            b"__cdecl__" => Tok(T::Cdecl),
-            _ => return None,
-        },
-        10 => match w {
-            b"__restrict" => Tok(T::Restrict),
-            b"__volatile" => Tok(T::Volatile),
-            b"__signed__" => Tok(T::Signed),
-            b"__inline__" => Tok(T::IgnoredSpec),
-            b"__declspec" => Kw::Decoration,
-            _ => return None,
-        },
-        11 => match w {
-            b"__stdcall__" => Tok(T::Stdcall),
-            b"__attribute" => Kw::Decoration,
-            b"__complex__" => Tok(T::Complex),
-            _ => return None,
-        },
-        12 => match w {
-            b"__restrict__" => Tok(T::Restrict),
-            b"__volatile__" => Tok(T::Volatile),
-            _ => return None,
-        },
-        13 => match w {
-            b"__attribute__" => Kw::Decoration,
-            b"__extension__" => Kw::Decoration,
-            b"_Thread_local" => Tok(T::IgnoredSpec),
-            b"__forceinline" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some(t)
+    let len = w.len();
+    if !(4..=16).contains(&len) {
+        return if w == b"int" { Some(Kw::Tok(T::Int)) } else { None };
+    }
+    let key = edge_key(w);
+    let entry = &KEYWORDS[kw_slot(key, len)];
+    if entry.len as usize != len {
+        return None;
+    }
+    let (a, b) = packed(w, key);
+    if (a, b) == (entry.a, entry.b) {
+        entry.kw
+    } else {
+        None
+    }
 }
+
+/// The first four bytes of `w` (at least 4 long) in the low half, its last four in the high.
+/// Whole-chunk reads: one load each, where an array of bytes is four loads and bounds checks.
+#[inline(always)]
+const fn edge_key(w: &[u8]) -> u64 {
+    let (Some(head), Some(tail)) = (w.first_chunk::<4>(), w.last_chunk::<4>()) else {
+        return 0;
+    };
+    (u32::from_le_bytes(*tail) as u64) << 32 | u32::from_le_bytes(*head) as u64
+}
+
+/// Which of the 128 [`KEYWORDS`] slots a word of `len` bytes with [`edge_key`] `key` hashes to.
+/// The multiplier was searched for to give no two keywords the same slot (checked when the
+/// table is built).
+#[inline(always)]
+const fn kw_slot(key: u64, len: usize) -> usize {
+    (key.wrapping_add(len as u64).wrapping_mul(0x4f48_6e46_a89e_a0bb) >> 57) as usize
+}
+
+/// The whole of `w` (4 to 16 bytes) as two u64 values: up to 8 bytes, its [`edge_key`] `key`
+/// covers it all; longer, its first and last 8 bytes do.
+#[inline(always)]
+const fn packed(w: &[u8], key: u64) -> (u64, u64) {
+    if w.len() <= 8 {
+        return (key, 0);
+    }
+    let (Some(head), Some(tail)) = (w.first_chunk::<8>(), w.last_chunk::<8>()) else {
+        return (key, 0);
+    };
+    (u64::from_le_bytes(*head), u64::from_le_bytes(*tail))
+}
+
+#[derive(Clone, Copy)]
+struct KwEntry {
+    /// 0 for an empty slot (no identifier is that short).
+    len: u8,
+    a: u64,
+    b: u64,
+    kw: Option<Kw>,
+}
+
+/// The keywords of 4 bytes or more (`int` is tested on its own).
+const KEYWORD_LIST: [(&[u8], Kw); 51] = {
+    use Kw::{Decoration as D, Tok};
+    [
+        (b"char", Tok(T::Char)),
+        (b"void", Tok(T::Void)),
+        (b"long", Tok(T::Long)),
+        (b"enum", Tok(T::Enum)),
+        (b"auto", Tok(T::IgnoredSpec)),
+        (b"const", Tok(T::Const)),
+        (b"short", Tok(T::Short)),
+        (b"float", Tok(T::Float)),
+        (b"union", Tok(T::Union)),
+        (b"_Bool", Tok(T::Bool)),
+        (b"__asm", D),
+        (b"double", Tok(T::Double)),
+        (b"signed", Tok(T::Signed)),
+        (b"struct", Tok(T::Struct)),
+        (b"static", Tok(T::Static)),
+        (b"extern", Tok(T::Extern)),
+        (b"sizeof", Tok(T::Sizeof)),
+        (b"inline", Tok(T::IgnoredSpec)),
+        (b"WINAPI", Tok(T::Stdcall)),
+        (b"typedef", Tok(T::Typedef)),
+        (b"__const", Tok(T::Const)),
+        (b"__cdecl", Tok(T::Cdecl)),
+        (b"__asm__", D),
+        (b"_Atomic", Tok(T::IgnoredSpec)),
+        (b"unsigned", Tok(T::Unsigned)),
+        (b"volatile", Tok(T::Volatile)),
+        (b"restrict", Tok(T::Restrict)),
+        (b"register", Tok(T::IgnoredSpec)),
+        (b"_Complex", Tok(T::Complex)),
+        (b"__signed", Tok(T::Signed)),
+        (b"__inline", Tok(T::IgnoredSpec)),
+        (b"__thread", Tok(T::IgnoredSpec)),
+        (b"_Alignas", D),
+        (b"__stdcall", Tok(T::Stdcall)),
+        (b"__const__", Tok(T::Const)),
+        (b"_Noreturn", Tok(T::IgnoredSpec)),
+        (b"__cdecl__", Tok(T::Cdecl)),
+        (b"__restrict", Tok(T::Restrict)),
+        (b"__volatile", Tok(T::Volatile)),
+        (b"__signed__", Tok(T::Signed)),
+        (b"__inline__", Tok(T::IgnoredSpec)),
+        (b"__declspec", D),
+        (b"__stdcall__", Tok(T::Stdcall)),
+        (b"__attribute", D),
+        (b"__complex__", Tok(T::Complex)),
+        (b"__restrict__", Tok(T::Restrict)),
+        (b"__volatile__", Tok(T::Volatile)),
+        (b"__attribute__", D),
+        (b"__extension__", D),
+        (b"_Thread_local", Tok(T::IgnoredSpec)),
+        (b"__forceinline", Tok(T::IgnoredSpec)),
+    ]
+};
+
+static KEYWORDS: [KwEntry; 128] = {
+    let mut table = [KwEntry { len: 0, a: 0, b: 0, kw: None }; 128];
+    let mut i = 0;
+    while i < KEYWORD_LIST.len() {
+        let (w, kw) = KEYWORD_LIST[i];
+        assert!(w.len() >= 4 && w.len() <= 16);
+        let key = edge_key(w);
+        let slot = kw_slot(key, w.len());
+        assert!(table[slot].len == 0, "two keywords hash to one slot");
+        let (a, b) = packed(w, key);
+        table[slot] = KwEntry { len: w.len() as u8, a, b, kw: Some(kw) };
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -822,6 +865,35 @@ mod tests {
             kinds("bool size_t $x"),
             vec![T::Ident, T::Ident, T::Ident, T::Eof]
         );
+    }
+
+    #[test]
+    fn keyword_table() {
+        let same = |a: Option<Kw>, b: Kw| match (a, b) {
+            (Some(Kw::Tok(x)), Kw::Tok(y)) => x == y,
+            (Some(Kw::Decoration), Kw::Decoration) => true,
+            _ => false,
+        };
+        for (w, kw) in KEYWORD_LIST {
+            assert!(same(keyword(w), kw), "{}", String::from_utf8_lossy(w));
+            // Any one byte changed, or one more or fewer at the end: no keyword, or the one
+            // with exactly that text.
+            let mut words = vec![w[..w.len() - 1].to_vec(), [w, b"x"].concat()];
+            for i in 0..w.len() {
+                let mut m = w.to_vec();
+                m[i] ^= 0x20;
+                words.push(m);
+            }
+            for m in words {
+                let expected = KEYWORD_LIST.iter().find(|(k, _)| *k == &m[..]);
+                match expected {
+                    Some(&(_, kw)) => assert!(same(keyword(&m), kw)),
+                    None => assert!(keyword(&m).is_none(), "{}", String::from_utf8_lossy(&m)),
+                }
+            }
+        }
+        assert!(same(keyword(b"int"), Kw::Tok(T::Int)));
+        assert!(keyword(b"in").is_none() && keyword(b"Int").is_none() && keyword(b"").is_none());
     }
 
     #[test]
