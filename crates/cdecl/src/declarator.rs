@@ -322,7 +322,12 @@ impl<'a> Parser<'a> {
         };
         // Counted as the type is built, each operation on top of what it wraps (whose depth was
         // counted when it was built), instead of walking the finished tree.
-        let mut depth = ty_depth(&ty, MAX_TREE_DEPTH + 1);
+        // (A base without a body is one level: no call for the common case.)
+        let mut depth = if base_without_body(&ty) {
+            1
+        } else {
+            ty_depth(&ty, MAX_TREE_DEPTH + 1)
+        };
         let mut sig = None;
         for (i, op) in stack.drain(d.start..).enumerate() {
             depth = 1 + match &op {
@@ -435,6 +440,18 @@ impl<'a> Parser<'a> {
         } else {
             Err(self.ffi_error(at, "unsupported usage of \"...\" in typedef".into()))
         }
+    }
+}
+
+/// Whether `ty` is a base type without a struct/union/enum body: [`ty_depth`] 1.
+#[inline(always)]
+fn base_without_body(ty: &Ty) -> bool {
+    match ty {
+        Ty::Base { base, .. } => !matches!(
+            base,
+            BaseType::Record(Record { body: Some(_), .. }) | BaseType::Enum(Enum { body: Some(_), .. })
+        ),
+        _ => false,
     }
 }
 
