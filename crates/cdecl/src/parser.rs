@@ -165,19 +165,26 @@ impl<'a> Parser<'a> {
 
     // ---- nesting ----
 
+    /// Inlined (called for every declarator, parameter list and body); the error is not.
+    #[inline]
     pub fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_NESTING {
-            let t = self.tok();
-            return Err(self.error_at(
-                t,
-                ErrorKind::Syntax {
-                    detail: self.detail(t),
-                },
-                format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
-            ));
+            return Err(self.too_deep());
         }
         self.depth += 1;
         Ok(())
+    }
+
+    #[cold]
+    fn too_deep(&self) -> Box<CdefError> {
+        let t = self.tok();
+        self.error_at(
+            t,
+            ErrorKind::Syntax {
+                detail: self.detail(t),
+            },
+            format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
+        )
     }
 
     pub fn leave(&mut self) {
