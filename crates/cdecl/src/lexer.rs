@@ -330,13 +330,12 @@ impl<'a> Lexer<'a> {
             self.at_line_start = false;
             let kind = match c {
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
-                    let rest = &self.b[start + 1..];
-                    let len = rest
-                        .iter()
-                        .position(|&c| !is_ident_byte(c))
-                        .unwrap_or(rest.len());
-                    self.pos = start + 1 + len;
-                    let word = &self.b[start..self.pos];
+                    // One subslice, scanned from its second byte (the first is a letter).
+                    let word = match self.b[start..].iter().skip(1).position(|&c| !is_ident_byte(c)) {
+                        Some(len) => &self.b[start..start + 1 + len],
+                        None => &self.b[start..],
+                    };
+                    self.pos = start + word.len();
                     match keyword(word) {
                         Some(Kw::Tok(t)) => t,
                         Some(Kw::Decoration) if !self.in_decoration => {
