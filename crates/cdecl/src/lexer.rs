@@ -136,7 +136,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         at_line_start: true,
         pending_line: None,
         in_decoration: false,
-        columns: Columns::default(),
+        columns: Columns::new(src.is_ascii()),
         file_index: [(CDEF_SOURCE_STRING.to_string(), 0)].into_iter().collect(),
         out: Lexed {
             toks: Vec::with_capacity(src.len() / 6 + 16),
@@ -630,20 +630,41 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 }
 
 /// Columns of positions, computed incrementally from the last one asked when it is on the same
-/// line and before: spans are asked in source order, and lines can be very long.
-#[derive(Default)]
-pub(crate) struct Columns(std::cell::Cell<(usize, usize, u32)>);
+/// line and before: spans are asked in source order, and lines can be very long. In an all-ASCII
+/// source (nearly always), a column is just a difference of offsets.
+pub(crate) struct Columns {
+    last: std::cell::Cell<(usize, usize, u32)>,
+    ascii: bool,
+}
 
 impl Columns {
+    /// `ascii`: whether the source is all ASCII (one check per cdef; a span is made for every
+    /// declaration, field and #define).
+    pub fn new(ascii: bool) -> Columns {
+        Columns {
+            last: Default::default(),
+            ascii,
+        }
+    }
+
+    #[inline]
     pub fn col(&self, src: &str, line_start: usize, pos: usize) -> u32 {
-        let (last_line, last_pos, last_col) = self.0.get();
+        if self.ascii {
+            // As `col_of` counts it: one column per byte.
+            return (pos.saturating_sub(line_start) as u32).saturating_add(1);
+        }
+        self.col_counted(src, line_start, pos)
+    }
+
+    fn col_counted(&self, src: &str, line_start: usize, pos: usize) -> u32 {
+        let (last_line, last_pos, last_col) = self.last.get();
         let col = if last_line == line_start && last_pos <= pos && last_col > 0 {
             let bytes = &src.as_bytes()[last_pos..pos];
             last_col.saturating_add(bytes.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32)
         } else {
             col_of(src, line_start, pos)
         };
-        self.0.set((line_start, pos, col));
+        self.last.set((line_start, pos, col));
         col
     }
 }
@@ -923,5 +944,12 @@ mod tests {
     fn columns_count_characters() {
         assert_eq!(col_of("héllo x", 0, 7), 7);
         assert_eq!(col_of("\tx", 0, 1), 2);
+        let src = "ab\ncdef gh";
+        let (ascii, counted) = (Columns::new(true), Columns::new(false));
+        for (line_start, pos) in [(0, 0), (0, 2), (3, 3), (3, 8), (3, 10), (3, 1)] {
+            let expected = col_of(src, line_start, pos);
+            assert_eq!(ascii.col(src, line_start, pos), expected);
+            assert_eq!(counted.col(src, line_start, pos), expected);
+        }
     }
 }

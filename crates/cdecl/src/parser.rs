@@ -37,7 +37,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
-        columns: Columns::default(),
+        columns: Columns::new(source.is_ascii()),
         ops: Vec::new(),
         params: Vec::new(),
     };
