@@ -282,20 +282,21 @@ impl<'a> Parser<'a> {
 
     /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
     /// used (globals, typedefs and fields, and only on the outer array dimensions).
+    /// `base` is `specs.base` or a copy of it (the last declarator of several takes it).
     pub(crate) fn apply_declarator(
         &mut self,
+        base: BaseType,
         specs: &Specs,
         d: Declarator,
         dots_ok: bool,
     ) -> PResult<Ty> {
-        match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)?.0 {
+        match self.apply_declarator_to(base, specs, d, dots_ok, false)?.0 {
             Applied::Ty(ty) => Ok(ty),
             Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
         }
     }
 
-    /// [`Self::apply_declarator`] with the base type given (moved out of `specs` for the last
-    /// declarator, to save a copy). With `function_decl`, a function type comes back unboxed.
+    /// [`Self::apply_declarator`], where with `function_decl` a function type comes back unboxed.
     /// Also gives the depth of the type (as [`ty_depth`] counts it, and as a signature inside a
     /// [`Ty::Function`] would have it).
     pub(crate) fn apply_declarator_to(

@@ -577,7 +577,7 @@ impl<'a> Parser<'a> {
     }
 
     fn field_declaration(&mut self, fields: &mut Vec<Field>) -> PResult<()> {
-        let specs = self.specifiers(crate::specifiers::Context::Field)?;
+        let mut specs = self.specifiers(crate::specifiers::Context::Field)?;
         let start = self.toks[specs.type_tok];
         if self.peek() == T::Semi {
             // An anonymous struct or union member (or a nested definition, which upstream also
@@ -608,7 +608,14 @@ impl<'a> Parser<'a> {
             } else {
                 let decl = self.declarator(crate::declarator::NameMode::Required)?;
                 let name_tok = decl.name.expect("a required name");
-                let ty = self.apply_declarator(&specs, decl, true)?;
+                // The last declarator takes the base type instead of a copy (a ',' follows any
+                // other, perhaps after a ':' and its width).
+                let base = if matches!(self.peek(), T::Comma | T::Colon) {
+                    specs.base.clone()
+                } else {
+                    std::mem::replace(&mut specs.base, BaseType::Void)
+                };
+                let ty = self.apply_declarator(base, &specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
                 (
                     Some(Name::new(self.text(name_tok))),
