@@ -231,14 +231,17 @@ impl<'a> Lexer<'a> {
         self.token(T::LexError, start)
     }
 
-    /// Skips whitespace and comments. Returns an error token for an unterminated comment.
+    /// Skips whitespace and comments. Gives the byte there (None at the end of the source), or
+    /// an error token for an unterminated comment.
     /// Inlined into [`Self::next_token`]: nearly every token is preceded by some whitespace, and
-    /// a call (returning a whole `Option<Token>`) costs as much as the skipping.
+    /// a call (returning a whole `Option<Token>`) costs as much as the skipping. The byte it
+    /// stopped at saves the caller reading it again.
     #[inline(always)]
-    fn skip_trivia(&mut self) -> Option<Token> {
+    fn skip_trivia(&mut self) -> Result<Option<u8>, Token> {
         let b = self.b;
         let mut p = self.pos;
-        while let Some(&c) = b.get(p) {
+        let next = loop {
+            let Some(&c) = b.get(p) else { break None };
             match c {
                 b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => p += 1,
                 b'\n' => {
@@ -248,15 +251,15 @@ impl<'a> Lexer<'a> {
                 b'/' if matches!(b.get(p + 1), Some(b'*' | b'/')) => {
                     self.pos = p;
                     if let Some(err) = self.skip_comment() {
-                        return Some(err);
+                        return Err(err);
                     }
                     p = self.pos;
                 }
-                _ => break,
+                _ => break Some(c),
             }
-        }
+        };
         self.pos = p;
-        None
+        Ok(next)
     }
 
     /// Skips the comment at `self.pos` (`/*` or `//`). Returns an error token if unterminated.
@@ -312,12 +315,14 @@ impl<'a> Lexer<'a> {
     #[inline(always)]
     pub fn next_token(&mut self) -> Token {
         loop {
-            if let Some(err) = self.skip_trivia() {
-                return err;
-            }
-            let start = self.pos;
-            let Some(&c) = self.b.get(start) else {
-                return self.token(T::Eof, start);
+            let start;
+            let c = match self.skip_trivia() {
+                Ok(Some(c)) => {
+                    start = self.pos;
+                    c
+                }
+                Ok(None) => return self.token(T::Eof, self.pos),
+                Err(err) => return err,
             };
             if c == b'#' {
                 let at_line_start = self.at_line_start;
@@ -506,10 +511,11 @@ impl<'a> Lexer<'a> {
 
     /// After `__attribute__` & co: skips a balanced `( ... )` if one follows.
     fn skip_decoration_args(&mut self) -> Option<Token> {
-        if let Some(err) = self.skip_trivia() {
-            return Some(err);
-        }
-        if self.b.get(self.pos) != Some(&b'(') {
+        let next = match self.skip_trivia() {
+            Ok(next) => next,
+            Err(err) => return Some(err),
+        };
+        if next != Some(b'(') {
             return None; // no arguments, e.g. `__extension__`
         }
         // No recursion into nested decorations: inside, they are plain identifiers.
