@@ -239,12 +239,11 @@ impl<'a> Parser<'a> {
         if self.peek() == T::Void && self.peek_at(1) == T::RParen {
             self.bump();
         }
-        let first = self.params.len();
         if self.peek() != T::RParen {
             loop {
                 if self.eat(T::Ellipsis) {
                     f.variadic = true;
-                    f.only_dots = self.params.len() == first;
+                    f.only_dots = f.params.is_empty();
                     break;
                 }
                 let specs = self.specifiers(Context::Param)?;
@@ -256,13 +255,12 @@ impl<'a> Parser<'a> {
                 let (ty, depth) = self.apply_to_ty(base, &specs, d)?;
                 self.check_dotdotdot_base(&specs, &ty, false, at)?;
                 f.depth = f.depth.max(depth);
-                self.params.push(Param { name, ty });
+                f.params.push(Param { name, ty });
                 if !self.eat(T::Comma) {
                     break;
                 }
             }
         }
-        f.params = self.params.split_off(first);
         self.expect(T::RParen, "',' or ')' in the parameter list")?;
         self.leave();
         Ok(f)

@@ -39,7 +39,6 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         guessed_type_name: None,
         columns: Columns::new(source.is_ascii()),
         ops: Vec::new(),
-        params: Vec::new(),
     };
     p.translation_unit().map_err(|e| *e)?;
     // Upstream looks at the #defines only once everything else parsed.
@@ -73,10 +72,6 @@ pub(crate) struct Parser<'a> {
     columns: Columns,
     /// The operations of the declarators being read (see [`crate::declarator::Declarator`]).
     pub ops: Vec<crate::declarator::Op>,
-    /// The parameters of the parameter lists being read, nested lists on top of the outer ones:
-    /// each list is split off once complete, into a vector of its exact size (pushing onto a
-    /// fresh vector of its own reallocates it, as often as not).
-    pub params: Vec<Param>,
 }
 
 impl<'a> Parser<'a> {
