@@ -280,20 +280,21 @@ impl<'a> Parser<'a> {
 
     /// Folds the declarator's operations onto the base type. `dots_ok`: whether `[...]` may be
     /// used (globals, typedefs and fields, and only on the outer array dimensions).
+    /// `base` is `specs.base` or a copy of it (the last declarator of several takes it).
     pub(crate) fn apply_declarator(
         &mut self,
+        base: BaseType,
         specs: &Specs,
         d: Declarator,
         dots_ok: bool,
     ) -> PResult<Ty> {
-        match self.apply_declarator_to(specs.base.clone(), specs, d, dots_ok, false)?.0 {
+        match self.apply_declarator_to(base, specs, d, dots_ok, false)?.0 {
             Applied::Ty(ty) => Ok(ty),
             Applied::Function(sig) => Ok(Ty::Function(Box::new(sig))),
         }
     }
 
-    /// [`Self::apply_declarator`] with the base type given (moved out of `specs` for the last
-    /// declarator, to save a copy). With `function_decl`, a function type comes back unboxed.
+    /// [`Self::apply_declarator`], where with `function_decl` a function type comes back unboxed.
     /// Also gives the depth of the type (as [`ty_depth`] counts it, and as a signature inside a
     /// [`Ty::Function`] would have it).
     pub(crate) fn apply_declarator_to(
@@ -305,7 +306,7 @@ impl<'a> Parser<'a> {
         function_decl: bool,
     ) -> PResult<(Applied, u32)> {
         let at = d.name.unwrap_or_else(|| self.tok());
-        // Take the stack out of `self` for the time of the fold, to drain it while using `self`.
+        // Take the stack out of `self` for the time of the fold, to pop from it while using `self`.
         let mut stack = std::mem::take(&mut self.ops);
         let ops = &stack[d.start..];
         let n = ops.len();
@@ -322,9 +323,18 @@ impl<'a> Parser<'a> {
         };
         // Counted as the type is built, each operation on top of what it wraps (whose depth was
         // counted when it was built), instead of walking the finished tree.
-        let mut depth = ty_depth(&ty, MAX_TREE_DEPTH + 1);
+        // (A base without a body is one level: no call for the common case.)
+        let mut depth = if base_without_body(&ty) {
+            1
+        } else {
+            ty_depth(&ty, MAX_TREE_DEPTH + 1)
+        };
         let mut sig = None;
-        for (i, op) in stack.drain(d.start..).enumerate() {
+        // Popped off the end in application order (reversed first): a `Drain` costs more to set
+        // up and drop than the fold of the usual one or two operations.
+        stack[d.start..].reverse();
+        for i in 0..n {
+            let Some(op) = stack.pop() else { break };
             depth = 1 + match &op {
                 Op::Pointer(_) => depth,
                 Op::Array(ArrayLen::Expr(e)) => {
@@ -435,6 +445,18 @@ impl<'a> Parser<'a> {
         } else {
             Err(self.ffi_error(at, "unsupported usage of \"...\" in typedef".into()))
         }
+    }
+}
+
+/// Whether `ty` is a base type without a struct/union/enum body: [`ty_depth`] 1.
+#[inline(always)]
+fn base_without_body(ty: &Ty) -> bool {
+    match ty {
+        Ty::Base { base, .. } => !matches!(
+            base,
+            BaseType::Record(Record { body: Some(_), .. }) | BaseType::Enum(Enum { body: Some(_), .. })
+        ),
+        _ => false,
     }
 }
 

@@ -136,7 +136,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         at_line_start: true,
         pending_line: None,
         in_decoration: false,
-        columns: Columns::default(),
+        columns: Columns::new(src.is_ascii()),
         file_index: [(CDEF_SOURCE_STRING.to_string(), 0)].into_iter().collect(),
         out: Lexed {
             toks: Vec::with_capacity(src.len() / 6 + 16),
@@ -231,14 +231,17 @@ impl<'a> Lexer<'a> {
         self.token(T::LexError, start)
     }
 
-    /// Skips whitespace and comments. Returns an error token for an unterminated comment.
+    /// Skips whitespace and comments. Gives the byte there (None at the end of the source), or
+    /// an error token for an unterminated comment.
     /// Inlined into [`Self::next_token`]: nearly every token is preceded by some whitespace, and
-    /// a call (returning a whole `Option<Token>`) costs as much as the skipping.
+    /// a call (returning a whole `Option<Token>`) costs as much as the skipping. The byte it
+    /// stopped at saves the caller reading it again.
     #[inline(always)]
-    fn skip_trivia(&mut self) -> Option<Token> {
+    fn skip_trivia(&mut self) -> Result<Option<u8>, Token> {
         let b = self.b;
         let mut p = self.pos;
-        while let Some(&c) = b.get(p) {
+        let next = loop {
+            let Some(&c) = b.get(p) else { break None };
             match c {
                 b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => p += 1,
                 b'\n' => {
@@ -248,15 +251,15 @@ impl<'a> Lexer<'a> {
                 b'/' if matches!(b.get(p + 1), Some(b'*' | b'/')) => {
                     self.pos = p;
                     if let Some(err) = self.skip_comment() {
-                        return Some(err);
+                        return Err(err);
                     }
                     p = self.pos;
                 }
-                _ => break,
+                _ => break Some(c),
             }
-        }
+        };
         self.pos = p;
-        None
+        Ok(next)
     }
 
     /// Skips the comment at `self.pos` (`/*` or `//`). Returns an error token if unterminated.
@@ -312,12 +315,14 @@ impl<'a> Lexer<'a> {
     #[inline(always)]
     pub fn next_token(&mut self) -> Token {
         loop {
-            if let Some(err) = self.skip_trivia() {
-                return err;
-            }
-            let start = self.pos;
-            let Some(&c) = self.b.get(start) else {
-                return self.token(T::Eof, start);
+            let start;
+            let c = match self.skip_trivia() {
+                Ok(Some(c)) => {
+                    start = self.pos;
+                    c
+                }
+                Ok(None) => return self.token(T::Eof, self.pos),
+                Err(err) => return err,
             };
             if c == b'#' {
                 let at_line_start = self.at_line_start;
@@ -329,14 +334,14 @@ impl<'a> Lexer<'a> {
             }
             self.at_line_start = false;
             let kind = match c {
-                b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
-                    let rest = &self.b[start + 1..];
-                    let len = rest
-                        .iter()
-                        .position(|&c| !is_ident_byte(c))
-                        .unwrap_or(rest.len());
-                    self.pos = start + 1 + len;
-                    let word = &self.b[start..self.pos];
+                // Letters, '_' and '$' (a table lookup is cheaper than the ranges).
+                _ if IDENT_START_BYTES[c as usize] => {
+                    // One subslice, scanned from its second byte (the first is a letter).
+                    let word = match self.b[start..].iter().skip(1).position(|&c| !is_ident_byte(c)) {
+                        Some(len) => &self.b[start..start + 1 + len],
+                        None => &self.b[start..],
+                    };
+                    self.pos = start + word.len();
                     match keyword(word) {
                         Some(Kw::Tok(t)) => t,
                         Some(Kw::Decoration) if !self.in_decoration => {
@@ -506,10 +511,11 @@ impl<'a> Lexer<'a> {
 
     /// After `__attribute__` & co: skips a balanced `( ... )` if one follows.
     fn skip_decoration_args(&mut self) -> Option<Token> {
-        if let Some(err) = self.skip_trivia() {
-            return Some(err);
-        }
-        if self.b.get(self.pos) != Some(&b'(') {
+        let next = match self.skip_trivia() {
+            Ok(next) => next,
+            Err(err) => return Some(err),
+        };
+        if next != Some(b'(') {
             return None; // no arguments, e.g. `__extension__`
         }
         // No recursion into nested decorations: inside, they are plain identifiers.
@@ -611,6 +617,15 @@ pub(crate) fn is_define_name_byte(c: u8) -> bool {
 }
 
 static IDENT_BYTES: [bool; 256] = byte_table(b"_$");
+static IDENT_START_BYTES: [bool; 256] = {
+    let mut t = byte_table(b"_$");
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = false;
+        c += 1;
+    }
+    t
+};
 static DEFINE_NAME_BYTES: [bool; 256] = byte_table(b"_");
 
 /// A table of the ASCII letters and digits and `extra`: a lookup is cheaper than the range
@@ -631,20 +646,41 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 }
 
 /// Columns of positions, computed incrementally from the last one asked when it is on the same
-/// line and before: spans are asked in source order, and lines can be very long.
-#[derive(Default)]
-pub(crate) struct Columns(std::cell::Cell<(usize, usize, u32)>);
+/// line and before: spans are asked in source order, and lines can be very long. In an all-ASCII
+/// source (nearly always), a column is just a difference of offsets.
+pub(crate) struct Columns {
+    last: std::cell::Cell<(usize, usize, u32)>,
+    ascii: bool,
+}
 
 impl Columns {
+    /// `ascii`: whether the source is all ASCII (one check per cdef; a span is made for every
+    /// declaration, field and #define).
+    pub fn new(ascii: bool) -> Columns {
+        Columns {
+            last: Default::default(),
+            ascii,
+        }
+    }
+
+    #[inline]
     pub fn col(&self, src: &str, line_start: usize, pos: usize) -> u32 {
-        let (last_line, last_pos, last_col) = self.0.get();
+        if self.ascii {
+            // As `col_of` counts it: one column per byte.
+            return (pos.saturating_sub(line_start) as u32).saturating_add(1);
+        }
+        self.col_counted(src, line_start, pos)
+    }
+
+    fn col_counted(&self, src: &str, line_start: usize, pos: usize) -> u32 {
+        let (last_line, last_pos, last_col) = self.last.get();
         let col = if last_line == line_start && last_pos <= pos && last_col > 0 {
             let bytes = &src.as_bytes()[last_pos..pos];
             last_col.saturating_add(bytes.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32)
         } else {
             col_of(src, line_start, pos)
         };
-        self.0.set((line_start, pos, col));
+        self.last.set((line_start, pos, col));
         col
     }
 }
@@ -660,105 +696,148 @@ pub(crate) fn col_of(src: &str, line_start: usize, pos: usize) -> u32 {
     (chars as u32).saturating_add(1)
 }
 
+#[derive(Clone, Copy)]
 enum Kw {
     Tok(T),
     /// Dropped with its parenthesized arguments.
     Decoration,
 }
 
+/// The keyword `w` is, if any. Called for every identifier, most of which are no keyword: a
+/// perfect hash of the word's first and last four bytes and its length picks the one keyword it
+/// can be, then a compare of at most two u64 values settles it (no call, no byte loop).
+#[inline(always)]
 fn keyword(w: &[u8]) -> Option<Kw> {
-    use Kw::Tok;
-    // Dispatch on the length first: most identifiers are not keywords and fail fast.
-    let t = match w.len() {
-        3 => match w {
-            b"int" => Tok(T::Int),
-            _ => return None,
-        },
-        4 => match w {
-            b"char" => Tok(T::Char),
-            b"void" => Tok(T::Void),
-            b"long" => Tok(T::Long),
-            b"enum" => Tok(T::Enum),
-            b"auto" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        5 => match w {
-            b"const" => Tok(T::Const),
-            b"short" => Tok(T::Short),
-            b"float" => Tok(T::Float),
-            b"union" => Tok(T::Union),
-            b"_Bool" => Tok(T::Bool),
-            b"__asm" => Kw::Decoration,
-            _ => return None,
-        },
-        6 => match w {
-            b"double" => Tok(T::Double),
-            b"signed" => Tok(T::Signed),
-            b"struct" => Tok(T::Struct),
-            b"static" => Tok(T::Static),
-            b"extern" => Tok(T::Extern),
-            b"sizeof" => Tok(T::Sizeof),
-            b"inline" => Tok(T::IgnoredSpec),
-            b"WINAPI" => Tok(T::Stdcall),
-            _ => return None,
-        },
-        7 => match w {
-            b"typedef" => Tok(T::Typedef),
-            b"__const" => Tok(T::Const),
-            b"__cdecl" => Tok(T::Cdecl),
-            b"__asm__" => Kw::Decoration,
-            b"_Atomic" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        8 => match w {
-            b"unsigned" => Tok(T::Unsigned),
-            b"volatile" => Tok(T::Volatile),
-            b"restrict" => Tok(T::Restrict),
-            b"register" => Tok(T::IgnoredSpec),
-            b"_Complex" => Tok(T::Complex),
-            b"__signed" => Tok(T::Signed),
-            b"__inline" => Tok(T::IgnoredSpec),
-            b"__thread" => Tok(T::IgnoredSpec),
-            b"_Alignas" => Kw::Decoration,
-            _ => return None,
-        },
-        9 => match w {
-            b"__stdcall" => Tok(T::Stdcall),
-            b"__const__" => Tok(T::Const),
-            b"_Noreturn" => Tok(T::IgnoredSpec),
-            b"__cdecl__" => Tok(T::Cdecl),
-            _ => return None,
-        },
-        10 => match w {
-            b"__restrict" => Tok(T::Restrict),
-            b"__volatile" => Tok(T::Volatile),
-            b"__signed__" => Tok(T::Signed),
-            b"__inline__" => Tok(T::IgnoredSpec),
-            b"__declspec" => Kw::Decoration,
-            _ => return None,
-        },
-        11 => match w {
-            b"__stdcall__" => Tok(T::Stdcall),
-            b"__attribute" => Kw::Decoration,
-            b"__complex__" => Tok(T::Complex),
-            _ => return None,
-        },
-        12 => match w {
-            b"__restrict__" => Tok(T::Restrict),
-            b"__volatile__" => Tok(T::Volatile),
-            _ => return None,
-        },
-        13 => match w {
-            b"__attribute__" => Kw::Decoration,
-            b"__extension__" => Kw::Decoration,
-            b"_Thread_local" => Tok(T::IgnoredSpec),
-            b"__forceinline" => Tok(T::IgnoredSpec),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some(t)
+    let len = w.len();
+    if !(4..=16).contains(&len) {
+        return if w == b"int" { Some(Kw::Tok(T::Int)) } else { None };
+    }
+    let key = edge_key(w);
+    let entry = &KEYWORDS[kw_slot(key, len)];
+    if entry.len as usize != len {
+        return None;
+    }
+    let (a, b) = packed(w, key);
+    if (a, b) == (entry.a, entry.b) {
+        entry.kw
+    } else {
+        None
+    }
 }
+
+/// The first four bytes of `w` (at least 4 long) in the low half, its last four in the high.
+/// Whole-chunk reads: one load each, where an array of bytes is four loads and bounds checks.
+#[inline(always)]
+const fn edge_key(w: &[u8]) -> u64 {
+    let (Some(head), Some(tail)) = (w.first_chunk::<4>(), w.last_chunk::<4>()) else {
+        return 0;
+    };
+    (u32::from_le_bytes(*tail) as u64) << 32 | u32::from_le_bytes(*head) as u64
+}
+
+/// Which of the 128 [`KEYWORDS`] slots a word of `len` bytes with [`edge_key`] `key` hashes to.
+/// The multiplier was searched for to give no two keywords the same slot (checked when the
+/// table is built).
+#[inline(always)]
+const fn kw_slot(key: u64, len: usize) -> usize {
+    (key.wrapping_add(len as u64).wrapping_mul(0x4f48_6e46_a89e_a0bb) >> 57) as usize
+}
+
+/// The whole of `w` (4 to 16 bytes) as two u64 values: up to 8 bytes, its [`edge_key`] `key`
+/// covers it all; longer, its first and last 8 bytes do.
+#[inline(always)]
+const fn packed(w: &[u8], key: u64) -> (u64, u64) {
+    if w.len() <= 8 {
+        return (key, 0);
+    }
+    let (Some(head), Some(tail)) = (w.first_chunk::<8>(), w.last_chunk::<8>()) else {
+        return (key, 0);
+    };
+    (u64::from_le_bytes(*head), u64::from_le_bytes(*tail))
+}
+
+#[derive(Clone, Copy)]
+struct KwEntry {
+    /// 0 for an empty slot (no identifier is that short).
+    len: u8,
+    a: u64,
+    b: u64,
+    kw: Option<Kw>,
+}
+
+/// The keywords of 4 bytes or more (`int` is tested on its own).
+const KEYWORD_LIST: [(&[u8], Kw); 51] = {
+    use Kw::{Decoration as D, Tok};
+    [
+        (b"char", Tok(T::Char)),
+        (b"void", Tok(T::Void)),
+        (b"long", Tok(T::Long)),
+        (b"enum", Tok(T::Enum)),
+        (b"auto", Tok(T::IgnoredSpec)),
+        (b"const", Tok(T::Const)),
+        (b"short", Tok(T::Short)),
+        (b"float", Tok(T::Float)),
+        (b"union", Tok(T::Union)),
+        (b"_Bool", Tok(T::Bool)),
+        (b"__asm", D),
+        (b"double", Tok(T::Double)),
+        (b"signed", Tok(T::Signed)),
+        (b"struct", Tok(T::Struct)),
+        (b"static", Tok(T::Static)),
+        (b"extern", Tok(T::Extern)),
+        (b"sizeof", Tok(T::Sizeof)),
+        (b"inline", Tok(T::IgnoredSpec)),
+        (b"WINAPI", Tok(T::Stdcall)),
+        (b"typedef", Tok(T::Typedef)),
+        (b"__const", Tok(T::Const)),
+        (b"__cdecl", Tok(T::Cdecl)),
+        (b"__asm__", D),
+        (b"_Atomic", Tok(T::IgnoredSpec)),
+        (b"unsigned", Tok(T::Unsigned)),
+        (b"volatile", Tok(T::Volatile)),
+        (b"restrict", Tok(T::Restrict)),
+        (b"register", Tok(T::IgnoredSpec)),
+        (b"_Complex", Tok(T::Complex)),
+        (b"__signed", Tok(T::Signed)),
+        (b"__inline", Tok(T::IgnoredSpec)),
+        (b"__thread", Tok(T::IgnoredSpec)),
+        (b"_Alignas", D),
+        (b"__stdcall", Tok(T::Stdcall)),
+        (b"__const__", Tok(T::Const)),
+        (b"_Noreturn", Tok(T::IgnoredSpec)),
+        (b"__cdecl__", Tok(T::Cdecl)),
+        (b"__restrict", Tok(T::Restrict)),
+        (b"__volatile", Tok(T::Volatile)),
+        (b"__signed__", Tok(T::Signed)),
+        (b"__inline__", Tok(T::IgnoredSpec)),
+        (b"__declspec", D),
+        (b"__stdcall__", Tok(T::Stdcall)),
+        (b"__attribute", D),
+        (b"__complex__", Tok(T::Complex)),
+        (b"__restrict__", Tok(T::Restrict)),
+        (b"__volatile__", Tok(T::Volatile)),
+        (b"__attribute__", D),
+        (b"__extension__", D),
+        (b"_Thread_local", Tok(T::IgnoredSpec)),
+        (b"__forceinline", Tok(T::IgnoredSpec)),
+    ]
+};
+
+static KEYWORDS: [KwEntry; 128] = {
+    let mut table = [KwEntry { len: 0, a: 0, b: 0, kw: None }; 128];
+    let mut i = 0;
+    while i < KEYWORD_LIST.len() {
+        let (w, kw) = KEYWORD_LIST[i];
+        assert!(w.len() >= 4 && w.len() <= 16);
+        let key = edge_key(w);
+        let slot = kw_slot(key, w.len());
+        assert!(table[slot].len == 0, "two keywords hash to one slot");
+        let (a, b) = packed(w, key);
+        table[slot] = KwEntry { len: w.len() as u8, a, b, kw: Some(kw) };
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -825,6 +904,35 @@ mod tests {
     }
 
     #[test]
+    fn keyword_table() {
+        let same = |a: Option<Kw>, b: Kw| match (a, b) {
+            (Some(Kw::Tok(x)), Kw::Tok(y)) => x == y,
+            (Some(Kw::Decoration), Kw::Decoration) => true,
+            _ => false,
+        };
+        for (w, kw) in KEYWORD_LIST {
+            assert!(same(keyword(w), kw), "{}", String::from_utf8_lossy(w));
+            // Any one byte changed, or one more or fewer at the end: no keyword, or the one
+            // with exactly that text.
+            let mut words = vec![w[..w.len() - 1].to_vec(), [w, b"x"].concat()];
+            for i in 0..w.len() {
+                let mut m = w.to_vec();
+                m[i] ^= 0x20;
+                words.push(m);
+            }
+            for m in words {
+                let expected = KEYWORD_LIST.iter().find(|(k, _)| *k == &m[..]);
+                match expected {
+                    Some(&(_, kw)) => assert!(same(keyword(&m), kw)),
+                    None => assert!(keyword(&m).is_none(), "{}", String::from_utf8_lossy(&m)),
+                }
+            }
+        }
+        assert!(same(keyword(b"int"), Kw::Tok(T::Int)));
+        assert!(keyword(b"in").is_none() && keyword(b"Int").is_none() && keyword(b"").is_none());
+    }
+
+    #[test]
     fn comments_and_lines() {
         let lexed = lex("/* a\n b */ int // c \\\n still comment\nx").unwrap();
         let t: Vec<(T, u32)> = lexed.toks.iter().map(|t| (t.kind, t.line)).collect();
@@ -852,5 +960,12 @@ mod tests {
     fn columns_count_characters() {
         assert_eq!(col_of("héllo x", 0, 7), 7);
         assert_eq!(col_of("\tx", 0, 1), 2);
+        let src = "ab\ncdef gh";
+        let (ascii, counted) = (Columns::new(true), Columns::new(false));
+        for (line_start, pos) in [(0, 0), (0, 2), (3, 3), (3, 8), (3, 10), (3, 1)] {
+            let expected = col_of(src, line_start, pos);
+            assert_eq!(ascii.col(src, line_start, pos), expected);
+            assert_eq!(counted.col(src, line_start, pos), expected);
+        }
     }
 }

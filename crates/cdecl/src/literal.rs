@@ -58,17 +58,30 @@ pub(crate) fn parse_int(text: &str) -> Result<i128, LiteralError> {
 /// The value of digit `c` in base `radix`.
 #[inline]
 fn digit(c: u8, radix: u32) -> Result<u32, LiteralError> {
-    let d = match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => return Err(LiteralError::Invalid),
-    } as u32;
+    // One lookup instead of three range tests; a non-digit is too large for any radix.
+    let d = DIGITS[c as usize] as u32;
     if d >= radix {
         return Err(LiteralError::Invalid);
     }
     Ok(d)
 }
+
+/// The value of each hexadecimal digit, 0xff for the other bytes.
+static DIGITS: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Parses a C character constant including its quotes: `'A'`, `'\n'`, `'\x41'`, `'\101'`.
 /// The value is that of a (signed) `char`, as gcc gives it. Multi-character constants and

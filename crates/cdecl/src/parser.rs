@@ -37,7 +37,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
-        columns: Columns::default(),
+        columns: Columns::new(source.is_ascii()),
         ops: Vec::new(),
     };
     p.translation_unit().map_err(|e| *e)?;
@@ -160,19 +160,26 @@ impl<'a> Parser<'a> {
 
     // ---- nesting ----
 
+    /// Inlined (called for every declarator, parameter list and body); the error is not.
+    #[inline]
     pub fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_NESTING {
-            let t = self.tok();
-            return Err(self.error_at(
-                t,
-                ErrorKind::Syntax {
-                    detail: self.detail(t),
-                },
-                format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
-            ));
+            return Err(self.too_deep());
         }
         self.depth += 1;
         Ok(())
+    }
+
+    #[cold]
+    fn too_deep(&self) -> Box<CdefError> {
+        let t = self.tok();
+        self.error_at(
+            t,
+            ErrorKind::Syntax {
+                detail: self.detail(t),
+            },
+            format!("declarations nest too deeply (the limit is {MAX_NESTING} levels)"),
+        )
     }
 
     pub fn leave(&mut self) {
@@ -565,7 +572,7 @@ impl<'a> Parser<'a> {
     }
 
     fn field_declaration(&mut self, fields: &mut Vec<Field>) -> PResult<()> {
-        let specs = self.specifiers(crate::specifiers::Context::Field)?;
+        let mut specs = self.specifiers(crate::specifiers::Context::Field)?;
         let start = self.toks[specs.type_tok];
         if self.peek() == T::Semi {
             // An anonymous struct or union member (or a nested definition, which upstream also
@@ -596,7 +603,14 @@ impl<'a> Parser<'a> {
             } else {
                 let decl = self.declarator(crate::declarator::NameMode::Required)?;
                 let name_tok = decl.name.expect("a required name");
-                let ty = self.apply_declarator(&specs, decl, true)?;
+                // The last declarator takes the base type instead of a copy (a ',' follows any
+                // other, perhaps after a ':' and its width).
+                let base = if matches!(self.peek(), T::Comma | T::Colon) {
+                    specs.base.clone()
+                } else {
+                    std::mem::replace(&mut specs.base, BaseType::Void)
+                };
+                let ty = self.apply_declarator(base, &specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
                 (
                     Some(Name::new(self.text(name_tok))),

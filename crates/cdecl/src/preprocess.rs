@@ -159,7 +159,7 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
     let span = lx.span_at(name_start);
     lx.pos = p;
     let body = define_body(lx);
-    let value = body.trim();
+    let value = trim(&body);
     let result = if value == "..." {
         Ok(DefineValue::Dotdotdot)
     } else {
@@ -202,6 +202,18 @@ fn span_line_start(src: &str, pos: usize) -> usize {
         .iter()
         .rposition(|&c| c == b'\n')
         .map_or(0, |i| i + 1)
+}
+
+/// `s.trim()`, without decoding characters when both ends are ASCII (as nearly always).
+fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    // `trim_ascii` leaves the vertical tab and non-ASCII whitespace, which `trim` removes.
+    let plain = |c: &u8| c.is_ascii() && *c != b'\x0b';
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(a), Some(z)) if plain(a) && plain(z) => t,
+        (None, None) => t,
+        _ => s.trim(),
+    }
 }
 
 /// The body of a `#define` up to the end of its (logical) line: comments become a space,
@@ -292,6 +304,13 @@ fn define_int(value: &str) -> Result<i128, bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trims_as_str_trim() {
+        for s in ["", " ", " 12 ", "\t0x1\r", "\x0b5\x0b", "\u{a0}7\u{2028}", " \u{a0}", "a b", "\x0b"] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn line_directives() {

@@ -132,10 +132,12 @@ impl<'a> Parser<'a> {
             (Dots::Float, _) => BaseType::UnknownFloat,
             (Dots::Opaque, _) => BaseType::Opaque,
             (Dots::No, Some(base)) => base,
-            (Dots::No, None) => match primitive_of_key(words, nwords) {
-                Some(base) => base,
-                None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
-            },
+            (Dots::No, None) => {
+                match common_primitive(words).or_else(|| primitive_of_key(words, nwords)) {
+                    Some(base) => base,
+                    None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
+                }
+            }
         };
         Ok(Specs {
             base,
@@ -317,6 +319,46 @@ pub(crate) fn primitive(words: &[T]) -> Option<BaseType> {
     primitive_of_key(words.iter().map(|&w| word_key(w)).sum(), words.len())
 }
 
+/// The commonest keyword sets (a plain `int`, `unsigned char`, `long`...) without the general
+/// checks of [`primitive_of_key`], which gives the same for them: nearly every declaration
+/// names a primitive, and the general case (not inlined) costs several times this.
+#[inline(always)]
+fn common_primitive(key: WordKey) -> Option<BaseType> {
+    const K_VOID: WordKey = 1 << VOID;
+    const K_CHAR: WordKey = 1 << CHAR;
+    const K_UCHAR: WordKey = 1 << UNSIGNED | 1 << CHAR;
+    const K_SHORT: WordKey = 1 << SHORT;
+    const K_USHORT_INT: WordKey = 1 << UNSIGNED | 1 << SHORT | 1 << INT;
+    const K_INT: WordKey = 1 << INT;
+    const K_UNSIGNED: WordKey = 1 << UNSIGNED;
+    const K_UINT: WordKey = 1 << UNSIGNED | 1 << INT;
+    const K_LONG: WordKey = 1 << LONG;
+    const K_LONG_INT: WordKey = 1 << LONG | 1 << INT;
+    const K_ULONG: WordKey = 1 << UNSIGNED | 1 << LONG;
+    const K_ULONG_INT: WordKey = 1 << UNSIGNED | 1 << LONG | 1 << INT;
+    const K_LONG_LONG: WordKey = 2 << LONG;
+    const K_ULONG_LONG: WordKey = 1 << UNSIGNED | 2 << LONG;
+    const K_DOUBLE: WordKey = 1 << DOUBLE;
+    const K_FLOAT: WordKey = 1 << FLOAT;
+    let name = match key {
+        K_VOID => return Some(BaseType::Void),
+        K_CHAR => "char",
+        K_UCHAR => "unsigned char",
+        K_SHORT => "short",
+        K_USHORT_INT => "unsigned short",
+        K_INT => "int",
+        K_UNSIGNED | K_UINT => "unsigned int",
+        K_LONG | K_LONG_INT => "long",
+        K_ULONG | K_ULONG_INT => "unsigned long",
+        K_LONG_LONG => "long long",
+        K_ULONG_LONG => "unsigned long long",
+        K_DOUBLE => "double",
+        K_FLOAT => "float",
+        _ => return None,
+    };
+    Some(BaseType::Primitive(name))
+}
+
 /// [`primitive`] of the `nwords` keywords summed in `key`.
 fn primitive_of_key(key: WordKey, nwords: usize) -> Option<BaseType> {
     // Each keyword at most once (`long` twice), and not both `signed` and `unsigned`.
@@ -430,6 +472,47 @@ mod tests {
             Some(BaseType::Void) => Some("void"),
             _ => None,
         }
+    }
+
+    #[test]
+    fn common_primitives_agree() {
+        // Every set of up to 4 type keywords: the fast path gives nothing or the general answer.
+        let kinds = [
+            T::Void,
+            T::Bool,
+            T::Char,
+            T::Short,
+            T::Int,
+            T::Long,
+            T::Float,
+            T::Double,
+            T::Signed,
+            T::Unsigned,
+            T::Complex,
+        ];
+        let mut found = 0;
+        let mut sets: Vec<Vec<T>> = vec![vec![]];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for set in &sets {
+                for &k in &kinds {
+                    let mut longer = set.clone();
+                    longer.push(k);
+                    let key: WordKey = longer.iter().map(|&w| word_key(w)).sum();
+                    if let Some(fast) = common_primitive(key) {
+                        assert_eq!(
+                            Some(fast),
+                            primitive_of_key(key, longer.len()),
+                            "{longer:?}"
+                        );
+                        found += 1;
+                    }
+                    next.push(longer);
+                }
+            }
+            sets = next;
+        }
+        assert!(found > 0);
     }
 
     #[test]
