@@ -70,7 +70,9 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     // setattr, not `add`: the module has no `__all__` (nor has upstream's), and `add` would make one
     m.setattr("ffi", &ffi)?;
     m.setattr("lib", &lib)?;
-    let modules = py.import("sys")?.getattr("modules")?;
+    // sys.modules without an import statement's machinery
+    // SAFETY: the GIL is held; a borrowed reference to the interpreter's module dict.
+    let modules = unsafe { Bound::from_borrowed_ptr_or_err(py, ffi::PyImport_GetModuleDict()) }?;
     modules.set_item(format!("{module_name}.lib"), &lib)?;
     modules.set_item(&module_name, &m)?;
     Ok(m.unbind())
