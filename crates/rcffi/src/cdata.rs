@@ -29,8 +29,11 @@ pub struct OwnedMem {
 /// Where the log2 of the alignment sits in `OwnedMem::size_and_align` (sizes stay below).
 const ALIGN_SHIFT: u32 = 56;
 
-/// The alignment Python's allocator guarantees on 64-bit platforms.
-const PYMEM_ALIGN: usize = 16;
+/// Whether `OwnedMem` takes a block from Python's allocator: the sizes its pools serve (up to
+/// 512 bytes), at the alignment it guarantees on 64-bit platforms (16).
+fn from_python_pools(layout: Layout) -> bool {
+    layout.size() <= 512 && layout.align() <= 16
+}
 
 // SAFETY: the memory is plain bytes owned by this value alone; access is serialized by the GIL
 // like any cdata access.
@@ -55,10 +58,10 @@ impl OwnedMem {
             .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
         // SAFETY: the layout has a non-zero size; uninitialized bytes are only ever read as
         // plain data (C's malloc semantics). Python's allocator (called with the GIL held, as
-        // every `ffi.new()` is) serves small blocks from its pools, faster than malloc, and
-        // aligns to 16 bytes: beyond that alignment, the Rust allocator.
+        // every `ffi.new()` is) serves small blocks from its pools, faster than malloc (bigger
+        // ones it hands to malloc, more slowly than the Rust allocator does), aligned to 16.
         let ptr = unsafe {
-            match (layout.align() <= PYMEM_ALIGN, zeroed) {
+            match (from_python_pools(layout), zeroed) {
                 (true, true) => pyo3::ffi::PyMem_Calloc(1, layout.size()).cast(),
                 (true, false) => pyo3::ffi::PyMem_Malloc(layout.size()).cast(),
                 (false, true) => std::alloc::alloc_zeroed(layout),
@@ -87,10 +90,10 @@ impl OwnedMem {
 impl Drop for OwnedMem {
     fn drop(&mut self) {
         let layout = self.layout();
-        // SAFETY: allocated in `allocate` with this very layout, by the allocator its alignment
-        // chose; cdata die with the GIL held (CPython deallocates with it).
+        // SAFETY: allocated in `allocate` with this very layout, by the allocator it chose;
+        // cdata die with the GIL held (CPython deallocates with it).
         unsafe {
-            if layout.align() <= PYMEM_ALIGN {
+            if from_python_pools(layout) {
                 pyo3::ffi::PyMem_Free(self.ptr.cast());
             } else {
                 std::alloc::dealloc(self.ptr, layout)
