@@ -208,6 +208,15 @@ def test_install_and_uninstall(clean_venv):
         import _cffi_backend, rcffi, cffi
         assert _cffi_backend is rcffi._backend
         assert cffi.FFI is rcffi.FFI
+        assert _cffi_backend.__spec__.name == _cffi_backend.__name__
+    ''')
+    # rcffi first: the same module, which keeps its own name and spec
+    venv.py('''
+        import rcffi, _cffi_backend
+        assert _cffi_backend is rcffi._backend
+        assert _cffi_backend.__name__ == _cffi_backend.__spec__.name
+        ffi = rcffi.FFI()
+        assert type(ffi.new("int *")) is _cffi_backend.__CDataOwn
     ''')
     assert 'is rcffi' in venv.rcffi('status').stdout
 

@@ -7,7 +7,8 @@
 //! Whichever is imported first makes the module (PyO3's definition, `#[pymodule] _backend`):
 //! - `_cffi_backend` first: our `Py_mod_create` slot makes and runs PyO3's module under that
 //!   name; `rcffi/__init__.py` then files it as `rcffi._backend` too.
-//! - `rcffi._backend` first: the slot hands that module back for `_cffi_backend`.
+//! - `rcffi._backend` first: the slot hands that module back for `_cffi_backend` (and the exec
+//!   slot gives it back its own `__spec__`, which the import system replaced).
 //! - Should PyO3's definition be run a second time anyway (the module dropped from
 //!   `sys.modules` and imported again), the new module gets the first one's contents rather
 //!   than a second initialization, which would patch the type slots twice (`share_first`).
@@ -60,8 +61,20 @@ pub fn remember_first(module: &Bound<'_, PyModule>) {
 unsafe extern "C" fn create(spec: *mut ffi::PyObject, _def: *mut ffi::PyModuleDef) -> *mut ffi::PyObject {
     let first = FIRST.load(Ordering::Acquire);
     if !first.is_null() {
-        // SAFETY: FIRST holds a strong reference; the import system holds the GIL.
-        unsafe { ffi::Py_INCREF(first) };
+        // SAFETY: FIRST holds a strong reference; the import system holds the GIL. Its
+        // `__spec__`, which the import system is about to replace by `_cffi_backend`'s, is kept
+        // for `restore_spec` (a new reference, or NULL if it has none).
+        unsafe {
+            let own = ffi::PyObject_GetAttrString(first, c"__spec__".as_ptr());
+            if own.is_null() {
+                ffi::PyErr_Clear();
+            }
+            let old = OWN_SPEC.swap(own, Ordering::AcqRel);
+            if !old.is_null() {
+                ffi::Py_DECREF(old);
+            }
+            ffi::Py_INCREF(first);
+        }
         return first;
     }
     let pyo3_def = crate::_backend::_PYO3_DEF.init_multi_phase().cast::<ffi::PyModuleDef>();
@@ -80,20 +93,44 @@ unsafe extern "C" fn create(spec: *mut ffi::PyObject, _def: *mut ffi::PyModuleDe
     }
 }
 
-/// The definition behind `PyInit__cffi_backend`: no state, no methods, only the create slot
-/// (the module it returns is complete; the import system runs no exec slot of ours on it).
+/// `rcffi._backend`'s own `__spec__` while `_cffi_backend` is imported as the same module.
+static OWN_SPEC: AtomicPtr<ffi::PyObject> = AtomicPtr::new(std::ptr::null_mut());
+
+/// `Py_mod_exec` of `_cffi_backend`: when the module was `rcffi._backend` already, give it back
+/// its own `__spec__` (the import system set `_cffi_backend`'s), so that its spec and its
+/// `__name__` agree.
+unsafe extern "C" fn restore_spec(module: *mut ffi::PyObject) -> c_int {
+    let own = OWN_SPEC.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if own.is_null() || module != FIRST.load(Ordering::Acquire) {
+        if !own.is_null() {
+            // SAFETY: the reference taken in `create`; the GIL is held.
+            unsafe { ffi::Py_DECREF(own) };
+        }
+        return 0;
+    }
+    // SAFETY: the GIL is held; `own` is the reference taken in `create`, given up here.
+    unsafe {
+        let r = ffi::PyObject_SetAttrString(module, c"__spec__".as_ptr(), own);
+        ffi::Py_DECREF(own);
+        r
+    }
+}
+
+/// The definition behind `PyInit__cffi_backend`: no state, no methods; the create slot (the
+/// module it returns is complete) and an exec slot that only mends `__spec__`.
 struct CffiBackendDef(std::cell::UnsafeCell<ffi::PyModuleDef>);
 
 // SAFETY: CPython reads and updates the definition only with the GIL held (at import).
 unsafe impl Sync for CffiBackendDef {}
 
-struct Slots([ffi::PyModuleDef_Slot; 2]);
+struct Slots([ffi::PyModuleDef_Slot; 3]);
 
 // SAFETY: immutable after construction; only read by CPython.
 unsafe impl Sync for Slots {}
 
 static SLOTS: Slots = Slots([
     ffi::PyModuleDef_Slot { slot: ffi::Py_mod_create, value: create as *mut c_void },
+    ffi::PyModuleDef_Slot { slot: ffi::Py_mod_exec, value: restore_spec as *mut c_void },
     ffi::PyModuleDef_Slot { slot: 0 as c_int, value: std::ptr::null_mut() },
 ]);
 
