@@ -16,6 +16,7 @@ use pyo3::PyTypeInfo;
 
 use crate::buffer::{buffer_over, Buffer};
 use crate::cdata::CData;
+use crate::rawslots::guarded;
 
 static SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
 
@@ -57,25 +58,15 @@ unsafe extern "C" fn new_buffer(
     // SAFETY: CPython calls this with the GIL held and `args` holding the arguments.
     let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) };
     if kwnames.is_null() && nargs == 1 {
-        let made = std::panic::catch_unwind(|| unsafe {
+        // SAFETY: as above; the one argument is a live object.
+        let (py, arg) = unsafe {
             let py = Python::assume_attached();
-            let arg = pyo3::Borrowed::from_ptr(py, *args);
-            let cd = arg.cast::<CData>().ok()?;
-            Some(buffer_over(py, &cd, -1).and_then(|b| Bound::new(py, b)).map(Bound::into_ptr))
-        });
-        match made {
-            Ok(Some(Ok(obj))) => return obj,
-            Ok(Some(Err(e))) => {
-                // SAFETY: the GIL is held.
-                e.restore(unsafe { Python::assume_attached() });
-                return std::ptr::null_mut();
-            }
-            Ok(None) => {}
-            Err(_) => {
-                // SAFETY: the GIL is held; a static message.
-                unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in buffer()".as_ptr()) };
-                return std::ptr::null_mut();
-            }
+            (py, pyo3::Borrowed::from_ptr(py, *args))
+        };
+        if let Ok(cd) = arg.cast::<CData>() {
+            return guarded(py, c"rcffi: internal error in buffer()", || {
+                Ok(Bound::new(py, buffer_over(py, &cd, -1)?)?.into_any().unbind())
+            });
         }
     }
     // SAFETY: as above.

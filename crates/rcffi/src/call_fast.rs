@@ -685,17 +685,7 @@ unsafe fn hot_call(py: Python<'_>, cd: &CData, args: &[*mut ffi::PyObject]) -> O
         }
     }
     let (rax, xmm0) = run_direct(py, func, &ints, &sses);
-    Some(into_raw_result(py, result_from_bits(py, f, plan, rax, xmm0)))
-}
-
-fn into_raw_result(py: Python<'_>, r: PyResult<Py<PyAny>>) -> *mut ffi::PyObject {
-    match r {
-        Ok(obj) => obj.into_ptr(),
-        Err(e) => {
-            e.restore(py);
-            std::ptr::null_mut()
-        }
-    }
+    Some(crate::rawslots::result_ptr(py, result_from_bits(py, f, plan, rax, xmm0)))
 }
 
 /// `hot_call` for a scalar plan that is not direct (too many arguments for the registers, or a
@@ -733,7 +723,7 @@ unsafe fn hot_ffi(
             Some(v) => load_bits(&v, buf),
             None => 0,
         };
-        Some(into_raw_result(py, result_from_bits(py, f, plan, bits, bits)))
+        Some(crate::rawslots::result_ptr(py, result_from_bits(py, f, plan, bits, bits)))
     }
 }
 

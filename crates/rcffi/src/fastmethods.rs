@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::PyTypeInfo;
 
 use crate::ffi::Ffi;
+use crate::rawslots::guarded;
 
 /// One raw method: its name, the positional-argument counts it serves, what it does, and the
 /// PyO3 method object it replaced (for everything else).
@@ -95,28 +96,15 @@ unsafe fn call(
         // SAFETY: forwarded.
         return unsafe { call_original(m, slf, args, n, kwnames) };
     }
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: forwarded; `slf` is an FFI instance (the method's type).
-        unsafe {
-            let py = Python::assume_attached();
-            let this = Borrowed::from_ptr(py, slf).cast_unchecked::<Ffi>();
-            // Borrowed from the caller's array for the duration of the call.
-            let first = Bound::from_borrowed_ptr(py, *args);
-            let second = (n > 1).then(|| Bound::from_borrowed_ptr(py, *args.add(1)));
-            match (m.run)(py, this.get(), &first, second.as_ref()) {
-                Ok(obj) => obj.into_ptr(),
-                Err(e) => {
-                    e.restore(py);
-                    std::ptr::null_mut()
-                }
-            }
-        }
-    }));
-    r.unwrap_or_else(|_| {
-        // SAFETY: the GIL is held; a static message.
-        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in an FFI method".as_ptr()) };
-        std::ptr::null_mut()
-    })
+    // SAFETY: forwarded; `slf` is an FFI instance (the method's type), and the arguments are
+    // borrowed from the caller's array for the duration of the call.
+    unsafe {
+        let py = Python::assume_attached();
+        let this = Borrowed::from_ptr(py, slf).cast_unchecked::<Ffi>();
+        let first = Bound::from_borrowed_ptr(py, *args);
+        let second = (n > 1).then(|| Bound::from_borrowed_ptr(py, *args.add(1)));
+        guarded(py, c"rcffi: internal error in an FFI method", || (m.run)(py, this.get(), &first, second.as_ref()))
+    }
 }
 
 /// The PyO3 method this one replaced, called as `original(self, *args, **kwargs)`.

@@ -27,6 +27,7 @@ use pyo3::PyTypeInfo;
 
 use crate::cdata::{CData, CDataIter};
 use crate::ctype::{CType, Kind};
+use crate::rawslots::{guarded, replace, save};
 
 /// How an item is read into a Python object without going through `convert`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,57 +132,33 @@ pub fn install(py: Python<'_>) {
     // writable. The original slots (the base's) are saved before ours go in.
     unsafe {
         let mapping = (*cdata).tp_as_mapping;
-        if !mapping.is_null() {
-            if let Some(orig) = (*mapping).mp_subscript {
-                let _ = SUBSCRIPT.set(orig);
-            }
-        }
-        if !mapping.is_null() {
-            if let Some(orig) = (*mapping).mp_ass_subscript {
-                let _ = ASS_SUBSCRIPT.set(orig);
-            }
-        }
-        if !mapping.is_null() {
-            if let Some(orig) = (*mapping).mp_length {
-                let _ = LENGTH.set(orig);
-            }
-        }
-        if let Some(orig) = (*cdata).tp_getattro {
-            let _ = GETATTRO.set(orig);
-        }
-        if let Some(orig) = (*cdata).tp_setattro {
-            let _ = SETATTRO.set(orig);
-        }
+        let (sub, ass, len) = if mapping.is_null() {
+            (None, None, None)
+        } else {
+            (
+                save(&SUBSCRIPT, (*mapping).mp_subscript),
+                save(&ASS_SUBSCRIPT, (*mapping).mp_ass_subscript),
+                save(&LENGTH, (*mapping).mp_length),
+            )
+        };
+        let get = save(&GETATTRO, (*cdata).tp_getattro);
+        let set = save(&SETATTRO, (*cdata).tp_setattro);
         // The subtypes inherited the base's slots when they were created (CPython copies the
         // pointers): ours go wherever those are, so every kind of cdata takes the same shortcuts.
-        let addr = |f: Option<usize>| f.filter(|&a| a != 0);
-        let sub = addr(SUBSCRIPT.get().map(|&f| f as usize));
-        let ass = addr(ASS_SUBSCRIPT.get().map(|&f| f as usize));
-        let get = addr(GETATTRO.get().map(|&f| f as usize));
-        let set = addr(SETATTRO.get().map(|&f| f as usize));
-        let len = addr(LENGTH.get().map(|&f| f as usize));
         for tp in crate::cdtypes::all(py) {
             let mapping = (*tp).tp_as_mapping;
-            if !mapping.is_null() && len.is_some() && (*mapping).mp_length.map(|f| f as usize) == len {
-                (*mapping).mp_length = Some(length);
+            if !mapping.is_null() {
+                replace(&mut (*mapping).mp_subscript, sub, subscript);
+                replace(&mut (*mapping).mp_ass_subscript, ass, ass_subscript);
+                replace(&mut (*mapping).mp_length, len, length);
             }
             // len() asks the sequence slot first, which PyO3 fills with the same function
             let sequence = (*tp).tp_as_sequence;
-            if !sequence.is_null() && len.is_some() && (*sequence).sq_length.map(|f| f as usize) == len {
-                (*sequence).sq_length = Some(length);
+            if !sequence.is_null() {
+                replace(&mut (*sequence).sq_length, len, length);
             }
-            if !mapping.is_null() && sub.is_some() && (*mapping).mp_subscript.map(|f| f as usize) == sub {
-                (*mapping).mp_subscript = Some(subscript);
-            }
-            if !mapping.is_null() && ass.is_some() && (*mapping).mp_ass_subscript.map(|f| f as usize) == ass {
-                (*mapping).mp_ass_subscript = Some(ass_subscript);
-            }
-            if get.is_some() && (*tp).tp_getattro.map(|f| f as usize) == get {
-                (*tp).tp_getattro = Some(getattro);
-            }
-            if set.is_some() && (*tp).tp_setattro.map(|f| f as usize) == set {
-                (*tp).tp_setattro = Some(setattro);
-            }
+            replace(&mut (*tp).tp_getattro, get, getattro);
+            replace(&mut (*tp).tp_setattro, set, setattro);
             ffi::PyType_Modified(tp);
         }
     }
@@ -276,21 +253,11 @@ fn install_from_handle(py: Python<'_>) {
 
 unsafe extern "C" fn from_handle(_ffi: *mut ffi::PyObject, x: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls this with the GIL held and `x` a live object.
-    let r = std::panic::catch_unwind(|| unsafe {
+    let (py, x) = unsafe {
         let py = Python::assume_attached();
-        match crate::api::from_handle(py, &pyo3::Borrowed::from_ptr(py, x)) {
-            Ok(obj) => obj.into_ptr(),
-            Err(e) => {
-                e.restore(py);
-                std::ptr::null_mut()
-            }
-        }
-    });
-    r.unwrap_or_else(|_| {
-        // SAFETY: the GIL is held; a static message.
-        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in from_handle()".as_ptr()) };
-        std::ptr::null_mut()
-    })
+        (py, pyo3::Borrowed::from_ptr(py, x))
+    };
+    guarded(py, c"rcffi: internal error in from_handle()", || crate::api::from_handle(py, &x))
 }
 
 unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -389,17 +356,7 @@ unsafe extern "C" fn getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject)
                 }
             }
             // any other field: read as PyO3's __getattribute__ would, without its trampoline
-            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.read_field(py, f))) {
-                Ok(Ok(v)) => v.into_ptr(),
-                Ok(Err(e)) => {
-                    e.restore(py);
-                    std::ptr::null_mut()
-                }
-                Err(_) => {
-                    ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error reading a field".as_ptr());
-                    std::ptr::null_mut()
-                }
-            };
+            return guarded(py, c"rcffi: internal error reading a field", || this.read_field(py, f));
         }
         let orig = GETATTRO.get().expect("installed with the slot");
         // the original slot of the same type, with the same arguments

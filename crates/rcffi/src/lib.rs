@@ -39,6 +39,7 @@ mod library;
 mod lowlevel;
 mod numslots;
 mod py_source;
+mod rawslots;
 mod realize;
 mod record;
 mod table_source;

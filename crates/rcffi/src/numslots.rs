@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 
 use crate::cdata::CData;
 use crate::ctype::Kind;
+use crate::rawslots::{guarded, replace, save};
 
 static BOOL: OnceLock<ffi::inquiry> = OnceLock::new();
 static INT: OnceLock<ffi::unaryfunc> = OnceLock::new();
@@ -18,6 +19,8 @@ static FLOAT: OnceLock<ffi::unaryfunc> = OnceLock::new();
 static HASH: OnceLock<ffi::hashfunc> = OnceLock::new();
 static ADD: OnceLock<ffi::binaryfunc> = OnceLock::new();
 static SUBTRACT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+
+const ARITHMETIC_ERROR: &std::ffi::CStr = c"rcffi: internal error in cdata arithmetic";
 
 /// Install the slots on the cdata types (at init, after they exist and before any instance).
 pub fn install(py: Python<'_>) {
@@ -53,33 +56,6 @@ pub fn install(py: Python<'_>) {
         }
     }
 }
-
-/// Remember PyO3's slot; its address, to find it in the subtypes (None: nothing to replace).
-fn save<F: Copy>(cell: &OnceLock<F>, slot: Option<F>) -> Option<usize>
-where
-    F: FnAddr,
-{
-    let f = slot?;
-    cell.set(f).ok()?;
-    Some(f.addr())
-}
-
-/// Put `ours` in `slot` if it holds the saved original.
-fn replace<F: Copy + FnAddr>(slot: &mut Option<F>, saved: Option<usize>, ours: F) {
-    if saved.is_some() && slot.map(|f| f.addr()) == saved {
-        *slot = Some(ours);
-    }
-}
-
-/// The address of a C function pointer, to compare slots.
-trait FnAddr {
-    fn addr(self) -> usize;
-}
-
-macro_rules! fn_addr {
-    ($($t:ty),*) => {$(impl FnAddr for $t { fn addr(self) -> usize { self as usize } })*};
-}
-fn_addr!(ffi::inquiry, ffi::unaryfunc, ffi::hashfunc, ffi::binaryfunc);
 
 /// The cdata behind `obj`.
 ///
@@ -185,28 +161,9 @@ unsafe extern "C" fn nb_subtract(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -
         let py = Python::assume_attached();
         if let Ok(cd) = pyo3::Borrowed::from_ptr(py, a).cast::<CData>() {
             let other = pyo3::Borrowed::from_ptr(py, b);
-            return into_raw(py, std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.get().__sub__(py, &other))));
+            return guarded(py, ARITHMETIC_ERROR, || cd.get().__sub__(py, &other));
         }
         SUBTRACT.get().map_or(std::ptr::null_mut(), |orig| orig(a, b))
-    }
-}
-
-/// A result for CPython: the object, or NULL with the exception set.
-///
-/// # Safety
-/// The GIL is held.
-unsafe fn into_raw(py: Python<'_>, r: std::thread::Result<PyResult<Py<PyAny>>>) -> *mut ffi::PyObject {
-    match r {
-        Ok(Ok(v)) => v.into_ptr(),
-        Ok(Err(e)) => {
-            e.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            // SAFETY: the GIL is held; a static message.
-            unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, c"rcffi: internal error in cdata arithmetic".as_ptr()) };
-            std::ptr::null_mut()
-        }
     }
 }
 
@@ -228,6 +185,6 @@ unsafe fn pointer_plus(p: *mut ffi::PyObject, n: *mut ffi::PyObject) -> Option<*
             return None;
         }
         let n = pyo3::Borrowed::from_ptr(py, n);
-        Some(into_raw(py, std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cd.add_offset(py, &n, 1)))))
+        Some(guarded(py, ARITHMETIC_ERROR, || cd.add_offset(py, &n, 1)))
     }
 }
