@@ -1,4 +1,5 @@
 """Shared helpers of the benchmarks: the implementations, timers, tables."""
+import json
 import os
 import platform
 import statistics
@@ -218,3 +219,24 @@ def print_table(headers, rows, aligns=None, out=sys.stdout):
     for r in rows:
         print("" if r is None else line(r), file=out)
     out.flush()
+
+
+def parse_args(doc, argv=None, add=None):
+    """The command line of every bench script: --quick, --json OUT, and
+    what `add(parser)` adds."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", default=None, help="write results here")
+    if add is not None:
+        add(ap)
+    return ap.parse_args(argv)
+
+
+def save_json(path, section, result):
+    """Write `result` under `section`, with the machine's description, to
+    `path` (nothing if it is None)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump({"machine": machine_info(), section: result}, f,
+                      indent=1)

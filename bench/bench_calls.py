@@ -20,7 +20,6 @@ implementations, median in ns per call minus an empty loop iteration,
 thread CPU time (``RCFFI_BENCH_TIMER=wall`` for wall time).
 """
 import ctypes
-import json
 import os
 import shutil
 import subprocess
@@ -165,17 +164,10 @@ def print_result(res, out=sys.stdout):
 
 
 def main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", default=None, help="write results here")
-    args = ap.parse_args(argv)
+    args = _common.parse_args(__doc__, argv)
     res = run(quick=args.quick)
     print_result(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": _common.machine_info(), "calls": res}, f,
-                      indent=1)
+    _common.save_json(args.json, "calls", res)
 
 
 if __name__ == "__main__":

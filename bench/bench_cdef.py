@@ -247,20 +247,13 @@ def main(argv=None):
     if argv[:1] == ["--child"]:
         print(json.dumps(run_cell(*json.loads(argv[1]))))
         return
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sizes", default=None,
-                    help="comma-separated corpus labels (1k,5k,20k)")
-    ap.add_argument("--json", default=None, help="write results here")
-    args = ap.parse_args(argv)
+    args = _common.parse_args(__doc__, argv, lambda ap: ap.add_argument(
+        "--sizes", default=None,
+        help="comma-separated corpus labels (1k,5k,20k)"))
     sizes = args.sizes.split(",") if args.sizes else None
     res = run(quick=args.quick, sizes=sizes)
     print_result(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": _common.machine_info(), "cdef": res}, f,
-                      indent=1)
+    _common.save_json(args.json, "cdef", res)
 
 
 if __name__ == "__main__":

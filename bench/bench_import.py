@@ -33,7 +33,6 @@ cache), then N samples (9 for the light rows, 5 for the in-line corpus rows;
 median, ratio rcffi/cffi (< 1: rcffi faster).
 """
 import ast
-import json
 import os
 import subprocess
 import sys
@@ -243,15 +242,11 @@ def print_result(result, out=sys.stdout):
 
 
 def main(argv=None):
-    import argparse
     import _modules
     import corpus
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", default=None, help="write results here")
-    ap.add_argument("--rebuild", action="store_true",
-                    help="rebuild the generated modules")
-    args = ap.parse_args(argv)
+    args = _common.parse_args(__doc__, argv, lambda ap: ap.add_argument(
+        "--rebuild", action="store_true",
+        help="rebuild the generated modules"))
     impls = _common.load_impls()
     cache = _common.cache_dir()
     corpora = corpus.get_corpora(verbose=True)
@@ -262,10 +257,7 @@ def main(argv=None):
     res = run(quick=args.quick, modules=modules, corpora=corpora,
               libbench=_clib.libbench_path(cache), impls=impls)
     print_result(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": _common.machine_info(), "import": res}, f,
-                      indent=1)
+    _common.save_json(args.json, "import", res)
 
 
 if __name__ == "__main__":

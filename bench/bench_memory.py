@@ -19,7 +19,6 @@ of 3 processes; 1 with --quick); the JSON has all of them.  rcffi runs after
 the API module built by each implementation (``_modules.py``).
 """
 import ast
-import json
 import subprocess
 import sys
 
@@ -194,22 +193,15 @@ def print_result(result, out=sys.stdout):
 
 
 def main(argv=None):
-    import argparse
     import _modules
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", default=None, help="write results here")
-    args = ap.parse_args(argv)
+    args = _common.parse_args(__doc__, argv)
     impls = _common.load_impls()
     cache = _common.cache_dir()
     specs = _modules.module_specs(cache, want=("bench",))
     modules = _modules.ensure_modules(impls, specs, cache, verbose=True)
     res = run(quick=args.quick, modules=modules, impls=impls)
     print_result(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": _common.machine_info(), "memory": res}, f,
-                      indent=1)
+    _common.save_json(args.json, "memory", res)
 
 
 if __name__ == "__main__":

@@ -473,19 +473,12 @@ def print_result(result, out=sys.stdout):
 
 
 def main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default=None,
-                    help="only the rows whose 'op [mode]' contains this")
-    ap.add_argument("--json", default=None, help="write results here")
-    args = ap.parse_args(argv)
+    args = _common.parse_args(__doc__, argv, lambda ap: ap.add_argument(
+        "--only", default=None,
+        help="only the rows whose 'op [mode]' contains this"))
     res = run(quick=args.quick, only=args.only)
     print_result(res)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": _common.machine_info(), "ops": res}, f,
-                      indent=1)
+    _common.save_json(args.json, "ops", res)
 
 
 if __name__ == "__main__":
