@@ -65,7 +65,7 @@ pub fn init_external_module(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<
     } else {
         0
     };
-    let (ffi, lib) = ffi_and_lib(py, &module_name, version, ctx, fastcall)?;
+    let (ffi, lib) = ffi_and_lib(py, &module_name, ctx, fastcall)?;
     let m = new_extension_module(py, &module_name)?;
     // setattr, not `add`: the module has no `__all__` (nor has upstream's), and `add` would make one
     m.setattr("ffi", &ffi)?;
@@ -115,7 +115,6 @@ static LOADED: Mutex<Option<HashMap<usize, (Py<Ffi>, Py<CLib>)>>> = Mutex::new(N
 fn ffi_and_lib(
     py: Python<'_>,
     module_name: &str,
-    version: i64,
     ctx: &'static CTypeContext,
     fastcall: usize,
 ) -> PyResult<(Py<Ffi>, Py<CLib>)> {
@@ -128,7 +127,7 @@ fn ffi_and_lib(
         return Ok(found);
     }
     let included = import_included(py, ctx)?;
-    let ffi = build_ffi(py, module_name, version, ctx, &included)?.unbind();
+    let ffi = build_ffi(py, module_name, ctx, &included)?.unbind();
     crate::hotslots::ready_clib(py);
     let lib = Py::new(
         py,
@@ -169,37 +168,16 @@ fn new_extension_module<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py,
     Ok(unsafe { Bound::from_owned_ptr_or_err(py, m) }?.cast_into::<PyModule>()?)
 }
 
-/// The FFI of the module: its tables read in place (`compiled_tables`), plus the layouts its C
-/// compiler gave.
+/// The FFI of the module: its tables read in place (`compiled_tables`), the layouts its C
+/// compiler gave among them. (Its version was checked by `init_external_module`.)
 fn build_ffi<'py>(
     py: Python<'py>,
     module_name: &str,
-    version: i64,
     ctx: &'static CTypeContext,
     included: &[IncludedModule],
 ) -> PyResult<Bound<'py, Ffi>> {
     // SAFETY (whole function): every array of the context has the length the context gives.
     let types = unsafe { slice(ctx.types as *const usize, ctx.num_types) };
-    let mut layouts = Vec::new();
-    for s in unsafe { slice(ctx.struct_unions, ctx.num_struct_unions) } {
-        let mut offsets = Vec::new();
-        if s.first_field_index >= 0 && s.num_fields > 0 {
-            let fs = unsafe { slice(ctx.fields.add(s.first_field_index as usize), s.num_fields) };
-            for f in fs {
-                offsets.push(if getop(op32(f.field_type_op)) == OP_BITFIELD {
-                    (-1, -1)
-                } else {
-                    (f.field_offset as i64, f.field_size as i64)
-                });
-            }
-        }
-        layouts.push((s.size as i64, s.alignment, offsets));
-    }
-    if !(VERSION_MIN..=VERSION_MAX).contains(&version) {
-        return Err(PyImportError::new_err(format!(
-            "cffi out-of-line Python module '{module_name}' has unknown version {version:#x}"
-        )));
-    }
     let tables = Tables::compiled(
         py,
         module_name.to_string(),
