@@ -404,27 +404,18 @@ unsafe fn call_with_arguments<'py>(
     unsafe { Bound::from_owned_ptr_or_err(py, r) }
 }
 
-/// One argument of a call from C as a new reference: C integers straight to Python ints (the
-/// common case), anything else through `convert::read`.
+/// One argument of a call from C as a new reference: plain numbers by the items' fast reader
+/// (`hotslots::FastRead`), anything else through `convert::read`.
 ///
 /// # Safety
 /// `p` must point to a value of type `t`; the GIL is held.
 unsafe fn read_argument(py: Python<'_>, t: &Bound<'_, CType>, p: *const u8) -> PyResult<*mut pyo3::ffi::PyObject> {
-    let ct = t.get();
-    let size = ct.size();
-    // SAFETY (the reads and C API calls): forwarded; the size comes from the ctype.
+    // SAFETY (the reads): forwarded.
     unsafe {
-        if ct.kind == Kind::Primitive && (1..=8).contains(&size) {
-            let obj = match ct.prim_kind() {
-                Some(PrimKind::Signed) => pyo3::ffi::PyLong_FromLongLong(model::raw::read_int(p, size as usize, true) as i64),
-                Some(PrimKind::Unsigned) => {
-                    pyo3::ffi::PyLong_FromUnsignedLongLong(model::raw::read_int(p, size as usize, false) as u64)
-                }
-                _ => return Ok(convert::read(py, t, p)?.into_ptr()),
-            };
-            return Bound::from_owned_ptr_or_err(py, obj).map(Bound::into_ptr);
+        match crate::hotslots::FastRead::for_type(t.get()) {
+            Some(read) => Bound::from_owned_ptr_or_err(py, read.read(p)).map(Bound::into_ptr),
+            None => Ok(convert::read(py, t, p)?.into_ptr()),
         }
-        Ok(convert::read(py, t, p)?.into_ptr())
     }
 }
 

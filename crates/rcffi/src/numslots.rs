@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 
 use crate::cdata::CData;
 use crate::ctype::Kind;
+use crate::hotslots::FastRead;
 use crate::rawslots::{guarded, replace, save};
 
 static BOOL: OnceLock<ffi::inquiry> = OnceLock::new();
@@ -99,18 +100,8 @@ unsafe extern "C" fn nb_int(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: as `nb_bool`.
     unsafe {
         let cd = cdata(obj);
-        let t = cd.ctype.get();
-        let size = t.size();
-        if t.kind == Kind::Primitive && size > 0 && size <= 8 {
-            match t.prim_kind() {
-                Some(PrimKind::Signed) => {
-                    return ffi::PyLong_FromLongLong(raw::read_int(cd.addr(), size as usize, true) as i64)
-                }
-                Some(PrimKind::Unsigned) => {
-                    return ffi::PyLong_FromUnsignedLongLong(raw::read_int(cd.addr(), size as usize, false) as u64)
-                }
-                _ => {}
-            }
+        if let Some(read @ (FastRead::Signed(_) | FastRead::Unsigned(_))) = FastRead::for_type(cd.ctype.get()) {
+            return read.read(cd.addr());
         }
         INT.get().map_or(std::ptr::null_mut(), |orig| orig(obj))
     }
@@ -121,9 +112,8 @@ unsafe extern "C" fn nb_float(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: as `nb_bool`.
     unsafe {
         let cd = cdata(obj);
-        let t = cd.ctype.get();
-        if t.kind == Kind::Primitive && t.prim_kind() == Some(PrimKind::Float) {
-            return ffi::PyFloat_FromDouble(raw::read_float(cd.addr(), t.size() as usize));
+        if let Some(read @ (FastRead::Float | FastRead::Double)) = FastRead::for_type(cd.ctype.get()) {
+            return read.read(cd.addr());
         }
         FLOAT.get().map_or(std::ptr::null_mut(), |orig| orig(obj))
     }
