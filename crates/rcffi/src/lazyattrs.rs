@@ -17,48 +17,43 @@ use pyo3::types::{PyList, PyType};
 
 use crate::errors::{CDefError, FFIError, PkgConfigError, VerificationError, VerificationMissing};
 
-/// The names served by `__getattr__`.
-const LAZY: [&str; 12] = [
-    "FFIError",
-    "CDefError",
-    "VerificationError",
-    "VerificationMissing",
-    "PkgConfigError",
-    "CField",
-    "buffer",
-    "FFILibrary",
-    "CLibrary",
-    "Lib",
-    "__FFIGlobSupport",
-    "__CData_iterator",
+/// Makes one of the module's types.
+type MakeType = for<'py> fn(Python<'py>) -> Bound<'py, PyType>;
+
+/// The types served by `__getattr__`, by name.
+const TYPES: [(&str, MakeType); 12] = [
+    ("FFIError", |py| py.get_type::<FFIError>()),
+    ("CDefError", |py| py.get_type::<CDefError>()),
+    ("VerificationError", |py| py.get_type::<VerificationError>()),
+    ("VerificationMissing", |py| py.get_type::<VerificationMissing>()),
+    ("PkgConfigError", |py| py.get_type::<PkgConfigError>()),
+    ("CField", |py| py.get_type::<crate::record::CField>()),
+    ("buffer", crate::buffer_fast::buffer_type),
+    ("FFILibrary", |py| py.get_type::<crate::dllib::DlLib>()),
+    ("CLibrary", |py| py.get_type::<crate::library::Library>()),
+    ("Lib", |py| py.get_type::<crate::libobj::Lib>()),
+    ("__FFIGlobSupport", |py| py.get_type::<crate::globsupport::GlobSupport>()),
+    ("__CData_iterator", |py| py.get_type::<crate::cdata::CDataIter>()),
 ];
+
+/// Every name made on demand: the types above and the low-level functions.
+fn lazy_names() -> impl Iterator<Item = &'static str> {
+    TYPES.iter().map(|(n, _)| *n).chain(crate::lowlevel::FUNCTIONS.iter().map(|(n, _)| *n))
+}
 
 #[pyfunction]
 #[pyo3(pass_module)]
 pub fn __getattr__(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Py<PyAny>> {
-    let py = module.py();
     if let Some((_, make)) = crate::lowlevel::FUNCTIONS.iter().find(|(n, _)| *n == name) {
         // made once: from now on the module's dict answers
         let f = make(module)?;
         module.setattr(name, &f)?;
         return Ok(f.into_any().unbind());
     }
-    let t = match name {
-        "FFIError" => py.get_type::<FFIError>(),
-        "CDefError" => py.get_type::<CDefError>(),
-        "VerificationError" => py.get_type::<VerificationError>(),
-        "VerificationMissing" => py.get_type::<VerificationMissing>(),
-        "PkgConfigError" => py.get_type::<PkgConfigError>(),
-        "CField" => py.get_type::<crate::record::CField>(),
-        "buffer" => crate::buffer_fast::buffer_type(py),
-        "FFILibrary" => py.get_type::<crate::dllib::DlLib>(),
-        "CLibrary" => py.get_type::<crate::library::Library>(),
-        "Lib" => py.get_type::<crate::libobj::Lib>(),
-        "__CData_iterator" => py.get_type::<crate::cdata::CDataIter>(),
-        "__FFIGlobSupport" => py.get_type::<crate::globsupport::GlobSupport>(),
-        _ => return Err(PyAttributeError::new_err(format!("module '_cffi_backend' has no attribute '{name}'"))),
-    };
-    Ok(t.into_any().unbind())
+    match TYPES.iter().find(|(n, _)| *n == name) {
+        Some((_, make)) => Ok(make(module.py()).into_any().unbind()),
+        None => Err(PyAttributeError::new_err(format!("module '_cffi_backend' has no attribute '{name}'"))),
+    }
 }
 
 /// `dir(module)`: the names made at init and the ones made on demand.
@@ -66,7 +61,7 @@ pub fn __getattr__(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Py<PyAn
 #[pyo3(pass_module)]
 pub fn __dir__(module: &Bound<'_, PyModule>) -> PyResult<Py<PyList>> {
     let names = PyList::new(module.py(), module.dict().keys())?;
-    for name in LAZY.into_iter().chain(crate::lowlevel::FUNCTIONS.iter().map(|(n, _)| *n)) {
+    for name in lazy_names() {
         if !names.contains(name)? {
             names.append(name)?;
         }
@@ -82,7 +77,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // `from _cffi_backend import *` (upstream's test_c.py does it) takes the names in
     // `__all__`, asking `__getattr__` for these.
     let all = m.index()?;
-    for name in LAZY.into_iter().chain(crate::lowlevel::FUNCTIONS.iter().map(|(n, _)| *n)) {
+    for name in lazy_names() {
         all.append(name)?;
     }
     Ok(())
@@ -92,11 +87,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(module = "_cffi_backend", name = "__LazyType", frozen)]
 pub struct LazyType {
     name: &'static str,
-    make: fn(Python<'_>) -> Bound<'_, PyType>,
+    make: MakeType,
 }
 
 impl LazyType {
-    pub fn new(py: Python<'_>, name: &'static str, make: fn(Python<'_>) -> Bound<'_, PyType>) -> PyResult<Py<LazyType>> {
+    pub fn new(py: Python<'_>, name: &'static str, make: MakeType) -> PyResult<Py<LazyType>> {
         Py::new(py, LazyType { name, make })
     }
 }
