@@ -350,10 +350,8 @@ unsafe extern "C" fn getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject)
         let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
         let this = cd.get();
         if let Some(f) = field_named(this, name) {
-            if f.bitshift == -1 && !this.addr().is_null() {
-                if let Some(read) = FastRead::for_type(f.ctype.get()) {
-                    return read.read(this.addr().wrapping_add(f.offset));
-                }
+            if let Some((p, read)) = fast_field(this, f) {
+                return read.read(p);
             }
             // any other field: read as PyO3's __getattribute__ would, without its trampoline
             return guarded(py, c"rcffi: internal error reading a field", || this.read_field(py, f));
@@ -388,9 +386,17 @@ unsafe fn field_named<'a>(this: &'a CData, name: *mut ffi::PyObject) -> Option<&
     }
 }
 
-/// Where field `name` of the struct that `obj` stands for is, and how it reads: for a plain
-/// (not bit-) field of fast-read type, through a non-NULL address; None (with nothing done)
-/// otherwise.
+/// Where field `f` of the struct that `this` stands for is, and how it reads: for a plain (not
+/// bit-) field of fast-read type, through a non-NULL address; None otherwise.
+fn fast_field(this: &CData, f: &crate::record::Field) -> Option<(*mut u8, FastRead)> {
+    if f.bitshift != -1 || this.addr().is_null() {
+        return None;
+    }
+    let read = FastRead::for_type(f.ctype.get())?;
+    Some((this.addr().wrapping_add(f.offset), read))
+}
+
+/// `fast_field` of the field `name` of cdata `obj`.
 ///
 /// # Safety
 /// `obj` is a cdata and `name` a live object; the GIL is held.
@@ -400,12 +406,7 @@ unsafe fn fast_field_at(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Op
         let py = Python::assume_attached();
         let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
         let this = cd.get();
-        let f = field_named(this, name)?;
-        if f.bitshift != -1 || this.addr().is_null() {
-            return None;
-        }
-        let read = FastRead::for_type(f.ctype.get())?;
-        Some((this.addr().wrapping_add(f.offset), read))
+        fast_field(this, field_named(this, name)?)
     }
 }
 
