@@ -114,8 +114,6 @@ def fmt_time(seconds):
 def fmt_ns(ns):
     if ns is None or ns != ns:
         return "n/a"
-    if ns >= 1e5:
-        return "%.0f" % ns
     if ns >= 100:
         return "%.0f" % ns
     return "%.1f" % ns
