@@ -83,6 +83,18 @@ def test_layouts_from_the_compiler(module):
     assert ffi.sizeof("myint_t") == 2
 
 
+def test_lib_object_as_upstream(module):
+    import weakref
+    lib = module.lib
+    assert repr(lib) == "<Lib object for '_rcffi_apimode'>"
+    assert lib.__class__ is type(sys)          # so that help(lib) shows a module
+    assert lib.__name__ == "_rcffi_apimode.lib"
+    assert "add" in dir(lib) and "add" in lib.__dict__
+    # upstream's Lib type has no weakref slot
+    with pytest.raises(TypeError):
+        weakref.ref(lib)
+
+
 def test_extern_python(module):
     lib, ffi = module.lib, module.ffi
 
