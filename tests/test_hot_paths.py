@@ -283,3 +283,25 @@ def test_initializers_from_sequences():
         ffi.new("int[2]", [1, "x"])
     assert ffi.new("unsigned long long[1]", [2**64 - 1])[0] == 2**64 - 1
     assert ffi.new("long long[1]", [-2**63])[0] == -2**63
+
+
+@pytest.mark.parametrize("name", ["new", "cast", "typeof", "sizeof", "string"])
+def test_raw_ffi_methods_keep_docs_signatures_and_keywords(name):
+    # crates/rcffi/src/fastmethods.rs replaces these five PyO3 methods of
+    # the backend's FFI by METH_FASTCALL entries: same doc, same signature,
+    # and keyword calls still served (by the PyO3 method kept aside).
+    import inspect
+    import _cffi_backend
+    method = getattr(_cffi_backend.FFI, name)
+    assert method.__doc__ and method.__doc__[0].isupper()
+    params = list(inspect.signature(method).parameters)
+    assert params[0] == "self" and len(params) >= 2
+    f = FFI()
+    f.cdef("struct kw { int a; };")
+    assert getattr(type(f), name) is method     # rcffi's FFI inherits them
+    p = f.new(cdecl="struct kw *", init=[5])
+    assert p.a == 5
+    assert f.cast(cdecl="int", source=7) == f.cast("int", 7)
+    assert f.typeof(cdecl="int") is f.typeof("int")
+    assert f.sizeof(cdecl="struct kw") == 4
+    assert f.string(cdata=f.new("char[]", b"hi"), maxlen=1) == b"h"

@@ -145,7 +145,8 @@ pub fn install(py: Python<'_>) {
     ];
     for (m, f) in table {
         // SAFETY: `tp` is the FFI heap type, alive for the interpreter's life, with a plain
-        // dict; the GIL is held. On any failure PyO3's method simply stays.
+        // dict; the GIL is held. On any failure PyO3's method simply stays. A method descriptor
+        // (its type checked) holds its definition, which CPython requires to outlive it.
         unsafe {
             let dict = (*tp).tp_dict;
             if dict.is_null() {
@@ -155,18 +156,20 @@ pub fn install(py: Python<'_>) {
             if original.is_null() || m.original.set(Bound::from_borrowed_ptr(py, original).unbind()).is_err() {
                 continue;
             }
-            // The definition and its doc must outlive the type: leaked, once per method.
-            let doc_text = Bound::from_borrowed_ptr(py, original)
-                .getattr("__doc__")
-                .and_then(|d| d.extract::<String>())
-                .ok()
-                .and_then(|d| std::ffi::CString::new(d).ok())
-                .map_or(std::ptr::null(), |d| d.into_raw().cast_const());
+            // The same doc: the replaced method's own text, which lives as long as its
+            // definition, which lives as long as the method object (kept in `m.original`).
+            let doc = if ffi::Py_TYPE(original) == std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) {
+                let def = (*original.cast::<ffi::PyMethodDescrObject>()).d_method;
+                if def.is_null() { std::ptr::null() } else { (*def).ml_doc }
+            } else {
+                std::ptr::null()
+            };
+            // The definition must outlive the type: leaked, once per method.
             let def = Box::leak(Box::new(ffi::PyMethodDef {
                 ml_name: m.name.as_ptr(),
                 ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: f },
                 ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-                ml_doc: doc_text,
+                ml_doc: doc,
             }));
             let descr = ffi::PyDescr_NewMethod(tp, def);
             if descr.is_null() {
