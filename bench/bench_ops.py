@@ -56,6 +56,10 @@ OPS = [
      ABI, 1),
     ("reference", "ctypes add(1, 2), no argtypes", None, "cl_plain.add(1, 2)",
      ABI, 1),
+    # nop() without releasing the GIL (PyDLL): beside ctypes' nop() row, what
+    # the GIL release and retake alone cost, which every implementation pays
+    ("reference", "ctypes nop() keeping the GIL (PyDLL)", None,
+     "cl_gil.nop()", ABI, 1),
     # ---- calls
     ("calls", "add(1, 2) as lib.add(1, 2)", "lib.add(1, 2)", "cl.add(1, 2)",
      ALL, 1),
@@ -208,6 +212,9 @@ def _space_ctypes(libbench):
     }
     ns["addr"] = c.addressof(ns["ct_arr"])
     ns["cl_plain"] = c.CDLL(libbench)      # no argtypes / restype
+    ns["cl_gil"] = c.PyDLL(libbench)       # calls keep the GIL
+    ns["cl_gil"].nop.argtypes = []
+    ns["cl_gil"].nop.restype = None
     return ns
 
 
