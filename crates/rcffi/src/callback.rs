@@ -184,7 +184,7 @@ pub fn new_callback(
     }
     let closure = Closure { code, closure: guard.0 };
     std::mem::forget(guard);
-    CData::with(ct, code.cast(), -1, Owner::Callback(closure)).into_object(py)
+    CData::with(ct, Owner::Callback(closure)).into_object(py)
 }
 
 /// What a call into Python needs, for function type `ct`: the callable, `onerror`, and the
