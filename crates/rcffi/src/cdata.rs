@@ -1122,9 +1122,15 @@ impl CData {
         unsafe {
             let ctype = std::ptr::read(std::ptr::addr_of!((*this).ctype));
             pyo3::ffi::Py_DECREF(ctype.into_ptr());
-            match std::ptr::read(std::ptr::addr_of!((*this).owner)) {
+            let owner = std::ptr::addr_of!((*this).owner);
+            // Inline storage and borrowed memory, most cdata, hold nothing to release (a test
+            // of the tag rather than the out-of-line drop and its jump table).
+            if (*owner).tag() <= tag::BORROWED {
+                return;
+            }
+            match std::ptr::read(owner) {
                 Owner::CoOwn { owner, .. } => pyo3::ffi::Py_DECREF(owner.into_ptr()),
-                // memory (Own, OwnMalloc), or nothing at all; any other kind drops the usual way
+                // memory (Own, OwnMalloc); any other kind drops the usual way
                 other => drop(other),
             }
         }
