@@ -213,7 +213,10 @@ pub enum Owner {
     Gc { original: Py<CData>, destructor: GilSlot } = tag::GC,
 }
 
-/// The tags of `Owner` that `CData::addr` and `CData::length` test.
+/// The tags of `Owner` that `CData::addr`, `CData::length` and `CData::release_in_place` test:
+/// the inline kinds first (`..=OWN_INLINE_SIZED`), then borrowed (all of `..=BORROWED` hold
+/// nothing to release), then the kinds with their memory's length (`OWN_INLINE_SIZED..=OWN_MALLOC`
+/// keep it in their second word).
 mod tag {
     pub const INLINE: usize = 0;
     pub const OWN_INLINE: usize = 1;
