@@ -163,7 +163,7 @@ impl<const N: usize> Inline<N> {
     /// How many bytes fit (at an alignment of at most 8).
     pub const SIZE: usize = 8 * N;
 
-    pub fn zeroed() -> Inline<N> {
+    pub const fn zeroed() -> Inline<N> {
         Inline(UnsafeCell::new([0; N]))
     }
 }
@@ -237,18 +237,20 @@ const _: () = {
     /// The three words of `owner`.
     const fn words(owner: &Owner) -> [usize; 3] {
         // SAFETY: `Owner` is three words (asserted above), all initialized in the variants
-        // checked below (a tag and two plain words each).
+        // checked below (a tag and two plain words, or a word of inline storage and a length).
         unsafe { *(owner as *const Owner).cast::<[usize; 3]>() }
     }
     let borrowed = Owner::Borrowed { ptr: 0x1230, length: 7 };
     let own = Owner::Own { mem: PyMemBlock(0x4560 as *mut u8), length: 8 };
     let own_malloc = Owner::OwnMalloc { mem: MallocBlock(0x7890 as *mut u8), length: 9 };
-    let (b, o, m) = (words(&borrowed), words(&own), words(&own_malloc));
+    let sized = Owner::OwnInlineSized { cell: Inline::zeroed(), length: 10 };
+    let (b, o, m, i) = (words(&borrowed), words(&own), words(&own_malloc), words(&sized));
     assert!(b[0] == tag::BORROWED && b[1] == 0x1230 && b[2] == 7);
     assert!(o[0] == tag::OWN && o[1] == 0x4560 && o[2] == 8);
     assert!(m[0] == tag::OWN_MALLOC && m[1] == 0x7890 && m[2] == 9);
+    assert!(i[0] == tag::OWN_INLINE_SIZED && i[1] == 0 && i[2] == 10);
     // (Nothing to free: these blocks were never allocated.)
-    std::mem::forget((borrowed, own, own_malloc));
+    std::mem::forget((borrowed, own, own_malloc, sized));
 };
 
 impl Owner {
