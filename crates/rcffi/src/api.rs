@@ -15,22 +15,27 @@ use crate::ctype::{CType, Kind};
 
 /// `ffi.new(ct, init)`: zeroed memory for `*ct` or `ct[]`, owned by the returned cdata.
 pub fn newp(py: Python<'_>, ct: &Bound<'_, CType>, init: Option<&Bound<'_, PyAny>>) -> PyResult<Py<CData>> {
-    newp_with(py, ct, init, |size, align| {
-        // `align` is at least 8 here: inline storage serves exactly what needs no more.
-        if size <= Inline::SIZE && align <= 8 {
+    newp_with(py, ct, init, |size, align, length| {
+        // `align` is at least 8 here: inline storage serves exactly what needs no more. A
+        // length per object (open arrays, var-size structs) takes half of that storage.
+        if size <= Inline::<2>::SIZE && align <= 8 && length < 0 {
             return Ok(Owner::OwnInline(Inline::zeroed()));
         }
-        OwnedMem::zeroed(size, align).map(Owner::Own)
+        if size <= Inline::<1>::SIZE && align <= 8 {
+            return Ok(Owner::OwnInlineSized { cell: Inline::zeroed(), length });
+        }
+        Ok(Owner::own(OwnedMem::zeroed(size, align)?, length))
     })
 }
 
-/// `ffi.new()` with the memory from `alloc(size, align)`, which returns the owner of zeroed (or,
-/// for allocators that asked for it, uninitialized) memory.
+/// `ffi.new()` with the memory from `alloc(size, align, length)`, which returns the owner of
+/// zeroed (or, for allocators that asked for it, uninitialized) memory, for a cdata with that
+/// `length` (see `CData::length`).
 pub fn newp_with(
     py: Python<'_>,
     ct: &Bound<'_, CType>,
     init: Option<&Bound<'_, PyAny>>,
-    alloc: impl FnOnce(usize, usize) -> PyResult<Owner>,
+    alloc: impl FnOnce(usize, usize, isize) -> PyResult<Owner>,
 ) -> PyResult<Py<CData>> {
     let (data_size, length, item) = new_size(py, ct, init)?;
     let t = ct.get();
@@ -38,14 +43,9 @@ pub fn newp_with(
         Kind::Pointer => t.item_ref(py).align(),
         _ => t.align(),
     };
-    let owner = alloc(data_size, align.max(8))?;
-    let ptr = match &owner {
-        Owner::Own(mem) => mem.ptr(),
-        Owner::Allocated { raw, .. } => raw.get().addr(),
-        // Known once the object exists (below).
-        _ => std::ptr::null_mut(),
-    };
-    let cd = CData::with(ct, ptr, length, owner).into_object(py)?;
+    let owner = alloc(data_size, align.max(8), length)?;
+    let cd = CData::with(ct, owner).into_object(py)?;
+    // (For memory inside the object, known only now that the object exists.)
     let ptr = cd.get().addr();
     // For `T[]`, an integer initializer is only the length.
     let only_length = t.kind == Kind::Array && t.length < 0 && init.is_some_and(|i| i.is_instance_of::<PyInt>());
@@ -601,9 +601,7 @@ pub fn new_handle(py: Python<'_>, ct: &Bound<'_, CType>, obj: Py<PyAny>) -> PyRe
     if !t.is_void_pointer(py) {
         return Err(PyTypeError::new_err(format!("needs 'void *', got '{}'", t.name)));
     }
-    let cell = crate::handle::HandleCell::new(obj);
-    let addr = cell.addr();
-    CData::with(ct, addr, -1, Owner::Handle(cell)).into_object(py)
+    CData::with(ct, Owner::Handle(crate::handle::HandleCell::new(obj))).into_object(py)
 }
 
 pub fn from_handle(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -643,5 +641,5 @@ pub fn gc(py: Python<'_>, cd: &Bound<'_, CData>, destructor: Option<Py<PyAny>>) 
         return Err(PyTypeError::new_err("Can remove destructor only on a object previously returned by ffi.gc()"));
     }
     let owner = Owner::Gc { original: cd.clone().unbind(), destructor: crate::gilslot::GilSlot::new(destructor) };
-    CData::with(t, c.addr(), c.length, owner).into_object(py)
+    CData::with(t, owner).into_object(py)
 }

@@ -233,11 +233,12 @@ pub fn from_buffer(py: Python<'_>, ct: &Bound<'_, CType>, obj: &Bound<'_, PyAny>
             length = (nbytes / item_size) as isize;
         }
     }
-    let owner = Owner::Buffer(Box::new(crate::cdata::BufferOwner {
+    let buffer = Box::new(crate::cdata::BufferOwner {
         view: std::sync::Mutex::new(Some(view)),
         source_type: obj.get_type().unbind(),
-    }));
-    CData::with(ct, ptr, length, owner).into_object(py)
+        length,
+    });
+    CData::with(ct, Owner::Buffer { ptr: ptr as usize, buffer }).into_object(py)
 }
 
 /// `array.array`, `bytearray`: a type's name as upstream's reprs show it (module-qualified

@@ -433,8 +433,7 @@ unsafe fn read_result(py: Python<'_>, f: &FunctionInfo, result: *mut u8) -> PyRe
             let mem = OwnedMem::zeroed(size as usize, t.align())?;
             // SAFETY: both hold `size` bytes; they are distinct allocations.
             unsafe { std::ptr::copy_nonoverlapping(result, mem.ptr(), size as usize) };
-            let p = mem.ptr();
-            Ok(CData::with(rt, p, -1, Owner::Own(mem)).into_object(py)?.into_any())
+            Ok(CData::with(rt, Owner::own(mem, -1)).into_object(py)?.into_any())
         }
         // SAFETY: forwarded from the caller.
         _ => unsafe { convert::read(py, rt, result) },

@@ -34,9 +34,14 @@ struct Info {
 }
 
 /// The closure behind a callback cdata: keeps the libffi closure and the callable alive.
+///
+/// Two words, the code address first (where `CData::addr` reads it, see `cdata::Owner`). The
+/// `Info` is the closure's user data, of which this value owns one reference (from
+/// `Arc::into_raw`).
+#[repr(C)]
 pub struct Closure {
+    code: *mut c_void,
     closure: *mut raw::ffi_closure,
-    info: Arc<Info>,
 }
 
 // SAFETY: the libffi closure is written only while being prepared (before this value exists)
@@ -46,14 +51,26 @@ unsafe impl Send for Closure {}
 unsafe impl Sync for Closure {}
 
 impl Closure {
+    /// The address C calls: the callback cdata's address.
+    #[inline]
+    pub fn code(&self) -> *mut u8 {
+        self.code.cast()
+    }
+
+    fn info(&self) -> &Info {
+        // SAFETY: the user data is the `Info` given to ffi_prep_closure_loc (`new_callback`),
+        // whose reference this value owns until it drops; the closure is freed only then.
+        unsafe { &*(*self.closure).user_data.cast::<Info>() }
+    }
+
     /// The Python callable (None once cleared by the garbage collector).
     pub fn callable(&self, py: Python<'_>) -> Py<PyAny> {
-        self.info.callable.get(py).unwrap_or_else(|| py.None())
+        self.info().callable.get(py).unwrap_or_else(|| py.None())
     }
 
     pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        self.info.callable.traverse(visit)?;
-        self.info.onerror.traverse(visit)
+        self.info().callable.traverse(visit)?;
+        self.info().onerror.traverse(visit)
     }
 
     /// Break reference cycles (callable -> ... -> this callback). Calls from C then only
@@ -61,8 +78,8 @@ impl Closure {
     pub fn clear(&self) {
         // tp_clear runs with the GIL held: attaching is only bookkeeping.
         Python::attach(|py| {
-            let callable = self.info.callable.take(py);
-            let onerror = self.info.onerror.take(py);
+            let callable = self.info().callable.take(py);
+            let onerror = self.info().onerror.take(py);
             drop((callable, onerror));
         })
     }
@@ -70,9 +87,14 @@ impl Closure {
 
 impl Drop for Closure {
     fn drop(&mut self) {
-        // SAFETY: allocated by ffi_closure_alloc in `new_callback`, freed only here; the info it
-        // points to is dropped after it.
-        unsafe { raw::ffi_closure_free(self.closure.cast()) };
+        // SAFETY: allocated by ffi_closure_alloc in `new_callback`, freed only here; its user
+        // data is the reference to the `Info` this value owns, given back after the closure is
+        // freed (a call running meanwhile holds its own).
+        unsafe {
+            let info = (*self.closure).user_data.cast_const().cast::<Info>();
+            raw::ffi_closure_free(self.closure.cast());
+            drop(Arc::from_raw(info));
+        }
     }
 }
 
@@ -147,24 +169,22 @@ pub fn new_callback(
         )));
     };
 
-    // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which `info`
-    // keeps alive as long as the closure; `info` is shared, so its address is stable, and the
-    // closure's reference is dropped only after the closure is freed (see `Closure`).
+    // The closure's user data is a reference to `info`, which the closure owns (see `Closure`).
+    let user_data = Arc::into_raw(info);
+    // SAFETY: the closure was just allocated; the CIF lives in the function ctype, which the
+    // `Info` keeps alive as long as the closure; the `Info` is shared, so its address is stable,
+    // and the closure's reference is dropped only after the closure is freed.
     let status = unsafe {
-        raw::ffi_prep_closure_loc(
-            guard.0,
-            plan.raw_cif(),
-            Some(trampoline),
-            Arc::as_ptr(&info).cast_mut().cast(),
-            code,
-        )
+        raw::ffi_prep_closure_loc(guard.0, plan.raw_cif(), Some(trampoline), user_data.cast_mut().cast(), code)
     };
     if status != raw::ffi_status_FFI_OK {
+        // SAFETY: the reference made just above, which no closure took.
+        drop(unsafe { Arc::from_raw(user_data) });
         return Err(PySystemError::new_err("libffi failed to build this callback"));
     }
-    let closure = Closure { closure: guard.0, info };
+    let closure = Closure { code, closure: guard.0 };
     std::mem::forget(guard);
-    CData::with(ct, code.cast(), -1, Owner::Callback(closure)).into_object(py)
+    CData::with(ct, Owner::Callback(closure)).into_object(py)
 }
 
 /// What a call into Python needs, for function type `ct`: the callable, `onerror`, and the
@@ -302,8 +322,9 @@ unsafe extern "C" fn trampoline(_cif: *mut raw::ffi_cif, result: *mut c_void, ar
         crate::errno::restore();
         return;
     }
-    // SAFETY: `user` is the `Info` given to ffi_prep_closure_loc, from Arc::as_ptr; the closure
-    // being called holds a reference, so taking our own for the call is sound.
+    // SAFETY: `user` is an `Info` in an Arc: the closure's user data (a reference the closure
+    // being called holds) or a `Handler`'s (which its caller holds), so taking our own reference
+    // for the call is sound.
     let info = unsafe {
         Arc::increment_strong_count(user);
         Arc::from_raw(user)

@@ -175,8 +175,7 @@ unsafe extern "C" fn struct_to_owning_object(data: *mut c_char, t: *mut c_void) 
         let mem = OwnedMem::zeroed(size.max(1), t.get().align().max(1))?;
         // SAFETY: both hold `size` bytes.
         unsafe { std::ptr::copy_nonoverlapping(data as *const u8, mem.ptr(), size) };
-        let p = mem.ptr();
-        Ok(CData::with(&t, p, -1, Owner::Own(mem)).into_object(py)?.into_any())
+        Ok(CData::with(&t, Owner::own(mem, -1)).into_object(py)?.into_any())
     })();
     new_ref(r, py)
 }

@@ -3,14 +3,19 @@
 //! The address means, as in upstream: for pointers, arrays and functions, the pointer value
 //! itself; for structs and unions, the struct's address; for primitives, where the value is
 //! stored (inline in the object for `ffi.cast()` results).
+//!
+//! A cdata is its ctype, its `Owner` and a vectorcall entry. The owner also holds the address
+//! and the per-object length, each kind only what it needs (see `Owner`): with the object
+//! header and the weak reference slot, a live `ffi.new("int *")` takes 64 bytes, as upstream's.
 
-use std::alloc::Layout;
 use std::cell::UnsafeCell;
 use std::sync::Mutex;
 
 use model::PrimKind;
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyAttributeError, PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyAttributeError, PyIndexError, PyMemoryError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyFloat, PyInt, PySlice, PyString, PyTuple};
@@ -19,27 +24,70 @@ use crate::convert;
 use crate::gilslot::GilSlot;
 use crate::ctype::{self, CType, Kind};
 
-/// Memory that a cdata allocated and frees when it dies (`ffi.new()`). Two words (it is part
-/// of every owning cdata): the size and the log2 of the alignment share the second.
-pub struct OwnedMem {
-    ptr: *mut u8,
-    size_and_align: usize,
-}
+/// Blocks up to this size come from Python's allocator, whose pools serve them faster than
+/// malloc; bigger ones it would only pass on to malloc, more slowly than calling malloc
+/// directly (`new("char[]", 1000 bytes)`: 130 ns instead of 106).
+const PYMEM_MAX: usize = 512;
 
-/// Where the log2 of the alignment sits in `OwnedMem::size_and_align` (sizes stay below).
-const ALIGN_SHIFT: u32 = 56;
+/// The alignment both Python's allocator and malloc guarantee on 64-bit platforms.
+const MALLOC_ALIGN: usize = 16;
 
-/// Whether `OwnedMem` takes a block from Python's allocator: the sizes its pools serve (up to
-/// 512 bytes), at the alignment it guarantees on 64-bit platforms (16).
-fn from_python_pools(layout: Layout) -> bool {
-    layout.size() <= 512 && layout.align() <= 16
-}
+/// A block from Python's allocator (`PyMem_*`), freed when dropped. One word: the address.
+#[repr(transparent)]
+pub struct PyMemBlock(*mut u8);
+
+/// A block from C's allocator (`calloc`, `malloc`, `posix_memalign`), freed when dropped. One
+/// word: the address.
+#[repr(transparent)]
+pub struct MallocBlock(*mut u8);
 
 // SAFETY: the memory is plain bytes owned by this value alone; access is serialized by the GIL
 // like any cdata access.
-unsafe impl Send for OwnedMem {}
+unsafe impl Send for PyMemBlock {}
 // SAFETY: as above.
-unsafe impl Sync for OwnedMem {}
+unsafe impl Sync for PyMemBlock {}
+// SAFETY: as above.
+unsafe impl Send for MallocBlock {}
+// SAFETY: as above.
+unsafe impl Sync for MallocBlock {}
+
+impl PyMemBlock {
+    #[inline]
+    pub fn ptr(&self) -> *mut u8 {
+        self.0
+    }
+}
+
+impl MallocBlock {
+    #[inline]
+    pub fn ptr(&self) -> *mut u8 {
+        self.0
+    }
+}
+
+impl Drop for PyMemBlock {
+    fn drop(&mut self) {
+        // SAFETY: from PyMem_Malloc/PyMem_Calloc (`OwnedMem::allocate`), freed only here; cdata
+        // and call temporaries die with the GIL held (CPython deallocates with it).
+        unsafe { pyo3::ffi::PyMem_Free(self.0.cast()) }
+    }
+}
+
+impl Drop for MallocBlock {
+    fn drop(&mut self) {
+        // SAFETY: from calloc, malloc or posix_memalign (`OwnedMem::allocate`), all freed by
+        // free(), and only here.
+        unsafe { libc::free(self.0.cast()) }
+    }
+}
+
+/// Memory that a cdata allocated and frees when it dies (`ffi.new()`), or that a call holds
+/// while it runs. Neither allocator needs the size or the alignment to free a block, so an
+/// owning cdata keeps only the block (`Owner::own`).
+pub enum OwnedMem {
+    Py(PyMemBlock),
+    Malloc(MallocBlock),
+}
 
 impl OwnedMem {
     /// Zeroed memory of `size` bytes (at least 1) aligned to `align`.
@@ -54,109 +102,199 @@ impl OwnedMem {
     }
 
     fn allocate(size: usize, align: usize, zeroed: bool) -> PyResult<OwnedMem> {
-        let layout = Layout::from_size_align(size.max(1), align.clamp(1, 4096).next_power_of_two())
-            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("allocation too large"))?;
-        // SAFETY: the layout has a non-zero size; uninitialized bytes are only ever read as
-        // plain data (C's malloc semantics). Python's allocator (called with the GIL held, as
-        // every `ffi.new()` is) serves small blocks from its pools, faster than malloc (bigger
-        // ones it hands to malloc, more slowly than the Rust allocator does), aligned to 16.
-        let ptr = unsafe {
-            match (from_python_pools(layout), zeroed) {
-                (true, true) => pyo3::ffi::PyMem_Calloc(1, layout.size()).cast(),
-                (true, false) => pyo3::ffi::PyMem_Malloc(layout.size()).cast(),
-                (false, true) => std::alloc::alloc_zeroed(layout),
-                (false, false) => std::alloc::alloc(layout),
+        let bytes = size.max(1);
+        let align = align.clamp(1, 4096).next_power_of_two();
+        if bytes > isize::MAX as usize - (align - 1) {
+            return Err(PyMemoryError::new_err("allocation too large"));
+        }
+        let failed = || PyMemoryError::new_err(format!("cannot allocate {size} bytes"));
+        // (Uninitialized bytes below are only ever read as plain data: C's malloc semantics.)
+        if bytes <= PYMEM_MAX && align <= MALLOC_ALIGN {
+            // SAFETY: a non-zero size; called with the GIL held, as every `ffi.new()` and every
+            // call that needs temporaries is.
+            let ptr: *mut u8 = unsafe {
+                if zeroed {
+                    pyo3::ffi::PyMem_Calloc(1, bytes).cast()
+                } else {
+                    pyo3::ffi::PyMem_Malloc(bytes).cast()
+                }
+            };
+            return if ptr.is_null() { Err(failed()) } else { Ok(OwnedMem::Py(PyMemBlock(ptr))) };
+        }
+        // SAFETY: a non-zero size; posix_memalign gets a power of two above 16, so a multiple
+        // of the pointer size, and writes `ptr` only on success; the zeroing stays within the
+        // block just allocated.
+        let ptr: *mut u8 = unsafe {
+            if align <= MALLOC_ALIGN {
+                if zeroed {
+                    libc::calloc(1, bytes).cast()
+                } else {
+                    libc::malloc(bytes).cast()
+                }
+            } else {
+                let mut ptr = std::ptr::null_mut();
+                if libc::posix_memalign(&mut ptr, align, bytes) != 0 {
+                    ptr = std::ptr::null_mut();
+                } else if zeroed {
+                    std::ptr::write_bytes(ptr.cast::<u8>(), 0, bytes);
+                }
+                ptr.cast()
             }
         };
         if ptr.is_null() {
-            return Err(pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes")));
+            return Err(failed());
         }
-        let packed = layout.size() | ((layout.align().trailing_zeros() as usize) << ALIGN_SHIFT);
-        Ok(OwnedMem { ptr, size_and_align: packed })
+        Ok(OwnedMem::Malloc(MallocBlock(ptr)))
     }
 
     pub fn ptr(&self) -> *mut u8 {
-        self.ptr
-    }
-
-    fn layout(&self) -> Layout {
-        let size = self.size_and_align & ((1usize << ALIGN_SHIFT) - 1);
-        let align = 1usize << (self.size_and_align >> ALIGN_SHIFT);
-        // SAFETY: the very size and alignment of a Layout made in `allocate`.
-        unsafe { Layout::from_size_align_unchecked(size, align) }
-    }
-}
-
-impl Drop for OwnedMem {
-    fn drop(&mut self) {
-        let layout = self.layout();
-        // SAFETY: allocated in `allocate` with this very layout, by the allocator it chose;
-        // cdata die with the GIL held (CPython deallocates with it).
-        unsafe {
-            if from_python_pools(layout) {
-                pyo3::ffi::PyMem_Free(self.ptr.cast());
-            } else {
-                std::alloc::dealloc(self.ptr, layout)
-            }
+        match self {
+            OwnedMem::Py(b) => b.ptr(),
+            OwnedMem::Malloc(b) => b.ptr(),
         }
     }
 }
 
-/// Inline storage for primitive values (`ffi.cast("int", 42)`), big enough for `long double`
-/// and `double _Complex`; also the memory of small `ffi.new()` allocations.
-pub struct Inline(UnsafeCell<[u64; 2]>);
+/// Storage inside the object: `N` words, aligned to 8. An `UnsafeCell`: C code and the
+/// conversions write it through the address `CData::addr` gives.
+pub struct Inline<const N: usize>(UnsafeCell<[u64; N]>);
 
-impl Inline {
-    /// What fits inline: at most this many bytes, aligned to at most 8.
-    pub const SIZE: usize = 16;
+impl<const N: usize> Inline<N> {
+    /// How many bytes fit (at an alignment of at most 8).
+    pub const SIZE: usize = 8 * N;
 
-    pub fn zeroed() -> Inline {
-        Inline(UnsafeCell::new([0; 2]))
+    pub const fn zeroed() -> Inline<N> {
+        Inline(UnsafeCell::new([0; N]))
     }
 }
 
 // SAFETY: plain bytes; access is serialized by the GIL like any cdata access.
-unsafe impl Sync for Inline {}
+unsafe impl<const N: usize> Sync for Inline<N> {}
 
-/// What keeps a cdata's memory alive, and what its repr says about it.
+/// What keeps a cdata's memory alive (and what its repr says about it), together with where
+/// that memory is and, where it varies per object, its length (see `CData::length`).
+///
+/// Every variant is at most two words. `repr(usize)` lays each out as the tag (one word)
+/// followed by its fields in order, which `CData::addr` and `CData::length` rely on to read
+/// most kinds in one place instead of going through a jump table: the inline storage, or the
+/// address, is the first word of every variant but `Gc` (for `Handle`, the box, whose address
+/// is the handle's; for `Callback`, the code address, first in `Closure`); the length is the
+/// second word of the `OWN_INLINE_SIZED..=OWN_MALLOC` ones.
+#[repr(usize)]
 pub enum Owner {
+    /// A primitive value stored in the object itself (`ffi.cast()`): up to 16 bytes, enough
+    /// for `long double` and `double _Complex`.
+    Inline(Inline<2>) = tag::INLINE,
+    /// A small `ffi.new()` allocation of a fixed-size type, stored in the object itself.
+    OwnInline(Inline<2>) = tag::OWN_INLINE,
+    /// A small `ffi.new()` allocation of an open array or a var-size struct, which has a
+    /// length per object (`ffi.new("char[]", b"hello")`), stored in the object itself.
+    OwnInlineSized { cell: Inline<1>, length: isize } = tag::OWN_INLINE_SIZED,
     /// Borrowed: the memory belongs to someone else (C, or another cdata).
-    None,
-    /// A primitive value stored in the object itself.
-    Inline(Inline),
-    /// Memory from `ffi.new()`: "owning N bytes".
-    Own(OwnedMem),
-    /// A small `ffi.new()` allocation stored in the object itself (no separate block).
-    OwnInline(Inline),
-    /// `p[0]` of a struct pointer from `ffi.new()`: shares and keeps alive `p`'s memory.
-    CoOwn(Py<CData>),
-    /// `ffi.from_buffer()`: holds the buffer export until released (boxed: rare, and the
-    /// biggest; every variant of `Owner` takes room in every cdata).
-    Buffer(Box<BufferOwner>),
-    /// `ffi.gc()`: calls `destructor(original)` once, at release or death.
-    Gc { original: Py<CData>, destructor: GilSlot },
-    /// `ffi.new_handle()`: the address identifies the handle; keeps `obj` alive.
-    Handle(Box<crate::handle::HandleCell>),
+    Borrowed { ptr: usize, length: isize } = tag::BORROWED,
+    /// Memory from `ffi.new()`, from Python's allocator: "owning N bytes".
+    Own { mem: PyMemBlock, length: isize } = tag::OWN,
+    /// Memory from `ffi.new()`, from malloc (big or over-aligned blocks).
+    OwnMalloc { mem: MallocBlock, length: isize } = tag::OWN_MALLOC,
+    /// `p[0]` of a struct pointer from `ffi.new()`: shares and keeps alive `p`'s memory, and
+    /// takes `p`'s length.
+    CoOwn { ptr: usize, owner: Py<CData> } = 6,
+    /// `ffi.from_buffer()`: holds the buffer export until released (boxed: rare, and big).
+    Buffer { ptr: usize, buffer: Box<BufferOwner> } = 7,
+    /// `ffi.new_handle()`: the cell's address is the handle's; keeps `obj` alive.
+    Handle(Box<crate::handle::HandleCell>) = 8,
     /// Memory from a custom allocator (`ffi.new_allocator()`), freed by its `free`.
-    Allocated { raw: Py<CData>, free: GilSlot },
-    /// A callback: keeps the libffi closure and the Python callable alive.
-    Callback(crate::callback::Closure),
+    Allocated { ptr: usize, alloc: Box<AllocatedOwner> } = 9,
+    /// A callback: keeps the libffi closure and the Python callable alive (its first word is
+    /// the code address).
+    Callback(crate::callback::Closure) = 10,
+    /// `ffi.gc()`: calls `destructor(original)` once, at release or death. The address and
+    /// length are the original's.
+    Gc { original: Py<CData>, destructor: GilSlot } = tag::GC,
 }
 
-/// What `ffi.from_buffer()` keeps: the buffer export until released, and the type of the object
-/// it came from (named only by the repr).
+/// The tags of `Owner` that `CData::addr`, `CData::length` and `CData::release_in_place` test:
+/// the inline kinds first (`..=OWN_INLINE_SIZED`), then borrowed (all of `..=BORROWED` hold
+/// nothing to release), then the kinds with their memory's length (`OWN_INLINE_SIZED..=OWN_MALLOC`
+/// keep it in their second word).
+mod tag {
+    pub const INLINE: usize = 0;
+    pub const OWN_INLINE: usize = 1;
+    pub const OWN_INLINE_SIZED: usize = 2;
+    pub const BORROWED: usize = 3;
+    pub const OWN: usize = 4;
+    pub const OWN_MALLOC: usize = 5;
+    pub const GC: usize = 11;
+}
+
+// Two words and the tag: with the ctype, the vectorcall entry, the object header (16) and the
+// weak reference slot (8), a cdata object is 64 bytes.
+const _: () = assert!(std::mem::size_of::<Owner>() == 24);
+const _: () = assert!(std::mem::size_of::<CData>() == 40);
+
+// The layout `CData::addr` and `CData::length` read, checked where it can be at compile time.
+const _: () = {
+    /// The three words of `owner`.
+    const fn words(owner: &Owner) -> [usize; 3] {
+        // SAFETY: `Owner` is three words (asserted above), all initialized in the variants
+        // checked below (a tag and two plain words, or a word of inline storage and a length).
+        unsafe { *(owner as *const Owner).cast::<[usize; 3]>() }
+    }
+    let borrowed = Owner::Borrowed { ptr: 0x1230, length: 7 };
+    let own = Owner::Own { mem: PyMemBlock(0x4560 as *mut u8), length: 8 };
+    let own_malloc = Owner::OwnMalloc { mem: MallocBlock(0x7890 as *mut u8), length: 9 };
+    let sized = Owner::OwnInlineSized { cell: Inline::zeroed(), length: 10 };
+    let (b, o, m, i) = (words(&borrowed), words(&own), words(&own_malloc), words(&sized));
+    assert!(b[0] == tag::BORROWED && b[1] == 0x1230 && b[2] == 7);
+    assert!(o[0] == tag::OWN && o[1] == 0x4560 && o[2] == 8);
+    assert!(m[0] == tag::OWN_MALLOC && m[1] == 0x7890 && m[2] == 9);
+    assert!(i[0] == tag::OWN_INLINE_SIZED && i[1] == 0 && i[2] == 10);
+    // (Nothing to free: these blocks were never allocated.)
+    std::mem::forget((borrowed, own, own_malloc, sized));
+};
+
+impl Owner {
+    /// The owner of memory allocated for a cdata with this `length` (see `CData::length`).
+    pub fn own(mem: OwnedMem, length: isize) -> Owner {
+        match mem {
+            OwnedMem::Py(mem) => Owner::Own { mem, length },
+            OwnedMem::Malloc(mem) => Owner::OwnMalloc { mem, length },
+        }
+    }
+
+    #[inline]
+    fn tag(&self) -> usize {
+        // SAFETY: `repr(usize)`: the tag is the first word of every variant.
+        unsafe { *(self as *const Owner).cast::<usize>() }
+    }
+
+    /// The `n`th word of the variant's fields (0 is the first).
+    #[inline]
+    fn word(&self, n: usize) -> *const usize {
+        (self as *const Owner).cast::<usize>().wrapping_add(1 + n)
+    }
+}
+
+/// What `ffi.from_buffer()` keeps: the buffer export until released, the type of the object
+/// it came from (named only by the repr), and the `T[]` length.
 pub struct BufferOwner {
     pub view: Mutex<Option<PyBuffer<u8>>>,
     pub source_type: Py<pyo3::types::PyType>,
+    pub length: isize,
+}
+
+/// What memory from a custom allocator keeps: `alloc()`'s result, its `free`, and the length
+/// of the cdata made in that memory (not the length of `raw`, a `void *` or so).
+pub struct AllocatedOwner {
+    pub raw: Py<CData>,
+    pub free: GilSlot,
+    pub length: isize,
 }
 
 /// The base of the cdata types; `cdtypes` has the subtypes, one per kind of ownership.
 #[pyclass(module = "_cffi_backend", name = "_CDataBase", frozen, weakref, subclass)]
 pub struct CData {
     pub ctype: Py<CType>,
-    ptr: usize,
-    /// For `T[]` arrays: the item count; for a var-size struct from `ffi.new()`: its byte size.
-    pub length: isize,
     pub owner: Owner,
     /// For function cdata: CPython's vectorcall entry (`call::VECTORCALL`); read by CPython at
     /// the type's `tp_vectorcall_offset`.
@@ -165,30 +303,67 @@ pub struct CData {
 
 impl CData {
     /// The address this cdata stands for (see the module docs).
+    #[inline]
     pub fn addr(&self) -> *mut u8 {
-        match &self.owner {
-            Owner::Inline(cell) | Owner::OwnInline(cell) => cell.0.get().cast(),
-            _ => self.ptr as *mut u8,
+        // Tests on the tag, where a `match` would compile to a jump table (see `Owner`), and a
+        // loop for `Gc` rather than a call, which would cost the callers registers.
+        let mut cd = self;
+        loop {
+            let owner = &cd.owner;
+            if owner.tag() <= tag::OWN_INLINE_SIZED {
+                // The inline storage: an `UnsafeCell`, so writable through this pointer.
+                return owner.word(0).cast_mut().cast();
+            }
+            match owner {
+                Owner::Gc { original, .. } => cd = original.get(),
+                // SAFETY: every other variant has the address in its first word (see
+                // `Owner`), as a `usize` or a pointer.
+                _ => return unsafe { *owner.word(0) as *mut u8 },
+            }
         }
     }
 
-    pub fn with(ct: &Bound<'_, CType>, ptr: *mut u8, length: isize, owner: Owner) -> CData {
+    /// For `T[]` arrays: the item count; for a var-size struct (or pointer to one) from
+    /// `ffi.new()`: its byte size; -1 for everything else.
+    #[inline]
+    pub fn length(&self) -> isize {
+        // As in `addr`: the common kinds first, by their tags.
+        if (tag::OWN_INLINE_SIZED..=tag::OWN_MALLOC).contains(&self.owner.tag()) {
+            // SAFETY: these variants have the length in their second word (see `Owner`).
+            return unsafe { *self.owner.word(1).cast::<isize>() };
+        }
+        let mut cd = self;
+        loop {
+            match &cd.owner {
+                Owner::OwnInlineSized { length, .. }
+                | Owner::Borrowed { length, .. }
+                | Owner::Own { length, .. }
+                | Owner::OwnMalloc { length, .. } => return *length,
+                Owner::CoOwn { owner: other, .. } | Owner::Gc { original: other, .. } => cd = other.get(),
+                Owner::Buffer { buffer, .. } => return buffer.length,
+                Owner::Allocated { alloc, .. } => return alloc.length,
+                Owner::Inline(_) | Owner::OwnInline(_) | Owner::Handle(_) | Owner::Callback(_) => return -1,
+            }
+        }
+    }
+
+    pub fn with(ct: &Bound<'_, CType>, owner: Owner) -> CData {
         let vectorcall = (ct.get().kind == Kind::Function).then_some(crate::call::VECTORCALL);
-        CData { ctype: ct.clone().unbind(), ptr: ptr as usize, length, owner, vectorcall }
+        CData { ctype: ct.clone().unbind(), owner, vectorcall }
     }
 
     pub fn borrowed(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8) -> PyResult<Py<CData>> {
-        CData::with(ct, ptr, -1, Owner::None).into_object(py)
+        CData::sized(py, ct, ptr, -1)
     }
 
     /// A zero-valued primitive held inline.
     pub fn new_value(py: Python<'_>, ct: &Bound<'_, CType>) -> PyResult<Py<CData>> {
-        CData::with(ct, std::ptr::null_mut(), -1, Owner::Inline(Inline::zeroed())).into_object(py)
+        CData::with(ct, Owner::Inline(Inline::zeroed())).into_object(py)
     }
 
     /// A `T[]` view of `length` items at `ptr`, borrowed.
     pub fn sized(py: Python<'_>, ct: &Bound<'_, CType>, ptr: *mut u8, length: isize) -> PyResult<Py<CData>> {
-        CData::with(ct, ptr, length, Owner::None).into_object(py)
+        CData::with(ct, Owner::Borrowed { ptr: ptr as usize, length }).into_object(py)
     }
 
     /// Number of items of an array cdata.
@@ -197,12 +372,35 @@ impl CData {
         if t.length >= 0 {
             t.length
         } else {
-            self.length.max(0)
+            self.length().max(0)
         }
     }
 
+    /// Whether this cdata holds memory allocated for it (`ffi.new()`, allocators).
+    fn owns_memory(&self) -> bool {
+        matches!(
+            self.owner,
+            Owner::Own { .. }
+                | Owner::OwnMalloc { .. }
+                | Owner::OwnInline(_)
+                | Owner::OwnInlineSized { .. }
+                | Owner::Allocated { .. }
+        )
+    }
+
+    /// Whether this cdata owns its memory or shares it with the one that does.
+    #[inline]
     pub fn is_owning(&self) -> bool {
-        matches!(self.owner, Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) | Owner::Allocated { .. })
+        // (One test of the tag against all six, rather than `owns_memory()` and a second.)
+        matches!(
+            self.owner,
+            Owner::Own { .. }
+                | Owner::OwnMalloc { .. }
+                | Owner::OwnInline(_)
+                | Owner::OwnInlineSized { .. }
+                | Owner::Allocated { .. }
+                | Owner::CoOwn { .. }
+        )
     }
 
     /// Bytes this cdata owns, as its repr reports them.
@@ -220,28 +418,27 @@ impl CData {
 
     /// The allocated size of a var-size struct (or pointer to one) from `ffi.new()`.
     pub fn var_byte_size(&self, py: Python<'_>) -> Option<isize> {
-        match &self.owner {
-            Owner::CoOwn(p) => p.get().var_byte_size(py),
-            Owner::Own(_) | Owner::OwnInline(_) | Owner::Allocated { .. } if self.length >= 0 => {
-                let t = self.ctype.get();
-                let rec = if t.kind == Kind::Pointer { t.item_ref(py) } else { t };
-                rec.record.get().filter(|r| r.varsize).map(|_| self.length)
-            }
-            _ => None,
+        if let Owner::CoOwn { owner, .. } = &self.owner {
+            return owner.get().var_byte_size(py);
         }
+        let length = self.length();
+        if !self.owns_memory() || length < 0 {
+            return None;
+        }
+        let t = self.ctype.get();
+        let rec = if t.kind == Kind::Pointer { t.item_ref(py) } else { t };
+        rec.record.get().filter(|r| r.varsize).map(|_| length)
     }
 
     /// Whether `ffi.release()` / `with` applies: only to what ffi.new(), ffi.gc(),
     /// ffi.from_buffer() and allocators return.
     pub fn check_releasable(&self) -> PyResult<()> {
-        match &self.owner {
-            Owner::Own(_) | Owner::OwnInline(_) | Owner::Gc { .. } | Owner::Buffer(_) | Owner::Allocated { .. } => {
-                Ok(())
-            }
-            _ => Err(PyValueError::new_err(
-                "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
-            )),
+        if self.owns_memory() || matches!(self.owner, Owner::Gc { .. } | Owner::Buffer { .. }) {
+            return Ok(());
         }
+        Err(PyValueError::new_err(
+            "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+        ))
     }
 
     /// End ownership now (`ffi.release()`, `with`): run a gc destructor, let go of a buffer.
@@ -258,15 +455,15 @@ impl CData {
                 }
                 Ok(())
             }
-            Owner::Buffer(b) => {
-                let v = b.view.lock().unwrap().take();
+            Owner::Buffer { buffer, .. } => {
+                let v = buffer.view.lock().unwrap().take();
                 drop(v);
                 Ok(())
             }
-            Owner::Allocated { raw, free } => {
-                let f = free.take(py);
+            Owner::Allocated { alloc, .. } => {
+                let f = alloc.free.take(py);
                 if let Some(f) = f {
-                    if let Err(e) = f.call1(py, (raw.clone_ref(py),)) {
+                    if let Err(e) = f.call1(py, (alloc.raw.clone_ref(py),)) {
                         e.write_unraisable(py, Some(f.bind(py)));
                     }
                 }
@@ -557,10 +754,10 @@ impl CData {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let t = self.ctype.get();
         match &self.owner {
-            Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) | Owner::Allocated { .. } => {
+            _ if self.is_owning() => {
                 return Ok(format!("<cdata '{}' owning {} bytes>", t.name, self.owned_size(py)))
             }
-            Owner::Buffer(b) => {
+            Owner::Buffer { buffer: b, .. } => {
                 let type_name = crate::buffer::full_type_name(b.source_type.bind(py));
                 return Ok(if b.view.lock().unwrap().is_none() {
                     format!("<cdata '{}' buffer RELEASED>", t.name)
@@ -706,8 +903,8 @@ impl CData {
         let t = this.ctype.get();
         let item = t.item.as_ref().unwrap().bind(py);
         // The struct behind a pointer from ffi.new() co-owns the memory.
-        if t.kind == Kind::Pointer && item.get().is_record() && matches!(this.owner, Owner::Own(_) | Owner::OwnInline(_) | Owner::Allocated { .. }) {
-            let s = CData::with(item, p, this.length, Owner::CoOwn(slf.clone().unbind()));
+        if t.kind == Kind::Pointer && item.get().is_record() && this.owns_memory() {
+            let s = CData::with(item, Owner::CoOwn { ptr: p as usize, owner: slf.clone().unbind() });
             return Ok(s.into_object(py)?.into_any());
         }
         // SAFETY: `indexed_ptr` checked bounds for arrays; pointers are trusted as in C.
@@ -880,9 +1077,9 @@ impl CData {
         match &self.owner {
             Owner::Handle(h) => h.traverse(&visit),
             Owner::Callback(c) => c.traverse(&visit),
-            Owner::CoOwn(p) => visit.call(p),
+            Owner::CoOwn { owner, .. } => visit.call(owner),
             Owner::Gc { original, .. } => visit.call(original),
-            Owner::Allocated { raw, .. } => visit.call(raw),
+            Owner::Allocated { alloc, .. } => visit.call(&alloc.raw),
             _ => Ok(()),
         }
     }
@@ -930,9 +1127,15 @@ impl CData {
         unsafe {
             let ctype = std::ptr::read(std::ptr::addr_of!((*this).ctype));
             pyo3::ffi::Py_DECREF(ctype.into_ptr());
-            match std::ptr::read(std::ptr::addr_of!((*this).owner)) {
-                Owner::CoOwn(owner) => pyo3::ffi::Py_DECREF(owner.into_ptr()),
-                // memory (Own), or nothing at all; any other kind drops the usual way
+            let owner = std::ptr::addr_of!((*this).owner);
+            // Inline storage and borrowed memory, most cdata, hold nothing to release (a test
+            // of the tag rather than the out-of-line drop and its jump table).
+            if (*owner).tag() <= tag::BORROWED {
+                return;
+            }
+            match std::ptr::read(owner) {
+                Owner::CoOwn { owner, .. } => pyo3::ffi::Py_DECREF(owner.into_ptr()),
+                // memory (Own, OwnMalloc); any other kind drops the usual way
                 other => drop(other),
             }
         }
@@ -945,7 +1148,7 @@ impl Drop for CData {
     fn drop(&mut self) {
         let (slot, arg) = match &self.owner {
             Owner::Gc { original, destructor } => (destructor, original),
-            Owner::Allocated { raw, free } => (free, raw),
+            Owner::Allocated { alloc, .. } => (&alloc.free, &alloc.raw),
             _ => return,
         };
         // CPython deallocates with the GIL held: attaching is only bookkeeping.

@@ -74,11 +74,15 @@ enum Kind {
 impl Kind {
     fn of(owner: &Owner) -> Kind {
         match owner {
-            Owner::None | Owner::Inline(_) => Kind::Borrowed,
+            Owner::Borrowed { .. } | Owner::Inline(_) => Kind::Borrowed,
             // A struct from `p[0]` keeps alive only `p`, an owning cdata: no cycle possible.
-            Owner::Own(_) | Owner::OwnInline(_) | Owner::CoOwn(_) => Kind::Own,
+            Owner::Own { .. }
+            | Owner::OwnMalloc { .. }
+            | Owner::OwnInline(_)
+            | Owner::OwnInlineSized { .. }
+            | Owner::CoOwn { .. } => Kind::Own,
             Owner::Handle(_) | Owner::Callback(_) => Kind::OwnGC,
-            Owner::Buffer(_) => Kind::FromBuf,
+            Owner::Buffer { .. } => Kind::FromBuf,
             Owner::Gc { .. } | Owner::Allocated { .. } => Kind::Gcp,
         }
     }

@@ -322,8 +322,7 @@ impl CLib {
                 let f: unsafe extern "C" fn(*mut c_char) = unsafe { std::mem::transmute(g.address) };
                 unsafe { f(mem.ptr().cast()) };
                 if t.get().is_record() {
-                    let p = mem.ptr();
-                    CData::with(t.bind(py), p, -1, Owner::Own(mem)).into_object(py)?.into_any()
+                    CData::with(t.bind(py), Owner::own(mem, -1)).into_object(py)?.into_any()
                 } else {
                     // SAFETY: `mem` holds a value of type `t`.
                     unsafe { crate::convert::read(py, t.bind(py), mem.ptr()) }?

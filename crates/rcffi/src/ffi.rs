@@ -870,9 +870,11 @@ impl Allocator {
             if self.clear {
                 return api::newp(py, &ct, init);
             }
-            return api::newp_with(py, &ct, init, |size, align| OwnedMem::uninit(size, align).map(Owner::Own));
+            return api::newp_with(py, &ct, init, |size, align, length| {
+                Ok(Owner::own(OwnedMem::uninit(size, align)?, length))
+            });
         };
-        api::newp_with(py, &ct, init, |size, _align| {
+        api::newp_with(py, &ct, init, |size, _align, length| {
             let raw = alloc.call1(py, (size,))?;
             let raw_b = raw.bind(py);
             let Ok(rcd) = raw_b.cast::<CData>() else {
@@ -896,8 +898,12 @@ impl Allocator {
                 unsafe { std::ptr::write_bytes(r.addr(), 0, size) };
             }
             Ok(Owner::Allocated {
-                raw: rcd.clone().unbind(),
-                free: crate::gilslot::GilSlot::new(self.free.as_ref().map(|f| f.clone_ref(py))),
+                ptr: r.addr() as usize,
+                alloc: Box::new(crate::cdata::AllocatedOwner {
+                    raw: rcd.clone().unbind(),
+                    free: crate::gilslot::GilSlot::new(self.free.as_ref().map(|f| f.clone_ref(py))),
+                    length,
+                }),
             })
         })
     }

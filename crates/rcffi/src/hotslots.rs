@@ -301,8 +301,9 @@ unsafe fn fast_item(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Option<
         let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
         let this = cd.get();
         let t = this.ctype.get();
+        let addr = this.addr();
         match t.kind {
-            Kind::Pointer if (this.is_owning() && i != 0) || this.addr().is_null() => return None,
+            Kind::Pointer if (i != 0 && this.is_owning()) || addr.is_null() => return None,
             Kind::Pointer => {}
             Kind::Array if i < 0 || i >= this.array_length(py) => return None,
             Kind::Array => {}
@@ -310,7 +311,7 @@ unsafe fn fast_item(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Option<
         }
         let item = t.item.as_ref()?.get();
         let read = FastRead::for_type(item)?;
-        Some((this.addr().wrapping_offset(i.wrapping_mul(item.size())), read))
+        Some((addr.wrapping_offset(i.wrapping_mul(item.size())), read))
     }
 }
 
@@ -388,12 +389,14 @@ unsafe fn field_named<'a>(this: &'a CData, name: *mut ffi::PyObject) -> Option<&
 
 /// Where field `f` of the struct that `this` stands for is, and how it reads: for a plain (not
 /// bit-) field of fast-read type, through a non-NULL address; None otherwise.
+#[inline]
 fn fast_field(this: &CData, f: &crate::record::Field) -> Option<(*mut u8, FastRead)> {
-    if f.bitshift != -1 || this.addr().is_null() {
+    let addr = this.addr();
+    if f.bitshift != -1 || addr.is_null() {
         return None;
     }
     let read = FastRead::for_type(f.ctype.get())?;
-    Some((this.addr().wrapping_add(f.offset), read))
+    Some((addr.wrapping_add(f.offset), read))
 }
 
 /// `fast_field` of the field `name` of cdata `obj`.
