@@ -192,9 +192,9 @@ fn build_ffi<'py>(
 
 /// The `lib` of a compiled module. Functions (the module's own wrappers, as builtin functions)
 /// and constants are cached in the instance dict on first use; global variables are read and
-/// written in place each time. No weakref slot, as upstream's (one type attribute less to make
-/// when the first compiled module is imported).
-#[pyclass(module = "_cffi_backend", name = "Lib", dict, frozen)]
+/// written in place each time. Weak references to it are allowed (upstream's Lib has none):
+/// `ffi.verify()` returns one, and upstream's verify() libs allow them.
+#[pyclass(module = "_cffi_backend", name = "Lib", dict, weakref, frozen)]
 pub struct CLib {
     ffi: Py<Ffi>,
     module_name: String,
