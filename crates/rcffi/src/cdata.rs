@@ -377,6 +377,7 @@ impl CData {
     }
 
     /// Whether this cdata holds memory allocated for it (`ffi.new()`, allocators).
+    #[inline]
     fn owns_memory(&self) -> bool {
         matches!(
             self.owner,
@@ -391,16 +392,7 @@ impl CData {
     /// Whether this cdata owns its memory or shares it with the one that does.
     #[inline]
     pub fn is_owning(&self) -> bool {
-        // (One test of the tag against all six, rather than `owns_memory()` and a second.)
-        matches!(
-            self.owner,
-            Owner::Own { .. }
-                | Owner::OwnMalloc { .. }
-                | Owner::OwnInline(_)
-                | Owner::OwnInlineSized { .. }
-                | Owner::Allocated { .. }
-                | Owner::CoOwn { .. }
-        )
+        self.owns_memory() || matches!(self.owner, Owner::CoOwn { .. })
     }
 
     /// Bytes this cdata owns, as its repr reports them.
