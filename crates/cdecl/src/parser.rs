@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::ast::*;
-use crate::declarator::Applied;
+use crate::declarator::{Applied, NameMode};
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
@@ -375,17 +375,25 @@ impl<'a> Parser<'a> {
             return self.declaration_without_declarators(specs);
         }
         loop {
-            let decl = self.declarator(crate::declarator::NameMode::Required)?;
-            let name_tok = decl.name.expect("a required name");
-            let name = self.text(name_tok);
             let is_typedef = specs.storage.is_typedef;
             // Most declarations have one declarator: then the base type moves instead of a copy.
-            let base = if matches!(self.peek(), T::Comma | T::Assign) {
-                specs.base.clone()
-            } else {
-                std::mem::replace(&mut specs.base, BaseType::Void)
+            let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Assign);
+            let (name_tok, applied) = match self.simple_declarator_len(NameMode::Required) {
+                Some(len) => {
+                    let base = specs.base_for(last(self, len));
+                    let (name, ty, _) = self.simple_declarator(base, &specs, len)?;
+                    (name.expect("a required name"), Applied::Ty(ty))
+                }
+                None => {
+                    let decl = self.declarator(NameMode::Required)?;
+                    let name_tok = decl.name.expect("a required name");
+                    let base = specs.base_for(last(self, 0));
+                    let (applied, _) =
+                        self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+                    (name_tok, applied)
+                }
             };
-            let (applied, _) = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+            let name = self.text(name_tok);
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
@@ -601,16 +609,22 @@ impl<'a> Parser<'a> {
                 };
                 (None, ty, self.span(self.tok()))
             } else {
-                let decl = self.declarator(crate::declarator::NameMode::Required)?;
-                let name_tok = decl.name.expect("a required name");
                 // The last declarator takes the base type instead of a copy (a ',' follows any
                 // other, perhaps after a ':' and its width).
-                let base = if matches!(self.peek(), T::Comma | T::Colon) {
-                    specs.base.clone()
-                } else {
-                    std::mem::replace(&mut specs.base, BaseType::Void)
+                let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Colon);
+                let (name_tok, ty) = match self.simple_declarator_len(NameMode::Required) {
+                    Some(len) => {
+                        let base = specs.base_for(last(self, len));
+                        let (name, ty, _) = self.simple_declarator(base, &specs, len)?;
+                        (name.expect("a required name"), ty)
+                    }
+                    None => {
+                        let decl = self.declarator(NameMode::Required)?;
+                        let name_tok = decl.name.expect("a required name");
+                        let base = specs.base_for(last(self, 0));
+                        (name_tok, self.apply_declarator(base, &specs, decl, true)?)
+                    }
                 };
-                let ty = self.apply_declarator(base, &specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
                 (
                     Some(Name::new(self.text(name_tok))),

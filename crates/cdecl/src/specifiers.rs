@@ -47,6 +47,18 @@ pub(crate) struct Specs {
     pub type_tok: usize,
 }
 
+impl Specs {
+    /// The base type for a declarator: the last of a declaration takes it, the others a copy.
+    #[inline]
+    pub fn base_for(&mut self, last: bool) -> BaseType {
+        if last {
+            std::mem::replace(&mut self.base, BaseType::Void)
+        } else {
+            self.base.clone()
+        }
+    }
+}
+
 /// Up to this many primitive keywords (`unsigned long long int` is 4).
 const MAX_WORDS: usize = 8;
 
