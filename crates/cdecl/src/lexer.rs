@@ -336,12 +336,10 @@ impl<'a> Lexer<'a> {
             let kind = match c {
                 // Letters, '_' and '$' (a table lookup is cheaper than the ranges).
                 _ if IDENT_START_BYTES[c as usize] => {
-                    // One subslice, scanned from its second byte (the first is a letter).
-                    let word = match self.b[start..].iter().skip(1).position(|&c| !is_ident_byte(c)) {
-                        Some(len) => &self.b[start..start + 1 + len],
-                        None => &self.b[start..],
-                    };
-                    self.pos = start + word.len();
+                    // Scanned from its second byte (the first is a letter).
+                    let end = run_end(self.b, start + 1, &IDENT_BYTES);
+                    let word = &self.b[start..end];
+                    self.pos = end;
                     match keyword(word) {
                         Some(Kw::Tok(t)) => t,
                         Some(Kw::Decoration) if !self.in_decoration => {
@@ -590,6 +588,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The span of the byte at `pos` (on the current line).
+    #[inline]
     pub fn span_at(&self, pos: usize) -> Span {
         Span {
             file: self.file,
@@ -610,13 +609,35 @@ pub(crate) fn is_ident_byte(c: u8) -> bool {
     IDENT_BYTES[c as usize]
 }
 
-/// Characters of a `#define` name: as [`is_ident_byte`] but without `$`.
-#[inline]
-pub(crate) fn is_define_name_byte(c: u8) -> bool {
-    DEFINE_NAME_BYTES[c as usize]
+/// Where the run of bytes of `table` that starts at `from` ends (`from` itself if none is).
+/// Looked at four bytes at a time while four remain: a byte-at-a-time loop spends as much on
+/// its own counting and bounds checks as on the lookups, and identifiers and `#define` names
+/// make up most of a header.
+#[inline(always)]
+pub(crate) fn run_end(b: &[u8], from: usize, table: &[bool; 256]) -> usize {
+    let mut p = from;
+    while let Some(&[c0, c1, c2, c3]) = b.get(p..).and_then(|rest| rest.first_chunk::<4>()) {
+        if !table[c0 as usize] {
+            return p;
+        }
+        if !table[c1 as usize] {
+            return p + 1;
+        }
+        if !table[c2 as usize] {
+            return p + 2;
+        }
+        if !table[c3 as usize] {
+            return p + 3;
+        }
+        p += 4;
+    }
+    while b.get(p).is_some_and(|&c| table[c as usize]) {
+        p += 1;
+    }
+    p
 }
 
-static IDENT_BYTES: [bool; 256] = byte_table(b"_$");
+pub(crate) static IDENT_BYTES: [bool; 256] = byte_table(b"_$");
 static IDENT_START_BYTES: [bool; 256] = {
     let mut t = byte_table(b"_$");
     let mut c = b'0';
@@ -626,7 +647,8 @@ static IDENT_START_BYTES: [bool; 256] = {
     }
     t
 };
-static DEFINE_NAME_BYTES: [bool; 256] = byte_table(b"_");
+/// Characters of a `#define` name: as [`IDENT_BYTES`] but without `$`.
+pub(crate) static DEFINE_NAME_BYTES: [bool; 256] = byte_table(b"_");
 
 /// A table of the ASCII letters and digits and `extra`: a lookup is cheaper than the range
 /// tests, in loops over every character of a name.
