@@ -295,6 +295,15 @@ def test_string_literal_warns():
         FFI().cdef('extern char *s = "abc";')
 
 
+def test_string_literal_warns_anywhere_in_a_long_source():
+    # The quote is looked for 64 bytes at a time: at each offset around a chunk's end, and in
+    # the tail after the last whole chunk.
+    for pad in [0, 1, 62, 63, 64, 65, 127, 128, 129, 200]:
+        src = "extern int a%s;\n" % ("_" * pad) + 'extern char *s = "abc";'
+        with pytest.warns(UserWarning, match="String literal found in cdef"):
+            FFI().cdef(src)
+
+
 def test_no_warning_for_ordinary_declarations():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
