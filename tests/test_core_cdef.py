@@ -232,6 +232,15 @@ def test_duplicate_enum_constant():
     assert msg.startswith("multiple declarations of constant: A")
 
 
+def test_conflicting_define():
+    msg = cdef_error("#define A 1\n#define A 2", exc=FFIError)
+    assert msg == "multiple declarations of constant: A"
+    ffi = FFI()
+    ffi.cdef("#define A 1\n#define A 1")
+    ffi.cdef("#define A 2", override=True)
+    assert ffi.integer_const("A") == 2
+
+
 def test_typedef_name_redeclared_as_variable():
     msg = cdef_error("typedef int T; T T;")
     assert ("Non-typedef 'T' previously declared as typedef in this scope"

@@ -3,6 +3,7 @@
 //! `cdef()` only records declarations (cheap, so big headers cost little); a type becomes a
 //! `CType` the first time something asks for it, and is cached from then on.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Name, Record, RecordBody, RecordKind, Span, Ty};
@@ -62,7 +63,9 @@ pub struct FunctionDecl {
 
 #[derive(Default)]
 pub struct Context {
-    typedefs: HashMap<Name, (Arc<Ty>, Option<Py<CType>>)>,
+    /// Each typedef's type, and its ctype once realized. The type is kept in place, not shared:
+    /// a big header declares hundreds of typedefs and realizes few (a realization copies it).
+    typedefs: HashMap<Name, (Ty, Option<Py<CType>>)>,
     structs: HashMap<Name, RecordEntry>,
     unions: HashMap<Name, RecordEntry>,
     enums: HashMap<Name, EnumEntry>,
@@ -246,16 +249,21 @@ impl Context {
     fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
         match decl {
             Decl::Define { name, value, .. } => match value {
-                cdecl::DefineValue::Int(v) => {
-                    if let Some(old) = self.constants.get(&name) {
-                        if *old != v && !override_ {
+                // (One lookup for the check and the insertion: a header has hundreds.)
+                cdecl::DefineValue::Int(v) => match self.constants.entry(name) {
+                    Entry::Occupied(mut old) => {
+                        if *old.get() != v && !override_ {
                             return Err(FFIError::new_err(format!(
-                                "multiple declarations of constant: {name}"
+                                "multiple declarations of constant: {}",
+                                old.key()
                             )));
                         }
+                        old.insert(v);
                     }
-                    self.constants.insert(name, v);
-                }
+                    Entry::Vacant(slot) => {
+                        slot.insert(v);
+                    }
+                },
                 cdecl::DefineValue::Dotdotdot => self.dotdotdot_constants.push(name),
             },
             Decl::IntConstant { name, ty, value, .. } => {
@@ -264,14 +272,20 @@ impl Context {
             }
             Decl::Typedef { name, ty, .. } => {
                 self.register_tags(&ty)?;
-                if let Some((old, _)) = self.typedefs.get(&name) {
-                    if **old != ty && !override_ {
-                        return Err(FFIError::new_err(format!(
-                            "multiple declarations of typedef {name} (for interactive usage, try cdef(xx, override=True))"
-                        )));
+                match self.typedefs.entry(name) {
+                    Entry::Occupied(mut old) => {
+                        if old.get().0 != ty && !override_ {
+                            return Err(FFIError::new_err(format!(
+                                "multiple declarations of typedef {} (for interactive usage, try cdef(xx, override=True))",
+                                old.key()
+                            )));
+                        }
+                        old.insert((ty, None));
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert((ty, None));
                     }
                 }
-                self.typedefs.insert(name, (Arc::new(ty), None));
             }
             Decl::Function { name, sig, extern_python, .. } => {
                 self.register_tags(&sig.result)?;
@@ -614,7 +628,7 @@ impl Context {
                 return Ok(t.clone_ref(py));
             }
             let ty = ty.clone();
-            let t = match &*ty {
+            let t = match &ty {
                 Ty::Function(sig) => self.realize_function_inner(py, sig)?,
                 other => self.realize_type(py, other, Some(name))?,
             };
