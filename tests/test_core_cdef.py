@@ -232,6 +232,20 @@ def test_duplicate_enum_constant():
     assert msg.startswith("multiple declarations of constant: A")
 
 
+def test_tags_are_declared_wherever_they_are_named():
+    ffi = FFI()
+    ffi.cdef("""
+        struct a *f(struct b *, enum e { E1 = 5 } x);
+        extern union u *v;
+        typedef struct { struct c *p; } t;
+        typedef int (*cb)(struct d *);
+        static const struct g *const N = 0;
+        int plain(int, char *);
+    """)
+    assert ffi.list_types() == (["cb", "t"], ["a", "b", "c", "d", "g"], ["u"])
+    assert ffi.integer_const("E1") == 5
+
+
 def test_conflicting_define():
     msg = cdef_error("#define A 1\n#define A 2", exc=FFIError)
     assert msg == "multiple declarations of constant: A"

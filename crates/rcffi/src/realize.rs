@@ -177,10 +177,11 @@ impl Context {
         self.current_files = cdef.files.clone();
         self.reserve_for(&cdef.decls);
         for decl in cdef.decls {
-            if let Some((name, span)) = self.first_unknown_name(&decl) {
+            let mut tags = false;
+            if let Some((name, span)) = self.first_unknown_name(&decl, &mut tags) {
                 return Err(unknown_name_error(src, &cdef.files, &name, span));
             }
-            self.declare_one(decl, override_)?;
+            self.declare_one(decl, override_, tags)?;
         }
         Ok(())
     }
@@ -205,35 +206,44 @@ impl Context {
     }
 
     /// The first type name a declaration uses that is neither declared so far nor predeclared
-    /// (C requires typedefs before use; the parser cannot know them).
-    fn first_unknown_name(&self, decl: &Decl) -> Option<(String, Span)> {
+    /// (C requires typedefs before use; the parser cannot know them). On the way, sets `tags`
+    /// if the declaration's types name a struct, union or enum: only then has it tags to
+    /// register, and most declarations have none.
+    fn first_unknown_name(&self, decl: &Decl, tags: &mut bool) -> Option<(String, Span)> {
         let (name, span) = match decl {
-            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => (self.unknown_in(ty), span),
+            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => (self.unknown_in(ty, tags), span),
             Decl::Function { sig, span, .. } => {
-                let params = || sig.params.iter().find_map(|p| self.unknown_in(&p.ty));
-                (self.unknown_in(&sig.result).or_else(params), span)
+                let result = self.unknown_in(&sig.result, tags);
+                (result.or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty, tags))), span)
             }
-            Decl::Tag { base, span } => (self.unknown_in_base(base), span),
+            Decl::Tag { base, span } => (self.unknown_in_base(base, tags), span),
             Decl::Define { .. } => return None,
         };
         name.map(|n| (n, *span))
     }
 
-    fn unknown_in(&self, ty: &Ty) -> Option<String> {
+    fn unknown_in(&self, ty: &Ty, tags: &mut bool) -> Option<String> {
         match ty {
-            Ty::Base { base, .. } => self.unknown_in_base(base),
-            Ty::Pointer { to, .. } => self.unknown_in(to),
-            Ty::Array { of, .. } => self.unknown_in(of),
+            Ty::Base { base, .. } => self.unknown_in_base(base, tags),
+            Ty::Pointer { to, .. } => self.unknown_in(to, tags),
+            Ty::Array { of, .. } => self.unknown_in(of, tags),
             Ty::Function(sig) => self
-                .unknown_in(&sig.result)
-                .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty))),
+                .unknown_in(&sig.result, tags)
+                .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty, tags))),
         }
     }
 
-    fn unknown_in_base(&self, base: &BaseType) -> Option<String> {
+    fn unknown_in_base(&self, base: &BaseType, tags: &mut bool) -> Option<String> {
         match base {
             BaseType::Name(n) => (!self.is_known_type_name(n)).then(|| n.to_string()),
-            BaseType::Record(r) => r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty)),
+            BaseType::Record(r) => {
+                *tags = true;
+                r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty, tags))
+            }
+            BaseType::Enum(_) => {
+                *tags = true;
+                None
+            }
             _ => None,
         }
     }
@@ -246,7 +256,9 @@ impl Context {
         }
     }
 
-    fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
+    /// Records one declaration. `tags`: whether its types name a struct, union or enum (see
+    /// [`Self::first_unknown_name`]), to be registered.
+    fn declare_one(&mut self, decl: Decl, override_: bool, tags: bool) -> PyResult<()> {
         match decl {
             Decl::Define { name, value, .. } => match value {
                 // (One lookup for the check and the insertion: a header has hundreds.)
@@ -267,11 +279,15 @@ impl Context {
                 cdecl::DefineValue::Dotdotdot => self.dotdotdot_constants.push(name),
             },
             Decl::IntConstant { name, ty, value, .. } => {
-                self.register_tags(&ty)?;
+                if tags {
+                    self.register_tags(&ty)?;
+                }
                 self.constants.insert(name, value);
             }
             Decl::Typedef { name, ty, .. } => {
-                self.register_tags(&ty)?;
+                if tags {
+                    self.register_tags(&ty)?;
+                }
                 match self.typedefs.entry(name) {
                     Entry::Occupied(mut old) => {
                         if old.get().0 != ty && !override_ {
@@ -288,9 +304,11 @@ impl Context {
                 }
             }
             Decl::Function { name, sig, extern_python, .. } => {
-                self.register_tags(&sig.result)?;
-                for p in &sig.params {
-                    self.register_tags(&p.ty)?;
+                if tags {
+                    self.register_tags(&sig.result)?;
+                    for p in &sig.params {
+                        self.register_tags(&p.ty)?;
+                    }
                 }
                 self.functions.insert(name, FunctionDecl { sig, extern_python });
             }
@@ -301,7 +319,9 @@ impl Context {
                         span.line
                     )));
                 }
-                self.register_tags(&ty)?;
+                if tags {
+                    self.register_tags(&ty)?;
+                }
                 // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
                 if let Some(sig) = self.function_typedef(&ty) {
                     self.functions.insert(name, FunctionDecl { sig, extern_python: cdecl::ExternPython::No });
