@@ -187,7 +187,9 @@ impl<'a> Parser<'a> {
     }
 
     // ---- errors ----
+    // (All cold: out of the way of the code that parses.)
 
+    #[cold]
     pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> Box<CdefError> {
         let line_start = t.line_start as usize;
         let line_end = self.src[line_start..]
@@ -228,6 +230,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at the current token: `unexpected X, expected <expected>`.
+    #[cold]
     pub fn unexpected(&self, expected: &str) -> Box<CdefError> {
         let t = self.tok();
         if t.kind == T::LexError {
@@ -260,6 +263,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at token `t` with our own message.
+    #[cold]
     pub fn syntax_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(
             t,
@@ -271,11 +275,13 @@ impl<'a> Parser<'a> {
     }
 
     /// An error upstream words as `<file>:<line>: <message>`.
+    #[cold]
     pub fn decl_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Decl, message)
     }
 
     /// An FFIError upstream words as `:<line>: <message>`.
+    #[cold]
     pub fn ffi_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Ffi { with_line: true }, message)
     }

@@ -162,6 +162,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Upstream's FFIError for keyword combinations that make no type (`short char`).
+    #[cold]
     fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> Box<crate::error::CdefError> {
         let words: Vec<&str> = self.toks[from..]
             .iter()
