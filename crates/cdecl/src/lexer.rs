@@ -111,6 +111,8 @@ pub(crate) struct Lexed {
     pub define_error: Option<CdefError>,
     /// Errors for [`T::LexError`] tokens, in order: (upstream's detail, our message).
     pub errors: Vec<(String, String)>,
+    /// Whether the source is all ASCII (see [`Columns::new`]), for the parser's columns.
+    pub ascii: bool,
 }
 
 const MAX_FILES: usize = u16::MAX as usize;
@@ -126,6 +128,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
             kind: ErrorKind::Plain,
         });
     }
+    let ascii = src.is_ascii();
     let mut lx = Lexer {
         src,
         b: src.as_bytes(),
@@ -136,7 +139,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         at_line_start: true,
         pending_line: None,
         in_decoration: false,
-        columns: Columns::new(src.is_ascii()),
+        columns: Columns::new(ascii),
         file_index: [(CDEF_SOURCE_STRING.to_string(), 0)].into_iter().collect(),
         out: Lexed {
             toks: Vec::with_capacity(src.len() / 6 + 16),
@@ -144,6 +147,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
             defines: Vec::with_capacity(decls_upper_bound(src)),
             define_error: None,
             errors: Vec::new(),
+            ascii,
         },
     };
     loop {

@@ -24,6 +24,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         defines,
         define_error,
         errors,
+        ascii,
     } = lexer::lex(source)?;
     let mut p = Parser {
         src: source,
@@ -37,7 +38,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
-        columns: Columns::new(source.is_ascii()),
+        columns: Columns::new(ascii),
         ops: Vec::new(),
     };
     p.translation_unit().map_err(|e| *e)?;
