@@ -177,13 +177,19 @@ impl Context {
         self.current_files = cdef.files.clone();
         self.reserve_for(&cdef.decls);
         for decl in cdef.decls {
-            let mut tags = false;
-            if let Some((name, span)) = self.first_unknown_name(&decl, &mut tags) {
-                return Err(unknown_name_error(src, &cdef.files, &name, span));
-            }
-            self.declare_one(decl, override_, tags)?;
+            self.check_and_declare(decl, src, &cdef.files, override_)?;
         }
         Ok(())
+    }
+
+    /// Records one declaration after checking that the type names it uses are known.
+    #[inline(never)]
+    fn check_and_declare(&mut self, decl: Decl, src: &str, files: &[String], override_: bool) -> PyResult<()> {
+        let mut tags = false;
+        if let Some((name, span)) = self.first_unknown_name(&decl, &mut tags) {
+            return Err(unknown_name_error(src, files, &name, span));
+        }
+        self.declare_one(decl, override_, tags)
     }
 
     /// Room in the name tables for what `decls` declare: a big header would otherwise make
