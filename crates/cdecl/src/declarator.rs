@@ -70,7 +70,7 @@ impl<'a> Parser<'a> {
     /// operations and the fold the general form needs. None for everything else (parentheses,
     /// suffixes, calling conventions, a missing name, too many `*`, too deep a nesting): the
     /// general [`Self::declarator`] reads those, and reports their errors.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn simple_declarator_len(&self, mode: NameMode) -> Option<usize> {
         if self.depth >= crate::parser::MAX_NESTING || mode == NameMode::Abstract {
             return None;
@@ -103,17 +103,19 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the simple declarator of `len` tokens (see [`Self::simple_declarator_len`]) and
-    /// builds its type on `base`, as [`Self::declarator`] and [`Self::apply_declarator_to`]
-    /// would. Gives its name and the type with its depth.
+    /// builds its type on the base type of `specs`, as [`Self::declarator`] and
+    /// [`Self::apply_declarator_to`] would. The `last` declarator of the specifiers takes
+    /// their base type, the others a copy (see [`Specs::base_for`]). Gives its name and the
+    /// type with its depth.
     pub(crate) fn simple_declarator(
         &mut self,
-        base: BaseType,
-        specs: &Specs,
+        specs: &mut Specs,
+        last: bool,
         len: usize,
     ) -> PResult<(Option<Token>, Ty, u32)> {
         let end = self.pos + len;
         let mut ty = Ty::Base {
-            base,
+            base: specs.base_for(last),
             quals: specs.quals,
         };
         let mut depth = if base_without_body(&ty) {
@@ -335,12 +337,12 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 let mut specs = self.specifiers(Context::Param)?;
-                let base = std::mem::replace(&mut specs.base, BaseType::Void);
                 let (name_tok, ty, depth) = match self.simple_declarator_len(NameMode::Optional) {
-                    Some(len) => self.simple_declarator(base, &specs, len)?,
+                    Some(len) => self.simple_declarator(&mut specs, true, len)?,
                     None => {
                         let d = self.declarator(NameMode::Optional)?;
                         let name_tok = d.name;
+                        let base = specs.base_for(true);
                         let (ty, depth) = self.apply_to_ty(base, &specs, d)?;
                         (name_tok, ty, depth)
                     }

@@ -387,8 +387,8 @@ impl<'a> Parser<'a> {
             let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Assign);
             let (name_tok, applied) = match self.simple_declarator_len(NameMode::Required) {
                 Some(len) => {
-                    let base = specs.base_for(last(self, len));
-                    let (name, ty, _) = self.simple_declarator(base, &specs, len)?;
+                    let last = last(self, len);
+                    let (name, ty, _) = self.simple_declarator(&mut specs, last, len)?;
                     (name.expect("a required name"), Applied::Ty(ty))
                 }
                 None => {
@@ -621,8 +621,8 @@ impl<'a> Parser<'a> {
                 let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Colon);
                 let (name_tok, ty) = match self.simple_declarator_len(NameMode::Required) {
                     Some(len) => {
-                        let base = specs.base_for(last(self, len));
-                        let (name, ty, _) = self.simple_declarator(base, &specs, len)?;
+                        let last = last(self, len);
+                        let (name, ty, _) = self.simple_declarator(&mut specs, last, len)?;
                         (name.expect("a required name"), ty)
                     }
                     None => {
