@@ -96,7 +96,16 @@ impl std::borrow::Borrow<str> for Name {
 
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
-        self.as_bytes() == other.as_bytes()
+        // Every name of up to INLINE_NAME bytes is inline, zero-padded, and every longer one is
+        // on the heap: comparing representations compares texts, and two short names compare
+        // as two fixed-size arrays (no call to memcmp, for every key of a name table).
+        match (&self.0, &other.0) {
+            (NameRepr::Inline { len: a, bytes: x }, NameRepr::Inline { len: b, bytes: y }) => {
+                a == b && x == y
+            }
+            (NameRepr::Heap(a), NameRepr::Heap(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -439,6 +448,13 @@ mod tests {
             assert_eq!(hash(&|st| Name::new(s).hash(st)), hash(&|st| s.hash(st)));
         }
         assert!(Name::new("ab") < Name::new("b") && Name::new("a") < Name::new("a_rather_long_identifier_name"));
+        let all = ["", "a", "b", "ab", "abc", "abd", "exactly_twenty_two_chr", "exactly_twenty_two_chs", "exactly_twenty_two_chr_"];
+        for x in all {
+            for y in all {
+                assert_eq!(Name::new(x) == Name::new(y), x == y, "{x:?} {y:?}");
+                assert_eq!(Name::from(x.to_string()) == Name::new(y), x == y, "{x:?} {y:?}");
+            }
+        }
         let mut map = std::collections::HashMap::new();
         map.insert(Name::new("a_rather_long_identifier_name"), 1);
         map.insert(Name::new("short"), 2);
