@@ -561,6 +561,7 @@ impl<'a> Parser<'a> {
     // ---- struct, union and enum bodies ----
 
     /// The fields of a struct or union, from just after its '{' to just after its '}'.
+    #[inline(never)]
     pub fn record_body(&mut self) -> PResult<RecordBody> {
         self.enter()?;
         let mut fields = Vec::new();
