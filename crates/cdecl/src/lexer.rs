@@ -142,7 +142,7 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
         columns: Columns::new(ascii),
         file_index: [(CDEF_SOURCE_STRING.to_string(), 0)].into_iter().collect(),
         out: Lexed {
-            toks: Vec::with_capacity(src.len() / 6 + 16),
+            toks: Vec::new(),
             files: vec![CDEF_SOURCE_STRING.to_string()],
             defines: Vec::with_capacity(decls_upper_bound(src)),
             define_error: None,
@@ -150,20 +150,25 @@ pub(crate) fn lex(src: &str) -> Result<Lexed, CdefError> {
             ascii,
         },
     };
+    // A vector of its own, out of the lexer's reach: its length and capacity can stay in
+    // registers across the calls the lexer makes (to `directive` & co), instead of being
+    // reloaded from the lexer for every token.
+    let mut toks = Vec::with_capacity(src.len() / 6 + 16);
     loop {
         let tok = lx.next_token();
-        lx.out.toks.push(tok);
+        toks.push(tok);
         if tok.kind == T::Eof || tok.kind == T::LexError {
             if tok.kind == T::LexError {
                 // Nothing after a lexical error is looked at; end the stream cleanly.
                 let mut eof = tok;
                 eof.kind = T::Eof;
                 eof.start = tok.end;
-                lx.out.toks.push(eof);
+                toks.push(eof);
             }
             break;
         }
     }
+    lx.out.toks = toks;
     Ok(lx.out)
 }
 
