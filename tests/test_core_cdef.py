@@ -232,6 +232,29 @@ def test_duplicate_enum_constant():
     assert msg.startswith("multiple declarations of constant: A")
 
 
+def test_tags_are_declared_wherever_they_are_named():
+    ffi = FFI()
+    ffi.cdef("""
+        struct a *f(struct b *, enum e { E1 = 5 } x);
+        extern union u *v;
+        typedef struct { struct c *p; } t;
+        typedef int (*cb)(struct d *);
+        static const struct g *const N = 0;
+        int plain(int, char *);
+    """)
+    assert ffi.list_types() == (["cb", "t"], ["a", "b", "c", "d", "g"], ["u"])
+    assert ffi.integer_const("E1") == 5
+
+
+def test_conflicting_define():
+    msg = cdef_error("#define A 1\n#define A 2", exc=FFIError)
+    assert msg == "multiple declarations of constant: A"
+    ffi = FFI()
+    ffi.cdef("#define A 1\n#define A 1")
+    ffi.cdef("#define A 2", override=True)
+    assert ffi.integer_const("A") == 2
+
+
 def test_typedef_name_redeclared_as_variable():
     msg = cdef_error("typedef int T; T T;")
     assert ("Non-typedef 'T' previously declared as typedef in this scope"
@@ -293,6 +316,15 @@ def test_pragma_is_ignored():
 def test_string_literal_warns():
     with pytest.warns(UserWarning, match="String literal found in cdef"):
         FFI().cdef('extern char *s = "abc";')
+
+
+def test_string_literal_warns_anywhere_in_a_long_source():
+    # The quote is looked for 64 bytes at a time: at each offset around a chunk's end, and in
+    # the tail after the last whole chunk.
+    for pad in [0, 1, 62, 63, 64, 65, 127, 128, 129, 200]:
+        src = "extern int a%s;\n" % ("_" * pad) + 'extern char *s = "abc";'
+        with pytest.warns(UserWarning, match="String literal found in cdef"):
+            FFI().cdef(src)
 
 
 def test_no_warning_for_ordinary_declarations():

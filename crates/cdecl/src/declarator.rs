@@ -63,6 +63,96 @@ impl<'a> Parser<'a> {
         d
     }
 
+    /// If the declarator at the current token is simple, how many tokens it has. Simple means
+    /// `*`s (each with its qualifiers) and then the name (optional in `mode`), with no suffix
+    /// after: `char *s`, `FILE **f`, `x`, an unnamed `int *` parameter. Most declarators are,
+    /// and [`Self::simple_declarator`] builds their type directly, without the list of
+    /// operations and the fold the general form needs. None for everything else (parentheses,
+    /// suffixes, calling conventions, a missing name, too many `*`, too deep a nesting): the
+    /// general [`Self::declarator`] reads those, and reports their errors.
+    #[inline(always)]
+    pub(crate) fn simple_declarator_len(&self, mode: NameMode) -> Option<usize> {
+        if self.depth >= crate::parser::MAX_NESTING || mode == NameMode::Abstract {
+            return None;
+        }
+        let mut k = 0;
+        let mut stars = 0;
+        loop {
+            match self.peek_at(k) {
+                T::Star => stars += 1,
+                T::Const | T::Volatile | T::Restrict if stars > 0 => {}
+                // Before any `*`, pycparser's `(const *p)`: the general form drops it.
+                T::Const | T::Volatile | T::Restrict => return None,
+                _ => break,
+            }
+            k += 1;
+        }
+        if stars > MAX_OPS {
+            return None;
+        }
+        if self.peek_at(k) == T::Ident {
+            k += 1;
+        } else if mode == NameMode::Required {
+            return None;
+        }
+        // Whatever the general form would still read must not follow.
+        match self.peek_at(k) {
+            T::LParen | T::LBracket | T::Stdcall | T::Cdecl => None,
+            _ => Some(k),
+        }
+    }
+
+    /// Reads the simple declarator of `len` tokens (see [`Self::simple_declarator_len`]) and
+    /// builds its type on the base type of `specs`, as [`Self::declarator`] and
+    /// [`Self::apply_declarator_to`] would. The `last` declarator of the specifiers takes
+    /// their base type, the others a copy (see [`Specs::base_for`]). Gives its name and the
+    /// type with its depth.
+    pub(crate) fn simple_declarator(
+        &mut self,
+        specs: &mut Specs,
+        last: bool,
+        len: usize,
+    ) -> PResult<(Option<Token>, Ty, u32)> {
+        let end = self.pos + len;
+        let mut ty = Ty::Base {
+            base: specs.base_for(last),
+            quals: specs.quals,
+        };
+        let mut depth = if base_without_body(&ty) {
+            1
+        } else {
+            ty_depth(&ty, MAX_TREE_DEPTH + 1)
+        };
+        let mut name = None;
+        while self.pos < end {
+            let t = self.bump();
+            match t.kind {
+                T::Star => {
+                    let mut quals = Quals::default();
+                    loop {
+                        match self.peek() {
+                            T::Const => quals.is_const = true,
+                            T::Volatile => quals.is_volatile = true,
+                            T::Restrict => quals.is_restrict = true,
+                            _ => break,
+                        }
+                        self.bump();
+                    }
+                    ty = Ty::Pointer {
+                        to: Box::new(ty),
+                        quals,
+                    };
+                    depth += 1;
+                }
+                _ => name = Some(t),
+            }
+        }
+        if depth > MAX_TREE_DEPTH {
+            return Err(self.type_too_deep(name.unwrap_or_else(|| self.tok())));
+        }
+        Ok((name, ty, depth))
+    }
+
     fn declarator_inner(&mut self, mode: NameMode) -> PResult<Declarator> {
         let start = self.ops.len();
         // A calling convention before the pointers (`(__stdcall *p)(int)`) is for the function
@@ -246,14 +336,19 @@ impl<'a> Parser<'a> {
                     f.only_dots = f.params.is_empty();
                     break;
                 }
-                let specs = self.specifiers(Context::Param)?;
-                let d = self.declarator(NameMode::Optional)?;
-                let name = d.name.map(|t| Name::new(self.text(t)));
-                let at = d.name.unwrap_or(open);
-                let mut specs = specs;
-                let base = std::mem::replace(&mut specs.base, BaseType::Void);
-                let (ty, depth) = self.apply_to_ty(base, &specs, d)?;
-                self.check_dotdotdot_base(&specs, &ty, false, at)?;
+                let mut specs = self.specifiers(Context::Param)?;
+                let (name_tok, ty, depth) = match self.simple_declarator_len(NameMode::Optional) {
+                    Some(len) => self.simple_declarator(&mut specs, true, len)?,
+                    None => {
+                        let d = self.declarator(NameMode::Optional)?;
+                        let name_tok = d.name;
+                        let base = specs.base_for(true);
+                        let (ty, depth) = self.apply_to_ty(base, &specs, d)?;
+                        (name_tok, ty, depth)
+                    }
+                };
+                let name = name_tok.map(|t| Name::new(self.text(t)));
+                self.check_dotdotdot_base(&specs, &ty, false, name_tok.unwrap_or(open))?;
                 f.depth = f.depth.max(depth);
                 f.params.push(Param { name, ty });
                 if !self.eat(T::Comma) {
@@ -402,12 +497,16 @@ impl<'a> Parser<'a> {
             None => Applied::Ty(ty),
         };
         if depth > MAX_TREE_DEPTH {
-            return Err(self.syntax_error(
-                at,
-                format!("type too deeply nested (the limit is {MAX_TREE_DEPTH} levels)"),
-            ));
+            return Err(self.type_too_deep(at));
         }
         Ok((applied, depth))
+    }
+
+    fn type_too_deep(&self, at: Token) -> Box<crate::error::CdefError> {
+        self.syntax_error(
+            at,
+            format!("type too deeply nested (the limit is {MAX_TREE_DEPTH} levels)"),
+        )
     }
 
     /// Folds a parameter's or type name's declarator, where `[...]` is never valid. Also gives

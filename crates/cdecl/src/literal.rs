@@ -32,8 +32,17 @@ pub(crate) fn parse_int(text: &str) -> Result<i128, LiteralError> {
     if body.is_empty() {
         return Err(LiteralError::Invalid);
     }
-    // Most literals fit in 64 bits: accumulate there, and in 128 bits only from the digit that
-    // would overflow it.
+    // Up to 15 digits cannot overflow 64 bits in any radix up to 16: no checks on the way (a
+    // header has hundreds of short literals).
+    if body.len() <= 15 {
+        let mut v: u64 = 0;
+        for &c in body.as_bytes() {
+            v = v * radix as u64 + digit(c, radix)? as u64;
+        }
+        return Ok(v as i128);
+    }
+    // Most longer literals fit in 64 bits too: accumulate there, and in 128 bits only from the
+    // digit that would overflow it.
     let mut small: u64 = 0;
     let mut rest = body.as_bytes();
     while let Some((&c, tail)) = rest.split_first() {
@@ -166,6 +175,14 @@ mod tests {
             Err(LiteralError::TooLarge)
         );
         assert_eq!(parse_int(&i128::MAX.to_string()), Ok(i128::MAX));
+        // Around the 15 digits read without overflow checks.
+        assert_eq!(parse_int("0xfffffffffffffff"), Ok(0xfff_ffff_ffff_ffff));
+        assert_eq!(parse_int("0xffffffffffffffffff"), Ok(0xff_ffff_ffff_ffff_ffff));
+        assert_eq!(parse_int("999999999999999"), Ok(999_999_999_999_999));
+        assert_eq!(parse_int("9999999999999999999999"), Ok(9_999_999_999_999_999_999_999));
+        assert_eq!(parse_int("0777777777777777"), Ok(0o777_777_777_777_777));
+        assert_eq!(parse_int("0b111111111111111"), Ok(0x7fff));
+        assert_eq!(parse_int("0x12345678901234g"), Err(LiteralError::Invalid));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::ast::*;
-use crate::declarator::Applied;
+use crate::declarator::{Applied, NameMode};
 use crate::error::{CdefError, ErrorKind, AT_END_OF_INPUT};
 use crate::lexer::{self, Columns, Lexed, Token, T};
 
@@ -24,6 +24,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         defines,
         define_error,
         errors,
+        ascii,
     } = lexer::lex(source)?;
     let mut p = Parser {
         src: source,
@@ -37,7 +38,7 @@ pub(crate) fn parse_cdef(source: &str) -> Result<Cdef, CdefError> {
         decls: defines,
         extern_python: ExternPython::No,
         guessed_type_name: None,
-        columns: Columns::new(source.is_ascii()),
+        columns: Columns::new(ascii),
         ops: Vec::new(),
     };
     p.translation_unit().map_err(|e| *e)?;
@@ -187,7 +188,9 @@ impl<'a> Parser<'a> {
     }
 
     // ---- errors ----
+    // (All cold: out of the way of the code that parses.)
 
+    #[cold]
     pub fn error_at(&self, t: Token, kind: ErrorKind, message: String) -> Box<CdefError> {
         let line_start = t.line_start as usize;
         let line_end = self.src[line_start..]
@@ -228,6 +231,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at the current token: `unexpected X, expected <expected>`.
+    #[cold]
     pub fn unexpected(&self, expected: &str) -> Box<CdefError> {
         let t = self.tok();
         if t.kind == T::LexError {
@@ -260,6 +264,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A syntax error at token `t` with our own message.
+    #[cold]
     pub fn syntax_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(
             t,
@@ -271,11 +276,13 @@ impl<'a> Parser<'a> {
     }
 
     /// An error upstream words as `<file>:<line>: <message>`.
+    #[cold]
     pub fn decl_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Decl, message)
     }
 
     /// An FFIError upstream words as `:<line>: <message>`.
+    #[cold]
     pub fn ffi_error(&self, t: Token, message: String) -> Box<CdefError> {
         self.error_at(t, ErrorKind::Ffi { with_line: true }, message)
     }
@@ -375,17 +382,25 @@ impl<'a> Parser<'a> {
             return self.declaration_without_declarators(specs);
         }
         loop {
-            let decl = self.declarator(crate::declarator::NameMode::Required)?;
-            let name_tok = decl.name.expect("a required name");
-            let name = self.text(name_tok);
             let is_typedef = specs.storage.is_typedef;
             // Most declarations have one declarator: then the base type moves instead of a copy.
-            let base = if matches!(self.peek(), T::Comma | T::Assign) {
-                specs.base.clone()
-            } else {
-                std::mem::replace(&mut specs.base, BaseType::Void)
+            let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Assign);
+            let (name_tok, applied) = match self.simple_declarator_len(NameMode::Required) {
+                Some(len) => {
+                    let last = last(self, len);
+                    let (name, ty, _) = self.simple_declarator(&mut specs, last, len)?;
+                    (name.expect("a required name"), Applied::Ty(ty))
+                }
+                None => {
+                    let decl = self.declarator(NameMode::Required)?;
+                    let name_tok = decl.name.expect("a required name");
+                    let base = specs.base_for(last(self, 0));
+                    let (applied, _) =
+                        self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+                    (name_tok, applied)
+                }
             };
-            let (applied, _) = self.apply_declarator_to(base, &specs, decl, true, !is_typedef)?;
+            let name = self.text(name_tok);
             if self.peek() == T::LBrace {
                 return Err(self.decl_error(
                     name_tok,
@@ -546,6 +561,7 @@ impl<'a> Parser<'a> {
     // ---- struct, union and enum bodies ----
 
     /// The fields of a struct or union, from just after its '{' to just after its '}'.
+    #[inline(never)]
     pub fn record_body(&mut self) -> PResult<RecordBody> {
         self.enter()?;
         let mut fields = Vec::new();
@@ -601,16 +617,22 @@ impl<'a> Parser<'a> {
                 };
                 (None, ty, self.span(self.tok()))
             } else {
-                let decl = self.declarator(crate::declarator::NameMode::Required)?;
-                let name_tok = decl.name.expect("a required name");
                 // The last declarator takes the base type instead of a copy (a ',' follows any
                 // other, perhaps after a ':' and its width).
-                let base = if matches!(self.peek(), T::Comma | T::Colon) {
-                    specs.base.clone()
-                } else {
-                    std::mem::replace(&mut specs.base, BaseType::Void)
+                let last = |p: &Self, k| !matches!(p.peek_at(k), T::Comma | T::Colon);
+                let (name_tok, ty) = match self.simple_declarator_len(NameMode::Required) {
+                    Some(len) => {
+                        let last = last(self, len);
+                        let (name, ty, _) = self.simple_declarator(&mut specs, last, len)?;
+                        (name.expect("a required name"), ty)
+                    }
+                    None => {
+                        let decl = self.declarator(NameMode::Required)?;
+                        let name_tok = decl.name.expect("a required name");
+                        let base = specs.base_for(last(self, 0));
+                        (name_tok, self.apply_declarator(base, &specs, decl, true)?)
+                    }
                 };
-                let ty = self.apply_declarator(base, &specs, decl, true)?;
                 self.check_dotdotdot_base(&specs, &ty, false, name_tok)?;
                 (
                     Some(Name::new(self.text(name_tok))),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use crate::ast::{Decl, DefineValue, Name};
 use crate::error::{CdefError, ErrorKind};
-use crate::lexer::{is_define_name_byte, is_ident_byte, Lexer, Token};
+use crate::lexer::{is_ident_byte, run_end, Lexer, Token, DEFINE_NAME_BYTES};
 use crate::literal::{self, LiteralError};
 
 /// Handles the directive whose `#` is at `lx.pos`. Returns an error token, or None when the
@@ -14,6 +14,14 @@ use crate::literal::{self, LiteralError};
 pub(crate) fn directive(lx: &mut Lexer<'_>, at_line_start: bool) -> Option<Token> {
     let hash = lx.pos;
     let b = lx.src.as_bytes();
+    // `#define ` at the start of a line, by far the commonest directive: straight to it (what
+    // follows reads it as the word `define` too).
+    let define_word = b.get(hash + 1..hash + 8);
+    if at_line_start && define_word.is_some_and(|w| w == b"define " || w == b"define\t") {
+        if let Some(()) = define(lx, hash + 7) {
+            return None;
+        }
+    }
     let mut p = hash + 1;
     while p < b.len() && (b[p] == b' ' || b[p] == b'\t') {
         p += 1;
@@ -154,7 +162,7 @@ fn define(lx: &mut Lexer<'_>, from: usize) -> Option<()> {
         return None;
     }
     // Letters, digits and '_' (no '$' here, as in upstream's regex).
-    p += b[p..].iter().position(|&c| !is_define_name_byte(c)).unwrap_or(b.len() - p);
+    p = run_end(b, p, &DEFINE_NAME_BYTES);
     let name = &lx.src[name_start..p];
     let span = lx.span_at(name_start);
     lx.pos = p;
@@ -223,10 +231,7 @@ fn define_body<'a>(lx: &mut Lexer<'a>) -> Cow<'a, str> {
     let start = lx.pos;
     // The common case, a plain value on one line, needs no copy-editing (nor a copy): found in
     // one pass that stops at the end of the line or at anything that needs care.
-    let stop = b[start..]
-        .iter()
-        .position(|&c| c == b'\n' || c == b'/' || c == b'\\')
-        .map_or(b.len(), |i| start + i);
+    let stop = run_end(b, start, &PLAIN_BODY_BYTES);
     if b.get(stop).is_none_or(|&c| c == b'\n') {
         lx.pos = stop;
         let src: &'a str = lx.src;
@@ -280,6 +285,16 @@ fn define_body<'a>(lx: &mut Lexer<'a>) -> Cow<'a, str> {
     lx.pos = p;
     Cow::Owned(out)
 }
+
+/// The bytes a `#define` body can have without needing care: all but the newline that ends it
+/// and the `/` and `\` that may start a comment or a continuation.
+static PLAIN_BODY_BYTES: [bool; 256] = {
+    let mut t = [true; 256];
+    t[b'\n' as usize] = false;
+    t[b'/' as usize] = false;
+    t[b'\\' as usize] = false;
+    t
+};
 
 /// An integer literal with an optional leading '-' (upstream's `-?0?x?[0-9a-f]+[lu]*`, but
 /// strict: `08` or `abc` are refused instead of crashing). Err(true) when too large.

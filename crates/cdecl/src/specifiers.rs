@@ -47,79 +47,95 @@ pub(crate) struct Specs {
     pub type_tok: usize,
 }
 
+impl Specs {
+    /// The base type for a declarator: the last of a declaration takes it, the others a copy.
+    #[inline]
+    pub fn base_for(&mut self, last: bool) -> BaseType {
+        if last {
+            std::mem::replace(&mut self.base, BaseType::Void)
+        } else {
+            self.base.clone()
+        }
+    }
+}
+
 /// Up to this many primitive keywords (`unsigned long long int` is 4).
 const MAX_WORDS: usize = 8;
 
 impl<'a> Parser<'a> {
     pub(crate) fn specifiers(&mut self, ctx: Context) -> PResult<Specs> {
         let first = self.pos;
-        let mut quals = Quals::default();
-        let mut storage = Storage::default();
+        // The qualifiers and storage classes as bits: one value for the loop to carry.
+        const CONST: u8 = 1;
+        const VOLATILE: u8 = 2;
+        const RESTRICT: u8 = 4;
+        const TYPEDEF: u8 = 8;
+        const CLASS: u8 = 16;
+        let mut flags = 0u8;
         let mut callconv = None;
         // The type keywords so far, as a [`WordKey`], and how many.
         let mut words: WordKey = 0;
         let mut nwords = 0;
-        let mut base: Option<BaseType> = None;
+        // A struct, union or enum, or else the token of a typedef name, if written; the base
+        // type of a name is made once the loop is done.
+        let mut tag: Option<BaseType> = None;
+        let mut name_at = None;
         let mut dots = Dots::No;
         let mut type_tok = None;
         loop {
-            let t = self.tok();
-            match t.kind {
+            let kind = self.peek();
+            let no_base = tag.is_none() && name_at.is_none();
+            match kind {
                 T::Typedef | T::Extern | T::Static => {
                     if ctx != Context::Global {
                         return Err(self.unexpected(
                             "a type (storage classes are only valid at the top level)",
                         ));
                     }
-                    storage.is_typedef |= t.kind == T::Typedef;
-                    storage.has_class |= t.kind != T::Typedef;
+                    flags |= if kind == T::Typedef { TYPEDEF } else { CLASS };
                 }
                 T::IgnoredSpec => {}
-                T::Const => quals.is_const = true,
-                T::Volatile => quals.is_volatile = true,
-                T::Restrict => quals.is_restrict = true,
+                T::Const => flags |= CONST,
+                T::Volatile => flags |= VOLATILE,
+                T::Restrict => flags |= RESTRICT,
                 T::Stdcall => callconv = Some(CallConv::Stdcall),
                 T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
                 k if is_type_word(k) => {
-                    if base.is_some() || dots != Dots::No {
+                    if !no_base || dots != Dots::No {
                         return Err(self.unexpected("a declarator (the type is already complete)"));
                     }
                     if nwords == MAX_WORDS {
-                        return Err(self.unsupported_type(first, t));
+                        return Err(self.unsupported_type(first, self.tok()));
                     }
-                    words += word_key(t.kind);
+                    words += word_key(k);
                     nwords += 1;
                     type_tok.get_or_insert(self.pos);
                 }
                 T::Struct | T::Union | T::Enum => {
-                    if base.is_some() || nwords > 0 || dots != Dots::No {
+                    if !no_base || nwords > 0 || dots != Dots::No {
                         return Err(self.unexpected("a declarator (the type is already complete)"));
                     }
                     type_tok.get_or_insert(self.pos);
-                    base = Some(self.tag_specifier()?);
+                    tag = Some(self.tag_specifier()?);
                     continue; // already past it
                 }
-                T::Ident if base.is_none() && nwords == 0 && dots == Dots::No => {
+                T::Ident if no_base && nwords == 0 && dots == Dots::No => {
                     // A typedef name: only where no type was given yet (else it is the name
-                    // being declared, as in `typedef int bool;`).
-                    let name = self.text(t);
-                    // Checked against the known names only if there is an error to explain.
-                    self.guessed_type_name.get_or_insert(t);
-                    base = Some(if name == "bool" {
-                        BaseType::Primitive("_Bool")
-                    } else {
-                        BaseType::Name(Name::new(name))
-                    });
+                    // being declared, as in `typedef int bool;`). Checked against the known
+                    // names only if there is an error to explain.
+                    self.guessed_type_name.get_or_insert(self.tok());
+                    name_at = Some(self.pos);
                     type_tok.get_or_insert(self.pos);
                 }
-                T::Ellipsis if base.is_none() && dots == Dots::No => {
+                T::Ellipsis if no_base && dots == Dots::No => {
                     dots = dots_kind(words)
-                        .ok_or_else(|| self.ffi_error(t, "bad usage of \"...\"".into()))?;
+                        .ok_or_else(|| self.ffi_error(self.tok(), "bad usage of \"...\"".into()))?;
                     type_tok.get_or_insert(self.pos);
                 }
                 _ => break,
             }
-            self.bump();
+            // (Never past the end: Eof ends the loop above.)
+            self.pos += 1;
         }
         let type_tok = match type_tok {
             Some(i) => i,
@@ -127,17 +143,30 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected("a type (e.g. 'int', a typedef name or 'struct ...')"))
             }
         };
-        let base = match (dots, base) {
-            (Dots::Int, _) => BaseType::UnknownInt,
-            (Dots::Float, _) => BaseType::UnknownFloat,
-            (Dots::Opaque, _) => BaseType::Opaque,
-            (Dots::No, Some(base)) => base,
-            (Dots::No, None) => {
+        let base = match (dots, tag, name_at) {
+            (Dots::Int, ..) => BaseType::UnknownInt,
+            (Dots::Float, ..) => BaseType::UnknownFloat,
+            (Dots::Opaque, ..) => BaseType::Opaque,
+            (Dots::No, Some(tag), _) => tag,
+            (Dots::No, None, Some(at)) => match self.text(self.toks[at]) {
+                "bool" => BaseType::Primitive("_Bool"),
+                name => BaseType::Name(Name::new(name)),
+            },
+            (Dots::No, None, None) => {
                 match common_primitive(words).or_else(|| primitive_of_key(words, nwords)) {
                     Some(base) => base,
                     None => return Err(self.unsupported_type(type_tok, self.toks[type_tok])),
                 }
             }
+        };
+        let quals = Quals {
+            is_const: flags & CONST != 0,
+            is_volatile: flags & VOLATILE != 0,
+            is_restrict: flags & RESTRICT != 0,
+        };
+        let storage = Storage {
+            is_typedef: flags & TYPEDEF != 0,
+            has_class: flags & CLASS != 0,
         };
         Ok(Specs {
             base,
@@ -150,6 +179,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Upstream's FFIError for keyword combinations that make no type (`short char`).
+    #[cold]
     fn unsupported_type(&self, from: usize, at: crate::lexer::Token) -> Box<crate::error::CdefError> {
         let words: Vec<&str> = self.toks[from..]
             .iter()

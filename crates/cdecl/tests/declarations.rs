@@ -934,3 +934,33 @@ fn abstract_function_types_with_qualified_parameters() {
         ]
     );
 }
+
+#[test]
+fn simple_declarators_read_as_the_general_form() {
+    // Pointers and a name (the common case) are read by a shorter path; parentheses around the
+    // name take the general one. Both must give the same declarations, spans included.
+    let simple = "typedef int *const *volatile p, q; char *__restrict__ s; \
+                  struct t { char **a, b : 3; const int *c; }; \
+                  void f(const char *x, int *, unsigned long **restrict y, int z);";
+    let general = "typedef int *const *volatile (p), (q); char *__restrict__ (s); \
+                   struct t { char **(a), (b) : 3; const int *(c); }; \
+                   void f(const char *(x), int *, unsigned long **restrict (y), int (z));";
+    let a = parse_cdef(simple).unwrap();
+    let b = parse_cdef(general).unwrap();
+    assert_eq!(a.decls.len(), b.decls.len());
+    for (x, y) in a.decls.iter().zip(&b.decls) {
+        // Spans differ by the parentheses; everything else must not.
+        let (x, y) = (format!("{x:?}"), format!("{y:?}"));
+        let strip = |s: &str| {
+            let mut out = String::new();
+            for part in s.split("span: Span {") {
+                out += part.split_once('}').map_or(part, |(_, rest)| rest);
+            }
+            out
+        };
+        assert_eq!(strip(&x), strip(&y));
+    }
+    // Errors after a simple declarator point where they did.
+    assert_eq!(parse_err("int *x int y;").col, 8);
+    assert_eq!(parse_err("void f(char *s int);").col, 16);
+}

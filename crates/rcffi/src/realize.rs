@@ -3,6 +3,7 @@
 //! `cdef()` only records declarations (cheap, so big headers cost little); a type becomes a
 //! `CType` the first time something asks for it, and is cached from then on.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use cdecl::{ArrayLen, BaseType, Decl, Enum, Expr, Name, Record, RecordBody, RecordKind, Span, Ty};
@@ -62,7 +63,9 @@ pub struct FunctionDecl {
 
 #[derive(Default)]
 pub struct Context {
-    typedefs: HashMap<Name, (Arc<Ty>, Option<Py<CType>>)>,
+    /// Each typedef's type, and its ctype once realized. The type is kept in place, not shared:
+    /// a big header declares hundreds of typedefs and realizes few (a realization copies it).
+    typedefs: HashMap<Name, (Ty, Option<Py<CType>>)>,
     structs: HashMap<Name, RecordEntry>,
     unions: HashMap<Name, RecordEntry>,
     enums: HashMap<Name, EnumEntry>,
@@ -134,10 +137,17 @@ fn warn_about_source(py: Python<'_>, src: &str) -> PyResult<()> {
         }
         l.replace("\"Python+C\"", "").replace("\"Python\"", "").contains('"')
     };
-    if src.contains('"') && src.lines().any(literal) {
+    if has_byte(src, b'"') && src.lines().any(literal) {
         warn("String literal found in cdef() or type source. String literals are ignored here, but you should remove them anyway because some character sequences confuse pre-parsing.")?;
     }
     Ok(())
+}
+
+/// Whether `s` has the byte `b`. Over 64-byte chunks folded without an early exit, which the
+/// compiler turns into vector compares: `str::contains` goes a word at a time, and this looks
+/// at every byte of every cdef source (that has none, usually).
+fn has_byte(s: &str, b: u8) -> bool {
+    s.as_bytes().chunks(64).any(|chunk| chunk.iter().fold(false, |found, &c| found | (c == b)))
 }
 
 /// `<file>:<line>: unknown type name 'foo_t'`, with the line and a caret under the name.
@@ -167,12 +177,19 @@ impl Context {
         self.current_files = cdef.files.clone();
         self.reserve_for(&cdef.decls);
         for decl in cdef.decls {
-            if let Some((name, span)) = self.first_unknown_name(&decl) {
-                return Err(unknown_name_error(src, &cdef.files, &name, span));
-            }
-            self.declare_one(decl, override_)?;
+            self.check_and_declare(decl, src, &cdef.files, override_)?;
         }
         Ok(())
+    }
+
+    /// Records one declaration after checking that the type names it uses are known.
+    #[inline(never)]
+    fn check_and_declare(&mut self, decl: Decl, src: &str, files: &[String], override_: bool) -> PyResult<()> {
+        let mut tags = false;
+        if let Some((name, span)) = self.first_unknown_name(&decl, &mut tags) {
+            return Err(unknown_name_error(src, files, &name, span));
+        }
+        self.declare_one(decl, override_, tags)
     }
 
     /// Room in the name tables for what `decls` declare: a big header would otherwise make
@@ -195,35 +212,44 @@ impl Context {
     }
 
     /// The first type name a declaration uses that is neither declared so far nor predeclared
-    /// (C requires typedefs before use; the parser cannot know them).
-    fn first_unknown_name(&self, decl: &Decl) -> Option<(String, Span)> {
+    /// (C requires typedefs before use; the parser cannot know them). On the way, sets `tags`
+    /// if the declaration's types name a struct, union or enum: only then has it tags to
+    /// register, and most declarations have none.
+    fn first_unknown_name(&self, decl: &Decl, tags: &mut bool) -> Option<(String, Span)> {
         let (name, span) = match decl {
-            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => (self.unknown_in(ty), span),
+            Decl::Typedef { ty, span, .. } | Decl::Variable { ty, span, .. } | Decl::IntConstant { ty, span, .. } => (self.unknown_in(ty, tags), span),
             Decl::Function { sig, span, .. } => {
-                let params = || sig.params.iter().find_map(|p| self.unknown_in(&p.ty));
-                (self.unknown_in(&sig.result).or_else(params), span)
+                let result = self.unknown_in(&sig.result, tags);
+                (result.or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty, tags))), span)
             }
-            Decl::Tag { base, span } => (self.unknown_in_base(base), span),
+            Decl::Tag { base, span } => (self.unknown_in_base(base, tags), span),
             Decl::Define { .. } => return None,
         };
         name.map(|n| (n, *span))
     }
 
-    fn unknown_in(&self, ty: &Ty) -> Option<String> {
+    fn unknown_in(&self, ty: &Ty, tags: &mut bool) -> Option<String> {
         match ty {
-            Ty::Base { base, .. } => self.unknown_in_base(base),
-            Ty::Pointer { to, .. } => self.unknown_in(to),
-            Ty::Array { of, .. } => self.unknown_in(of),
+            Ty::Base { base, .. } => self.unknown_in_base(base, tags),
+            Ty::Pointer { to, .. } => self.unknown_in(to, tags),
+            Ty::Array { of, .. } => self.unknown_in(of, tags),
             Ty::Function(sig) => self
-                .unknown_in(&sig.result)
-                .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty))),
+                .unknown_in(&sig.result, tags)
+                .or_else(|| sig.params.iter().find_map(|p| self.unknown_in(&p.ty, tags))),
         }
     }
 
-    fn unknown_in_base(&self, base: &BaseType) -> Option<String> {
+    fn unknown_in_base(&self, base: &BaseType, tags: &mut bool) -> Option<String> {
         match base {
             BaseType::Name(n) => (!self.is_known_type_name(n)).then(|| n.to_string()),
-            BaseType::Record(r) => r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty)),
+            BaseType::Record(r) => {
+                *tags = true;
+                r.body.as_ref()?.fields.iter().find_map(|f| self.unknown_in(&f.ty, tags))
+            }
+            BaseType::Enum(_) => {
+                *tags = true;
+                None
+            }
             _ => None,
         }
     }
@@ -236,40 +262,59 @@ impl Context {
         }
     }
 
-    fn declare_one(&mut self, decl: Decl, override_: bool) -> PyResult<()> {
+    /// Records one declaration. `tags`: whether its types name a struct, union or enum (see
+    /// [`Self::first_unknown_name`]), to be registered.
+    fn declare_one(&mut self, decl: Decl, override_: bool, tags: bool) -> PyResult<()> {
         match decl {
             Decl::Define { name, value, .. } => match value {
-                cdecl::DefineValue::Int(v) => {
-                    if let Some(old) = self.constants.get(&name) {
-                        if *old != v && !override_ {
+                // (One lookup for the check and the insertion: a header has hundreds.)
+                cdecl::DefineValue::Int(v) => match self.constants.entry(name) {
+                    Entry::Occupied(mut old) => {
+                        if *old.get() != v && !override_ {
                             return Err(FFIError::new_err(format!(
-                                "multiple declarations of constant: {name}"
+                                "multiple declarations of constant: {}",
+                                old.key()
                             )));
                         }
+                        old.insert(v);
                     }
-                    self.constants.insert(name, v);
-                }
+                    Entry::Vacant(slot) => {
+                        slot.insert(v);
+                    }
+                },
                 cdecl::DefineValue::Dotdotdot => self.dotdotdot_constants.push(name),
             },
             Decl::IntConstant { name, ty, value, .. } => {
-                self.register_tags(&ty)?;
+                if tags {
+                    self.register_tags(&ty)?;
+                }
                 self.constants.insert(name, value);
             }
             Decl::Typedef { name, ty, .. } => {
-                self.register_tags(&ty)?;
-                if let Some((old, _)) = self.typedefs.get(&name) {
-                    if **old != ty && !override_ {
-                        return Err(FFIError::new_err(format!(
-                            "multiple declarations of typedef {name} (for interactive usage, try cdef(xx, override=True))"
-                        )));
+                if tags {
+                    self.register_tags(&ty)?;
+                }
+                match self.typedefs.entry(name) {
+                    Entry::Occupied(mut old) => {
+                        if old.get().0 != ty && !override_ {
+                            return Err(FFIError::new_err(format!(
+                                "multiple declarations of typedef {} (for interactive usage, try cdef(xx, override=True))",
+                                old.key()
+                            )));
+                        }
+                        old.insert((ty, None));
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert((ty, None));
                     }
                 }
-                self.typedefs.insert(name, (Arc::new(ty), None));
             }
             Decl::Function { name, sig, extern_python, .. } => {
-                self.register_tags(&sig.result)?;
-                for p in &sig.params {
-                    self.register_tags(&p.ty)?;
+                if tags {
+                    self.register_tags(&sig.result)?;
+                    for p in &sig.params {
+                        self.register_tags(&p.ty)?;
+                    }
                 }
                 self.functions.insert(name, FunctionDecl { sig, extern_python });
             }
@@ -280,7 +325,9 @@ impl Context {
                         span.line
                     )));
                 }
-                self.register_tags(&ty)?;
+                if tags {
+                    self.register_tags(&ty)?;
+                }
                 // `typedef int fn_t(int); fn_t f;` declares a function, not a variable.
                 if let Some(sig) = self.function_typedef(&ty) {
                     self.functions.insert(name, FunctionDecl { sig, extern_python: cdecl::ExternPython::No });
@@ -607,7 +654,7 @@ impl Context {
                 return Ok(t.clone_ref(py));
             }
             let ty = ty.clone();
-            let t = match &*ty {
+            let t = match &ty {
                 Ty::Function(sig) => self.realize_function_inner(py, sig)?,
                 other => self.realize_type(py, other, Some(name))?,
             };
