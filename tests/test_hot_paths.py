@@ -298,10 +298,32 @@ def test_raw_ffi_methods_keep_docs_signatures_and_keywords(name):
     assert params[0] == "self" and len(params) >= 2
     f = FFI()
     f.cdef("struct kw { int a; };")
-    assert getattr(type(f), name) is method     # rcffi's FFI inherits them
+    # rcffi's FFI owns copies (fastmethods.rs, _own_methods): same doc
+    copy = getattr(type(f), name)
+    assert copy.__objclass__ is type(f) and copy.__doc__ == method.__doc__
     p = f.new(cdecl="struct kw *", init=[5])
     assert p.a == 5
     assert f.cast(cdecl="int", source=7) == f.cast("int", 7)
     assert f.typeof(cdecl="int") is f.typeof("int")
     assert f.sizeof(cdecl="struct kw") == 4
     assert f.string(cdata=f.new("char[]", b"hi"), maxlen=1) == b"h"
+
+
+def test_inline_ffi_owns_the_backend_methods():
+    # CPython's fast call path for C methods needs type(ffi) to own the
+    # method; rcffi's FFI gets its own copy of each, its Python methods stay
+    import _cffi_backend
+    cls = type(ffi)
+    for name in ("new", "cast", "offsetof", "addressof", "gc", "from_handle"):
+        assert getattr(cls, name).__objclass__ is cls, name
+        assert getattr(_cffi_backend.FFI, name).__objclass__ is _cffi_backend.FFI
+    assert cls.cdef is not getattr(_cffi_backend.FFI, "cdef", None)
+    assert cls.__init__ is not _cffi_backend.FFI.__init__    # no dunders
+    with pytest.raises(TypeError):
+        _cffi_backend._own_methods(int)
+    with pytest.raises(TypeError):
+        _cffi_backend._own_methods(_cffi_backend.FFI)
+    # and they behave as the backend's
+    p = ffi.new("int[3]", [1, 2, 3])
+    assert ffi.addressof(p, 2)[0] == 3
+    assert ffi.from_handle(ffi.new_handle(cls)) is cls

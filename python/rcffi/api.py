@@ -317,6 +317,11 @@ class FFI(_BackendFFI):
         return lib
 
 
+# The backend's methods, owned by this class too: CPython's fast path for calls of C methods
+# needs type(ffi) to be the method's owner (see crates/rcffi/src/fastmethods.rs).
+_backend._own_methods(FFI)
+
+
 class _ParserView(object):
     """What FFI._parser gives (see there)."""
 

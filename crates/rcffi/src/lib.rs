@@ -77,6 +77,7 @@ fn _backend(m: &Bound<'_, PyModule>) -> PyResult<()> {
     type_table::register(m)?;
     cmodule::register(m)?;
     cdtypes::register(m)?;
+    fastmethods::register(m)?;
     hotslots::install(py);
     numslots::install(py);
     fastmethods::install(py);
