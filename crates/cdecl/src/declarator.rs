@@ -7,6 +7,18 @@ use crate::lexer::{Token, T};
 use crate::parser::{PResult, Parser, MAX_TREE_DEPTH};
 use crate::specifiers::{Context, Dots, Specs};
 
+/// Adds `t` to the qualifiers of a pointer (`* const volatile restrict`) if it is one of them.
+#[inline]
+fn add_pointer_qualifier(quals: &mut Quals, t: T) -> bool {
+    match t {
+        T::Const => quals.is_const = true,
+        T::Volatile => quals.is_volatile = true,
+        T::Restrict => quals.is_restrict = true,
+        _ => return false,
+    }
+    true
+}
+
 /// Whether a declarator names something.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NameMode {
@@ -129,13 +141,7 @@ impl<'a> Parser<'a> {
             match t.kind {
                 T::Star => {
                     let mut quals = Quals::default();
-                    loop {
-                        match self.peek() {
-                            T::Const => quals.is_const = true,
-                            T::Volatile => quals.is_volatile = true,
-                            T::Restrict => quals.is_restrict = true,
-                            _ => break,
-                        }
+                    while add_pointer_qualifier(&mut quals, self.peek()) {
                         self.bump();
                     }
                     ty = Ty::Pointer {
@@ -167,9 +173,7 @@ impl<'a> Parser<'a> {
                     let mut quals = Quals::default();
                     loop {
                         match self.peek() {
-                            T::Const => quals.is_const = true,
-                            T::Volatile => quals.is_volatile = true,
-                            T::Restrict => quals.is_restrict = true,
+                            t if add_pointer_qualifier(&mut quals, t) => {}
                             T::Stdcall => callconv = Some(CallConv::Stdcall),
                             T::Cdecl => callconv = callconv.or(Some(CallConv::Cdecl)),
                             _ => break,
