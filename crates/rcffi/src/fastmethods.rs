@@ -145,8 +145,8 @@ pub fn install(py: Python<'_>) {
     ];
     for (m, f) in table {
         // SAFETY: `tp` is the FFI heap type, alive for the interpreter's life, with a plain
-        // dict; the GIL is held. On any failure PyO3's method simply stays. A method descriptor
-        // (its type checked) holds its definition, which CPython requires to outlive it.
+        // dict; the GIL is held. On any failure PyO3's method simply stays. The original's doc
+        // lives as long as its definition (`method_def`), kept by `m.original`.
         unsafe {
             let dict = (*tp).tp_dict;
             if dict.is_null() {
@@ -158,12 +158,7 @@ pub fn install(py: Python<'_>) {
             }
             // The same doc: the replaced method's own text, which lives as long as its
             // definition, which lives as long as the method object (kept in `m.original`).
-            let doc = if ffi::Py_TYPE(original) == std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) {
-                let def = (*original.cast::<ffi::PyMethodDescrObject>()).d_method;
-                if def.is_null() { std::ptr::null() } else { (*def).ml_doc }
-            } else {
-                std::ptr::null()
-            };
+            let doc = method_def(original).map_or(std::ptr::null(), |def| (*def).ml_doc);
             // The definition must outlive the type: leaked, once per method.
             let def = Box::leak(Box::new(ffi::PyMethodDef {
                 ml_name: m.name.as_ptr(),
@@ -208,22 +203,34 @@ fn _own_methods(cls: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
     let base_dict = unsafe { Bound::from_borrowed_ptr(py, (*base).tp_dict) }.cast_into::<pyo3::types::PyDict>()?;
     let own = cls.getattr("__dict__")?;
     for (name, method) in base_dict.iter() {
-        let name_text = name.extract::<&str>()?;
-        // SAFETY: only the type of `method` is read.
-        let is_method = unsafe { ffi::Py_TYPE(method.as_ptr()) == std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) };
-        if !is_method || name_text.starts_with("__") || own.contains(&name)? {
+        let name = name.cast_into::<pyo3::types::PyString>()?;
+        // SAFETY: `method` is a live object of the dict being read.
+        let Some(def) = (unsafe { method_def(method.as_ptr()) }) else { continue };
+        if name.to_str()?.starts_with("__") || own.contains(&name)? {
             continue;
         }
-        // SAFETY: `method` is a method descriptor (checked above), which holds its definition;
-        // the definition lives as long as the FFI type (PyO3's and ours alike are never freed)
-        // and `cls` is a subclass, so the copy outlives nothing it points to.
-        let copy = unsafe {
-            let def = (*method.as_ptr().cast::<ffi::PyMethodDescrObject>()).d_method;
-            Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(sub, def))?
-        };
-        cls.setattr(name.cast_into::<pyo3::types::PyString>()?, copy)?;
+        // SAFETY: the definition lives as long as the FFI type (PyO3's and ours alike are never
+        // freed) and `cls` is a subclass, so the copy outlives nothing it points to.
+        let copy = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(sub, def))? };
+        cls.setattr(name, copy)?;
     }
     Ok(())
+}
+
+/// The definition behind a method descriptor (a C method of a type), if `obj` is one. The
+/// definition lives at least as long as the descriptor (CPython requires it).
+///
+/// # Safety
+/// `obj` must be a live object; the GIL is held.
+unsafe fn method_def(obj: *mut ffi::PyObject) -> Option<*mut ffi::PyMethodDef> {
+    // SAFETY: per the contract; the descriptor's layout is read only once its type is checked.
+    unsafe {
+        if ffi::Py_TYPE(obj) != std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) {
+            return None;
+        }
+        let def = (*obj.cast::<ffi::PyMethodDescrObject>()).d_method;
+        (!def.is_null()).then_some(def)
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
